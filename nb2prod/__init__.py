@@ -1,0 +1,43 @@
+"""nb2prod: take machine-learning notebooks from Jupyter to production.
+
+The public API. Every command of the ``nb2prod`` CLI is a function here that returns data; the
+CLI only prints it. Importing this package is cheap: papermill, nbconvert, jupytext, black and
+IPython are imported only by the functions that use them.
+"""
+
+from ._version import __version__
+from .config import Config, load_config
+from .errors import (
+    ConfigError,
+    Nb2prodError,
+    NotebookFormatError,
+    NotebookReadError,
+    UsageError,
+    WriteConflictError,
+    WriteError,
+)
+from .model import Cell, Directive
+from .notebook import Notebook, read_notebook, write_notebook
+from .strip import StripOptions, StripResult, strip, strip_notebook
+
+__all__ = [
+    "Cell",
+    "Config",
+    "ConfigError",
+    "Directive",
+    "Nb2prodError",
+    "Notebook",
+    "NotebookFormatError",
+    "NotebookReadError",
+    "StripOptions",
+    "StripResult",
+    "UsageError",
+    "WriteConflictError",
+    "WriteError",
+    "__version__",
+    "load_config",
+    "read_notebook",
+    "strip",
+    "strip_notebook",
+    "write_notebook",
+]

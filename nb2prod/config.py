@@ -1,0 +1,139 @@
+"""``[tool.nb2prod]`` configuration from the nearest ``pyproject.toml``.
+
+The schema is closed: an unknown or misspelt key is an error with a did-you-mean, never silently
+ignored (a typo that is ignored is a setting the user believes in and does not have). Command-line
+flags override what the file says; that merge happens in the API functions, which take both.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+# key -> expected type, or a nested table schema. Keys are kebab-case, as ruff and black use.
+_LIST_OF_STR = "list of strings"
+_SCHEMA: Mapping[str, Any] = {
+    "exclude": _LIST_OF_STR,
+    "strip": {
+        "extra-keys": _LIST_OF_STR,
+        "keep-keys": _LIST_OF_STR,
+        "keep-count": bool,
+        "keep-output": bool,
+    },
+}
+
+
+@dataclass(frozen=True)
+class StripConfig:
+    """``[tool.nb2prod.strip]``: what ``strip`` clears beyond and short of its defaults."""
+
+    extra_keys: tuple[str, ...] = ()
+    keep_keys: tuple[str, ...] = ()
+    keep_count: bool = False
+    keep_output: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole ``[tool.nb2prod]`` table; ``source`` is the pyproject.toml it came from, if any."""
+
+    source: Path | None = None
+    exclude: tuple[str, ...] = ()
+    strip: StripConfig = field(default_factory=StripConfig)
+
+    @property
+    def root(self) -> Path | None:
+        """The folder of the pyproject.toml; ``exclude`` patterns are relative to it."""
+        return self.source.parent if self.source else None
+
+
+def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` (default: the current folder).
+
+    The search stops at the root of a git repository, so a project never picks up the settings
+    of an unrelated folder above it.
+    """
+    folder = Path(start or os.getcwd()).resolve()
+    if not folder.is_dir():
+        folder = folder.parent
+    for candidate in (folder, *folder.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            return pyproject
+        if (candidate / ".git").exists():
+            return None
+    return None
+
+
+def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str | os.PathLike[str] | None = None) -> Config:
+    """Read ``[tool.nb2prod]`` from ``pyproject`` or from the nearest pyproject.toml above ``start``.
+
+    Without a pyproject.toml, or without the table, the defaults apply.
+    """
+    path = Path(pyproject) if pyproject is not None else find_pyproject(start)
+    if path is None:
+        return Config()
+    shown = os.fspath(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", path=shown) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=shown) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=shown, hint="fix the syntax") from None
+    table = document.get("tool", {}).get("nb2prod", {})
+    _check(table, _SCHEMA, "tool.nb2prod", shown)
+    strip = table.get("strip", {})
+    return Config(
+        source=path,
+        exclude=tuple(table.get("exclude", ())),
+        strip=StripConfig(
+            extra_keys=tuple(strip.get("extra-keys", ())),
+            keep_keys=tuple(strip.get("keep-keys", ())),
+            keep_count=strip.get("keep-count", False),
+            keep_output=strip.get("keep-output", False),
+        ),
+    )
+
+
+def config_for(paths: Sequence[str | os.PathLike[str]]) -> Config:
+    """The configuration that governs ``paths``: from the pyproject.toml nearest to all of them."""
+    start = None
+    if paths:
+        try:
+            start = os.path.commonpath([os.path.abspath(path) for path in paths])
+        except ValueError:  # paths on different Windows drives
+            start = None
+    return load_config(start=start)
+
+
+def _check(table: Any, schema: Mapping[str, Any], prefix: str, shown: str) -> None:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{prefix}] must be a table", path=shown)
+    for key, value in table.items():
+        name = f"{prefix}.{key}"
+        if key not in schema:
+            close = difflib.get_close_matches(key.replace("_", "-"), list(schema), n=1, cutoff=0.6)
+            hint = f"did you mean '{prefix}.{close[0]}'?" if close else f"known keys: {', '.join(sorted(schema))}"
+            raise ConfigError(f"unknown key '{name}'", path=shown, hint=hint)
+        expected = schema[key]
+        if isinstance(expected, Mapping):
+            _check(value, expected, name, shown)
+        elif expected is _LIST_OF_STR:
+            if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+                raise ConfigError(f"'{name}' must be a list of strings", path=shown)
+        elif not isinstance(value, expected):
+            raise ConfigError(f"'{name}' must be a {expected.__name__}", path=shown)

@@ -1,0 +1,89 @@
+"""Turn the paths a user typed into the notebooks a command works on.
+
+Files are taken as given (if they are notebooks); folders are searched for ``.ipynb`` files,
+skipping hidden folders, ``.ipynb_checkpoints``, virtual environments and what
+``[tool.nb2prod] exclude`` lists. Text notebooks (``.py``, ``.md``) are taken only when named
+explicitly: inside a folder nearly every ``.py`` file is a module, not a notebook.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Nb2prodError, NotebookReadError
+from .notebook import NOTEBOOK_EXTENSIONS, is_notebook_path
+
+SKIPPED_FOLDERS = frozenset({".ipynb_checkpoints", "__pycache__", "node_modules", "site-packages"})
+
+
+@dataclass
+class Discovery:
+    """The notebooks found, as ``(display path, path)`` pairs, and the paths that were refused."""
+
+    notebooks: list[tuple[str, Path]] = field(default_factory=list)
+    errors: list[Nb2prodError] = field(default_factory=list)
+
+
+def discover(paths: Sequence[str | os.PathLike[str]], *, exclude: Iterable[str] = (), root: Path | None = None) -> Discovery:
+    """Find the notebooks under ``paths`` in a stable order, each once.
+
+    ``exclude`` holds glob patterns matched against a path relative to ``root`` (the project
+    folder) and against each of its parts, like ruff's and black's ``exclude``.
+    """
+    result = Discovery()
+    seen: set[Path] = set()
+    patterns = tuple(exclude)
+    base = (root or Path.cwd()).resolve()
+
+    def add(shown: str, path: Path) -> None:
+        key = path.resolve()
+        if key not in seen and not _excluded(key, patterns, base):
+            seen.add(key)
+            result.notebooks.append((shown, path))
+
+    for given in paths:
+        shown = os.fspath(given)
+        path = Path(given)
+        if path.is_dir():
+            for found in _walk(path, patterns, base):
+                add(os.path.normpath(os.path.join(shown, os.path.relpath(found, path))), found)
+        elif path.is_file() or path.is_symlink():
+            if not is_notebook_path(path):
+                kinds = ", ".join(NOTEBOOK_EXTENSIONS)
+                result.errors.append(NotebookReadError("not a notebook file", path=shown, hint=f"nb2prod reads {kinds}"))
+            else:
+                add(shown, path)
+        else:
+            result.errors.append(NotebookReadError("no such file or folder", path=shown, hint="check the path"))
+    return result
+
+
+def _walk(folder: Path, patterns: tuple[str, ...], base: Path) -> Iterable[Path]:
+    for current, folders, files in os.walk(folder):
+        here = Path(current)
+        folders[:] = sorted(
+            name
+            for name in folders
+            if not name.startswith(".")
+            and name not in SKIPPED_FOLDERS
+            and not (here / name / "pyvenv.cfg").exists()
+            and not _excluded((here / name).resolve(), patterns, base)
+        )
+        for name in sorted(files):
+            if name.endswith(".ipynb") and not name.startswith("."):
+                yield here / name
+
+
+def _excluded(path: Path, patterns: tuple[str, ...], base: Path) -> bool:
+    if not patterns:
+        return False
+    try:
+        relative = path.relative_to(base).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    parts = relative.split("/")
+    return any(fnmatch.fnmatch(relative, pattern) or any(fnmatch.fnmatch(part, pattern) for part in parts) for pattern in patterns)

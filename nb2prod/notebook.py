@@ -1,0 +1,389 @@
+"""Notebook I/O: the only module that reads or writes notebook files.
+
+Reading is strict where nbformat is lenient: nbformat's reader logs schema errors and goes on, and
+its validator mutates the notebook it checks. Here every problem that makes a notebook unusable is
+an error naming the file and saying what is wrong; problems that lint exists to report (missing or
+duplicate cell ids, execution counts out of order) are not read errors.
+
+Writing is faithful: only when the content changed, atomically, refused when the file changed on
+disk since it was read, and in the file's own style (indent, key order, line endings, trailing
+newline, escaped or raw non-ASCII), so an unchanged notebook keeps its bytes and a changed one
+gives a minimal diff.
+
+Text notebooks (py:percent, light, markdown, MyST) are read and written through jupytext.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write
+from .errors import NotebookFormatError, NotebookReadError, WriteConflictError
+from .model import Cell, make_cell
+
+BOM = b"\xef\xbb\xbf"
+#: File extensions read through jupytext, and the jupytext format family each one implies.
+TEXT_EXTENSIONS: Mapping[str, str] = {".py": "py", ".md": "md", ".myst": "myst", ".mystnb": "myst", ".mnb": "myst"}
+NOTEBOOK_EXTENSIONS = (".ipynb", *TEXT_EXTENSIONS)
+CELL_TYPES = ("code", "markdown", "raw")
+_CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_ESCAPED_NON_ASCII = re.compile(r"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})")
+_UPGRADE_HINT = "convert it with `jupyter nbconvert --to notebook --nbformat 4 --output NEW.ipynb FILE`"
+
+
+@dataclass(frozen=True)
+class JsonStyle:
+    """How a .ipynb file was serialised, so a rewrite looks like the original."""
+
+    indent: str | None  # the indent unit ("\t", " ", "  "…), None for a one-line file
+    item_separator: str
+    key_separator: str
+    ensure_ascii: bool
+    newline: str  # "\n" or "\r\n"
+    tail: str  # whitespace after the closing brace, "" when there is no trailing newline
+    bom: bool
+
+
+#: nbformat's own style, for notebooks nb2prod creates.
+NBFORMAT_STYLE = JsonStyle(" ", ",", ": ", False, "\n", "\n", False)
+
+
+class Notebook:
+    """A notebook read from disk: its parsed content plus what is needed to write it back faithfully.
+
+    ``data`` is the notebook as plain JSON values; treat it as read-only and hand a changed copy
+    to ``write_notebook``. ``display_path`` is the path as the user gave it, for messages.
+    """
+
+    def __init__(self, path: Path, display_path: str, data: dict[str, Any], raw: bytes, fmt: str, stamp: tuple[int, int, int] | None):
+        self.path = path
+        self.display_path = display_path
+        self.data = data
+        self.raw = raw
+        self.format = fmt
+        self._stamp = stamp
+
+    @property
+    def is_text(self) -> bool:
+        """True for jupytext text notebooks, which hold no outputs."""
+        return self.format != "ipynb"
+
+    @property
+    def nbformat(self) -> tuple[int, int]:
+        """(major, minor) version of the notebook format."""
+        return self.data["nbformat"], self.data["nbformat_minor"]
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """Notebook-level metadata (empty when the file has none)."""
+        return self.data.get("metadata") or {}
+
+    @property
+    def language(self) -> str | None:
+        """The kernel language from kernelspec or language_info, lower-cased; None if unknown."""
+        meta = self.metadata
+        language = (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get("name")
+        return language.lower() if isinstance(language, str) else None
+
+    @cached_property
+    def cells(self) -> tuple[Cell, ...]:
+        """The cells, parsed once."""
+        return tuple(make_cell(index, raw) for index, raw in enumerate(self.data["cells"]))
+
+    def __repr__(self) -> str:
+        return f"Notebook({self.display_path!r}, format={self.format!r}, cells={len(self.data['cells'])})"
+
+
+def is_notebook_path(path: str | os.PathLike[str]) -> bool:
+    """True when the file name has an extension nb2prod reads as a notebook."""
+    return os.fspath(path).lower().endswith(NOTEBOOK_EXTENSIONS)
+
+
+def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = None) -> Notebook:
+    """Read and validate a notebook file (.ipynb or a jupytext text notebook).
+
+    Raises ``NotebookReadError`` / ``NotebookFormatError`` naming the file for anything that makes
+    it unusable; never returns a notebook that later code could trip over.
+    """
+    shown = display_path or os.fspath(path)
+    target = Path(path)
+    try:
+        with open(target, "rb") as handle:
+            stamp = _stamp(os.fstat(handle.fileno()))
+            raw = handle.read()
+    except FileNotFoundError:
+        raise NotebookReadError("no such file", path=shown, hint="check the path") from None
+    except IsADirectoryError:
+        raise NotebookReadError(
+            "is a directory, not a notebook", path=shown, hint="pass the folder to a command, which searches it for notebooks"
+        ) from None
+    except PermissionError:
+        raise NotebookReadError("cannot read: permission denied", path=shown, hint="check the file's permissions") from None
+    except OSError as exc:
+        raise NotebookReadError(f"cannot read: {exc.strerror or exc}", path=shown) from None
+    suffix = target.suffix.lower()
+    if suffix in TEXT_EXTENSIONS:
+        data = _parse_text(raw, suffix, shown)
+        return Notebook(target, shown, data, raw, _text_format(data, suffix), stamp)
+    return Notebook(target, shown, parse_ipynb(raw, shown), raw, "ipynb", stamp)
+
+
+def parse_ipynb(raw: bytes, shown: str) -> dict[str, Any]:
+    """Parse and validate the bytes of a .ipynb file; ``shown`` names it in errors."""
+    text = _decode(raw, shown)
+    if not text.strip():
+        raise NotebookReadError("empty file, not a notebook", path=shown, hint="restore it from version control or delete it")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookReadError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            path=shown,
+            hint="the file may be truncated or hand-edited; restore it from version control",
+        ) from None
+    except RecursionError:
+        raise NotebookReadError("JSON nested too deeply to be a notebook", path=shown) from None
+    validate(data, shown)
+    return data
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotebookReadError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            path=shown,
+            hint="notebooks are UTF-8; re-save the file with UTF-8 encoding",
+        ) from None
+
+
+def _json_type(value: Any) -> str:
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def validate(data: Any, shown: str) -> None:
+    """Refuse notebook JSON whose structure later code cannot trust; never mutates ``data``.
+
+    Checks the version and the types of every field nb2prod reads. Missing or duplicate cell ids
+    and unusual execution counts are left to lint.
+    """
+
+    def fail(message: str, hint: str | None = None) -> None:
+        raise NotebookFormatError(message, path=shown, hint=hint)
+
+    if not isinstance(data, dict):
+        fail(f"JSON is {_json_type(data)}, not a notebook object", "a notebook is a JSON object with 'cells' and 'nbformat'")
+    if "nbformat" not in data:
+        fail("no 'nbformat' version field; not a Jupyter notebook", 'a notebook states its format, e.g. "nbformat": 4')
+    major = data["nbformat"]
+    if not _is_int(major):
+        fail(f"'nbformat' is {_json_type(major)} ({json.dumps(major)}), not an integer", "set it to the integer 4")
+    if major < 4:
+        fail(f"nbformat {major} notebook; nb2prod reads nbformat 4", _UPGRADE_HINT)
+    if major > 4:
+        fail(f"nbformat {major} is newer than nb2prod supports (4.0-4.5)", "upgrade nb2prod")
+    minor = data.get("nbformat_minor")
+    if not _is_int(minor) or minor < 0:
+        fail(f"'nbformat_minor' is {_json_type(minor)}, not a non-negative integer", "set it to the minor version, e.g. 5")
+    if not isinstance(data.get("metadata", {}), dict):
+        fail(f"notebook 'metadata' is {_json_type(data['metadata'])}, not an object")
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        fail("no 'cells' list" if cells is None else f"'cells' is {_json_type(cells)}, not a list")
+    for index, cell in enumerate(cells):
+        _validate_cell(cell, index + 1, fail)
+
+
+def _validate_cell(cell: Any, number: int, fail: Any) -> None:
+    where = f"cell {number}"
+    if not isinstance(cell, dict):
+        fail(f"{where} is {_json_type(cell)}, not an object")
+    cell_type = cell.get("cell_type")
+    if cell_type not in CELL_TYPES:
+        shown_type = json.dumps(cell_type) if cell_type is not None else "missing"
+        fail(f"{where} has cell_type {shown_type}; expected code, markdown or raw")
+    where = f"{cell_type} cell {number}"
+    if "id" in cell:
+        cell_id = cell["id"]
+        if not isinstance(cell_id, str) or not _CELL_ID.match(cell_id):
+            fail(
+                f"{where} has an invalid id {json.dumps(cell_id)}",
+                "an id is 1-64 letters, digits, '-' or '_'; `nb2prod lint --fix` assigns valid ids once the id is removed",
+            )
+    source = cell.get("source")
+    if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(line, str) for line in source))):
+        fail(f"{where}: 'source' is {_json_type(source)}; expected a string or a list of strings")
+    metadata = cell.get("metadata", {})
+    if not isinstance(metadata, dict):
+        fail(f"{where}: 'metadata' is {_json_type(metadata)}, not an object")
+    tags = metadata.get("tags", [])
+    if not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)):
+        fail(
+            f"{where}: 'metadata.tags' is {_json_type(tags)}; expected a list of strings", 'write tags as ["parameters"], not "parameters"'
+        )
+    if "attachments" in cell and not isinstance(cell["attachments"], dict):
+        fail(f"{where}: 'attachments' is {_json_type(cell['attachments'])}, not an object")
+    if cell_type != "code":
+        return
+    count = cell.get("execution_count")
+    if count is not None and not _is_int(count):
+        fail(f"{where}: 'execution_count' is {_json_type(count)} ({json.dumps(count)}); expected an integer or null")
+    outputs = cell.get("outputs")
+    if not isinstance(outputs, list):
+        fail(f"{where} has no 'outputs' list" if outputs is None else f"{where}: 'outputs' is {_json_type(outputs)}, not a list")
+    for position, output in enumerate(outputs, start=1):
+        if not isinstance(output, dict) or not isinstance(output.get("output_type"), str):
+            fail(f"{where}: output {position} is not an output object with an 'output_type'")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+# --- text notebooks ---------------------------------------------------------------------------
+
+
+def _parse_text(raw: bytes, suffix: str, shown: str) -> dict[str, Any]:
+    import jupytext
+
+    text = _decode(raw, shown)
+    try:
+        notebook = jupytext.reads(text, fmt=suffix.lstrip("."))
+    except Exception as exc:  # jupytext raises many unrelated types for bad headers
+        raise NotebookReadError(f"cannot read as a {suffix} text notebook: {exc}", path=shown) from None
+    data = json.loads(json.dumps(notebook))  # plain dicts/lists, detached from NotebookNode
+    validate(data, shown)
+    return data
+
+
+def _text_format(data: Mapping[str, Any], suffix: str) -> str:
+    jupytext_meta = (data.get("metadata") or {}).get("jupytext") or {}
+    name = (jupytext_meta.get("text_representation") or {}).get("format_name")
+    return f"{TEXT_EXTENSIONS[suffix]}:{name}" if name else TEXT_EXTENSIONS[suffix]
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def detect_style(raw: bytes) -> JsonStyle:
+    """Work out how a .ipynb file was serialised from its bytes."""
+    bom = raw.startswith(BOM)
+    text = raw.decode("utf-8-sig")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if newline == "\r\n":
+        text = text.replace("\r\n", "\n")
+    body = text.rstrip()
+    tail = text[len(body) :]
+    if "\n" in body:
+        second = body.split("\n", 2)[1]
+        indent = second[: len(second) - len(second.lstrip())] or " "
+        item_separator = ","
+        key_separator = ":" if '":' in body and '": ' not in body else ": "
+    else:
+        indent = None
+        item_separator = ", " if ', "' in body else ","
+        key_separator = ": " if '": ' in body else ":"
+    has_raw_non_ascii = any(ord(ch) > 127 for ch in body)
+    ensure_ascii = not has_raw_non_ascii and bool(_ESCAPED_NON_ASCII.search(body))
+    return JsonStyle(indent, item_separator, key_separator, ensure_ascii, newline, tail, bom)
+
+
+def dumps_ipynb(data: Mapping[str, Any], style: JsonStyle = NBFORMAT_STYLE, *, sort_keys: bool = False) -> bytes:
+    """Serialise notebook JSON in the given style."""
+    text = json.dumps(
+        data,
+        indent=style.indent,
+        separators=(style.item_separator, style.key_separator),
+        ensure_ascii=style.ensure_ascii,
+        sort_keys=sort_keys,
+    )
+    text += style.tail
+    if style.newline != "\n":
+        text = text.replace("\n", style.newline)
+    encoded = text.encode("utf-8")
+    return BOM + encoded if style.bom else encoded
+
+
+def serialize(notebook: Notebook, data: Mapping[str, Any]) -> bytes:
+    """The bytes of ``data`` written in the style of the file ``notebook`` was read from.
+
+    Unchanged content gives the original bytes exactly, whatever their style.
+    """
+    if data == notebook.data:
+        return notebook.raw
+    if notebook.is_text:
+        return _serialize_text(notebook, data)
+    style = detect_style(notebook.raw)
+    # Keep sorted keys only if the original was fully sorted (nbformat and Jupyter write it so);
+    # otherwise keys keep the order they were read in, new keys last.
+    sort_keys = dumps_ipynb(notebook.data, style, sort_keys=True) == notebook.raw
+    return dumps_ipynb(data, style, sort_keys=sort_keys)
+
+
+def _serialize_text(notebook: Notebook, data: Mapping[str, Any]) -> bytes:
+    import jupytext
+    import nbformat
+
+    text = jupytext.writes(nbformat.from_dict(data), fmt=notebook.format)
+    raw_text = notebook.raw.decode("utf-8-sig")
+    if "\r\n" in raw_text:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    encoded = text.encode("utf-8")
+    return BOM + encoded if notebook.raw.startswith(BOM) else encoded
+
+
+def write_notebook(notebook: Notebook, data: Mapping[str, Any]) -> bool:
+    """Write ``data`` over the file ``notebook`` was read from, if it differs; True if written.
+
+    The write is atomic and refused with ``WriteConflictError`` if the file changed on disk
+    since it was read; the new content is checked to read back as a valid notebook first.
+    """
+    new = serialize(notebook, data)
+    if new == notebook.raw:
+        return False
+    if not notebook.is_text:
+        parse_ipynb(new, notebook.display_path)  # verify before write: never save what we cannot read
+    atomic_write(notebook.path, new, check=lambda: _check_unchanged(notebook), display_path=notebook.display_path)
+    return True
+
+
+def _check_unchanged(notebook: Notebook) -> None:
+    try:
+        current = _stamp(os.stat(notebook.path))
+    except FileNotFoundError:
+        raise _conflict(notebook, "was deleted") from None
+    if current == notebook._stamp:
+        return
+    try:
+        same = Path(notebook.path).read_bytes() == notebook.raw
+    except OSError:
+        same = False
+    if not same:
+        raise _conflict(notebook, "changed on disk")
+
+
+def _conflict(notebook: Notebook, what: str) -> WriteConflictError:
+    return WriteConflictError(
+        f"{what} after nb2prod read it; not overwritten", path=notebook.display_path, hint="run the command again on the current file"
+    )
