@@ -41,23 +41,14 @@ def _execute(tmp_path: Path, name: str, parameters: dict | None = None) -> dict:
 def _metrics(executed: dict) -> dict[str, float]:
     """The ``accuracy: x`` / ``f1: x`` lines printed by the notebook's last code cell."""
     code_cells = [cell for cell in executed["cells"] if cell["cell_type"] == "code"]
-    text = "".join(
-        "".join(output.get("text", ""))
-        for output in code_cells[-1]["outputs"]
-        if output["output_type"] == "stream"
-    )
+    text = "".join("".join(output.get("text", "")) for output in code_cells[-1]["outputs"] if output["output_type"] == "stream")
     metrics = {name: float(value) for name, value in METRIC_LINE.findall(text)}
     assert set(metrics) == {"accuracy", "f1"}, f"metrics not printed by the last cell: {text!r}"
     return metrics
 
 
 def _errors(executed: dict) -> list[dict]:
-    return [
-        output
-        for cell in executed["cells"]
-        for output in cell.get("outputs", [])
-        if output["output_type"] == "error"
-    ]
+    return [output for cell in executed["cells"] for output in cell.get("outputs", []) if output["output_type"] == "error"]
 
 
 @pytest.mark.slow
@@ -81,11 +72,7 @@ def test_example_is_deterministic(tmp_path):
 
 def test_example_parameters_cell_is_plain_literals():
     notebook = json.loads(NOTEBOOK.read_text(encoding="utf-8"))
-    tagged = [
-        cell
-        for cell in notebook["cells"]
-        if "parameters" in cell.get("metadata", {}).get("tags", [])
-    ]
+    tagged = [cell for cell in notebook["cells"] if "parameters" in cell.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, "exactly one cell must be tagged 'parameters'"
     cell = tagged[0]
     assert cell["cell_type"] == "code"
@@ -116,11 +103,7 @@ def test_example_overridden_parameter_changes_result(tmp_path):
     executed = _execute(tmp_path, "small", parameters={"n_estimators": 5, "max_depth": 1})
 
     assert _errors(executed) == []
-    injected = [
-        cell
-        for cell in executed["cells"]
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", [])
-    ]
+    injected = [cell for cell in executed["cells"] if "injected-parameters" in cell.get("metadata", {}).get("tags", [])]
     assert len(injected) == 1
     assert "n_estimators = 5" in "".join(injected[0]["source"])
     metrics = _metrics(executed)
