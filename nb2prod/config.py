@@ -24,6 +24,8 @@ else:  # pragma: no cover - Python 3.10
 
 # key -> expected type, or a nested table schema. Keys are kebab-case, as ruff and black use.
 _LIST_OF_STR = "list of strings"
+_TABLE_OF_LISTS = "table of lists of strings"
+_NUMBER = "number"
 _SCHEMA: Mapping[str, Any] = {
     "exclude": _LIST_OF_STR,
     "strip": {
@@ -32,7 +34,28 @@ _SCHEMA: Mapping[str, Any] = {
         "keep-count": bool,
         "keep-output": bool,
     },
+    "lint": {
+        "select": _LIST_OF_STR,
+        "ignore": _LIST_OF_STR,
+        "extend-select": _LIST_OF_STR,
+        "per-path-ignores": _TABLE_OF_LISTS,
+        "fail-on": str,
+        "ruff": bool,
+        "tools": _LIST_OF_STR,
+        "formatter": str,
+        "max-cell-lines": int,
+        "max-output-kb": int,
+        "min-markdown-ratio": _NUMBER,
+    },
 }
+FORMATTERS = ("ruff", "black")
+STRIP_KEY_HINT = "write 'metadata.NAME' for notebook metadata or 'cell.metadata.NAME' for cells"
+
+
+def is_strip_key(key: str) -> bool:
+    """True for a key in nbstripout's notation: ``metadata.NAME...`` or ``cell.NAME...``."""
+    parts = key.split(".")
+    return len(parts) >= 2 and parts[0] in ("metadata", "cell") and all(parts)
 
 
 @dataclass(frozen=True)
@@ -46,12 +69,30 @@ class StripConfig:
 
 
 @dataclass(frozen=True)
+class LintConfig:
+    """``[tool.nb2prod.lint]``: rule selection, thresholds and the tools lint and fmt run."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    per_path_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    fail_on: str = "warning"
+    ruff: bool = True
+    tools: tuple[str, ...] = ()
+    formatter: str = "ruff"
+    max_cell_lines: int = 40
+    max_output_kb: int = 500
+    min_markdown_ratio: float = 0.3
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``[tool.nb2prod]`` table; ``source`` is the pyproject.toml it came from, if any."""
 
     source: Path | None = None
     exclude: tuple[str, ...] = ()
     strip: StripConfig = field(default_factory=StripConfig)
+    lint: LintConfig = field(default_factory=LintConfig)
 
     @property
     def root(self) -> Path | None:
@@ -94,9 +135,21 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
         raise ConfigError("not UTF-8 text", path=shown) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=shown, hint="fix the syntax") from None
-    table = document.get("tool", {}).get("nb2prod", {})
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError("[tool] must be a table", path=shown)
+    table = tool.get("nb2prod", {})
     _check(table, _SCHEMA, "tool.nb2prod", shown)
     strip = table.get("strip", {})
+    for name in ("extra-keys", "keep-keys"):
+        for key in strip.get(name, ()):
+            if not is_strip_key(key):
+                raise ConfigError(f"invalid strip key '{key}' in 'tool.nb2prod.strip.{name}'", path=shown, hint=STRIP_KEY_HINT)
+    lint = table.get("lint", {})
+    if lint.get("formatter", "ruff") not in FORMATTERS:
+        raise ConfigError('\'tool.nb2prod.lint.formatter\' must be "ruff" or "black"', path=shown)
+    if lint.get("fail-on", "warning") not in ("error", "warning", "info"):
+        raise ConfigError('\'tool.nb2prod.lint.fail-on\' must be "error", "warning" or "info"', path=shown)
     return Config(
         source=path,
         exclude=tuple(table.get("exclude", ())),
@@ -105,6 +158,19 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
             keep_keys=tuple(strip.get("keep-keys", ())),
             keep_count=strip.get("keep-count", False),
             keep_output=strip.get("keep-output", False),
+        ),
+        lint=LintConfig(
+            select=tuple(lint["select"]) if "select" in lint else None,
+            ignore=tuple(lint.get("ignore", ())),
+            extend_select=tuple(lint.get("extend-select", ())),
+            per_path_ignores={pattern: tuple(codes) for pattern, codes in lint.get("per-path-ignores", {}).items()},
+            fail_on=lint.get("fail-on", "warning"),
+            ruff=lint.get("ruff", True),
+            tools=tuple(lint.get("tools", ())),
+            formatter=lint.get("formatter", "ruff"),
+            max_cell_lines=lint.get("max-cell-lines", 40),
+            max_output_kb=lint.get("max-output-kb", 500),
+            min_markdown_ratio=float(lint.get("min-markdown-ratio", 0.3)),
         ),
     )
 
@@ -133,7 +199,17 @@ def _check(table: Any, schema: Mapping[str, Any], prefix: str, shown: str) -> No
         if isinstance(expected, Mapping):
             _check(value, expected, name, shown)
         elif expected is _LIST_OF_STR:
-            if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+            if not _is_str_list(value):
                 raise ConfigError(f"'{name}' must be a list of strings", path=shown)
-        elif not isinstance(value, expected):
-            raise ConfigError(f"'{name}' must be a {expected.__name__}", path=shown)
+        elif expected is _TABLE_OF_LISTS:
+            if not (isinstance(value, dict) and all(_is_str_list(item) for item in value.values())):
+                raise ConfigError(f"'{name}' must be a table whose values are lists of strings", path=shown)
+        elif expected is _NUMBER:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"'{name}' must be a number", path=shown)
+        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"'{name}' must be a{'n' if expected is int else ''} {expected.__name__}", path=shown)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)

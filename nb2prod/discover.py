@@ -4,6 +4,10 @@ Files are taken as given (if they are notebooks); folders are searched for ``.ip
 skipping hidden folders, ``.ipynb_checkpoints``, virtual environments and what
 ``[tool.nb2prod] exclude`` lists. Text notebooks (``.py``, ``.md``) are taken only when named
 explicitly: inside a folder nearly every ``.py`` file is a module, not a notebook.
+
+``exclude`` applies to files named on the command line too (pre-commit names every file it
+passes), unlike black's default; patterns with a ``/`` match from the project root, as in
+``.gitignore``.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ def _walk(folder: Path, patterns: tuple[str, ...], base: Path) -> Iterable[Path]
             and not _excluded((here / name).resolve(), patterns, base)
         )
         for name in sorted(files):
-            if name.endswith(".ipynb") and not name.startswith("."):
+            if name.lower().endswith(".ipynb") and not name.startswith("."):
                 yield here / name
 
 

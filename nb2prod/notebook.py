@@ -19,7 +19,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -62,13 +62,12 @@ class Notebook:
     to ``write_notebook``. ``display_path`` is the path as the user gave it, for messages.
     """
 
-    def __init__(self, path: Path, display_path: str, data: dict[str, Any], raw: bytes, fmt: str, stamp: tuple[int, int, int] | None):
+    def __init__(self, path: Path, display_path: str, data: dict[str, Any], raw: bytes, fmt: str):
         self.path = path
         self.display_path = display_path
         self.data = data
         self.raw = raw
         self.format = fmt
-        self._stamp = stamp
 
     @property
     def is_text(self) -> bool:
@@ -116,7 +115,6 @@ def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = No
     target = Path(path)
     try:
         with open(target, "rb") as handle:
-            stamp = _stamp(os.fstat(handle.fileno()))
             raw = handle.read()
     except FileNotFoundError:
         raise NotebookReadError("no such file", path=shown, hint="check the path") from None
@@ -131,8 +129,8 @@ def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = No
     suffix = target.suffix.lower()
     if suffix in TEXT_EXTENSIONS:
         data = _parse_text(raw, suffix, shown)
-        return Notebook(target, shown, data, raw, _text_format(data, suffix), stamp)
-    return Notebook(target, shown, parse_ipynb(raw, shown), raw, "ipynb", stamp)
+        return Notebook(target, shown, data, raw, _text_format(data, suffix))
+    return Notebook(target, shown, parse_ipynb(raw, shown), raw, "ipynb")
 
 
 def parse_ipynb(raw: bytes, shown: str) -> dict[str, Any]:
@@ -144,7 +142,7 @@ def parse_ipynb(raw: bytes, shown: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookReadError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            f"not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} column {exc.colno} (byte {exc.pos})",
             path=shown,
             hint="the file may be truncated or hand-edited; restore it from version control",
         ) from None
@@ -199,7 +197,9 @@ def validate(data: Any, shown: str) -> None:
         fail(f"nbformat {major} notebook; nb2prod reads nbformat 4", _UPGRADE_HINT)
     if major > 4:
         fail(f"nbformat {major} is newer than nb2prod supports (4.0-4.5)", "upgrade nb2prod")
-    minor = data.get("nbformat_minor")
+    if "nbformat_minor" not in data:
+        fail("no 'nbformat_minor' field", 'add the minor version, e.g. "nbformat_minor": 5')
+    minor = data["nbformat_minor"]
     if not _is_int(minor) or minor < 0:
         fail(f"'nbformat_minor' is {_json_type(minor)}, not a non-negative integer", "set it to the minor version, e.g. 5")
     if not isinstance(data.get("metadata", {}), dict):
@@ -255,10 +255,6 @@ def _validate_cell(cell: Any, number: int, fail: Any) -> None:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _stamp(st: os.stat_result) -> tuple[int, int, int]:
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 # --- text notebooks ---------------------------------------------------------------------------
@@ -334,11 +330,25 @@ def serialize(notebook: Notebook, data: Mapping[str, Any]) -> bytes:
         return notebook.raw
     if notebook.is_text:
         return _serialize_text(notebook, data)
-    style = detect_style(notebook.raw)
-    # Keep sorted keys only if the original was fully sorted (nbformat and Jupyter write it so);
-    # otherwise keys keep the order they were read in, new keys last.
-    sort_keys = dumps_ipynb(notebook.data, style, sort_keys=True) == notebook.raw
+    style, sort_keys = _matching_style(notebook)
     return dumps_ipynb(data, style, sort_keys=sort_keys)
+
+
+def _matching_style(notebook: Notebook) -> tuple[JsonStyle, bool]:
+    """The style (and key sorting) that reproduces the file's original bytes from its data.
+
+    Detection from the text alone can be fooled by string content, so the candidates are
+    verified. Sorted keys are preferred when both orders reproduce the file (nbformat and Jupyter
+    sort keys, so a key added later lands where they would put it).
+    """
+    detected = detect_style(notebook.raw)
+    separators = [(detected.item_separator, detected.key_separator), (",", ": "), (",", ":"), (", ", ": ")]
+    for item_separator, key_separator in dict.fromkeys(separators):
+        style = replace(detected, item_separator=item_separator, key_separator=key_separator)
+        for sort_keys in (True, False):
+            if dumps_ipynb(notebook.data, style, sort_keys=sort_keys) == notebook.raw:
+                return style, sort_keys
+    return detected, False
 
 
 def _serialize_text(notebook: Notebook, data: Mapping[str, Any]) -> bytes:
@@ -369,17 +379,15 @@ def write_notebook(notebook: Notebook, data: Mapping[str, Any]) -> bool:
 
 
 def _check_unchanged(notebook: Notebook) -> None:
+    # Compare the bytes, not only mtime and size: on file systems with coarse timestamps (HFS+ 1 s,
+    # FAT 2 s, some network mounts) a same-size edit keeps both. This runs only before a write.
     try:
-        current = _stamp(os.stat(notebook.path))
+        current = Path(notebook.path).read_bytes()
     except FileNotFoundError:
         raise _conflict(notebook, "was deleted") from None
-    if current == notebook._stamp:
-        return
-    try:
-        same = Path(notebook.path).read_bytes() == notebook.raw
     except OSError:
-        same = False
-    if not same:
+        current = None
+    if current != notebook.raw:
         raise _conflict(notebook, "changed on disk")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Config, StripConfig, config_for
+from .config import STRIP_KEY_HINT, Config, StripConfig, config_for, is_strip_key
 from .discover import discover
 from .errors import ConfigError, Nb2prodError
 from .notebook import read_notebook, write_notebook
@@ -46,11 +46,8 @@ class StripOptions:
     def from_config(cls, config: StripConfig, *, keep_count: bool | None = None, keep_output: bool | None = None) -> StripOptions:
         """Defaults, plus the configured extra keys, minus the kept ones; flags override the file."""
         for key in (*config.extra_keys, *config.keep_keys):
-            parts = key.split(".")
-            if len(parts) < 2 or parts[0] not in ("metadata", "cell") or not all(parts):
-                raise ConfigError(
-                    f"invalid strip key '{key}'", hint="write 'metadata.NAME' for notebook metadata or 'cell.metadata.NAME' for cells"
-                )
+            if not is_strip_key(key):
+                raise ConfigError(f"invalid strip key '{key}'", hint=STRIP_KEY_HINT)
         kept = set(config.keep_keys)
         keys = [key for key in (*DEFAULT_KEYS, *config.extra_keys) if key not in kept]
         return cls(

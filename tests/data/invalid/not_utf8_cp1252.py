@@ -1,0 +1,5 @@
+# %% [markdown]
+# Modèle d'entraînement
+
+# %%
+seed = 42
