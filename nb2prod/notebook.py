@@ -136,7 +136,7 @@ def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = No
 def parse_ipynb(raw: bytes, shown: str) -> dict[str, Any]:
     """Parse and validate the bytes of a .ipynb file; ``shown`` names it in errors."""
     text = _decode(raw, shown)
-    if not text.strip():
+    if not text or text.isspace():
         raise NotebookReadError("empty file, not a notebook", path=shown, hint="restore it from version control or delete it")
     try:
         data = json.loads(text)

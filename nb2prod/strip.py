@@ -62,50 +62,76 @@ def strip_notebook(data: Mapping[str, Any], options: StripOptions = StripOptions
 
     Only what changes is copied, so stripping an already clean 100 MB notebook costs little.
     """
-    notebook_keys = [key[1:] for key in options.keys if key[0] == "metadata"]
-    cell_keys = [key[1:] for key in options.keys if key[0] == "cell"]
+    tree = _key_tree(options.keys)
     result = dict(data)
-    result["metadata"] = _without(data.get("metadata", {}), notebook_keys)
-    result["cells"] = [_strip_cell(cell, cell_keys, options) for cell in data["cells"]]
+    if "metadata" in data:
+        result["metadata"] = _without(data["metadata"], tree.get("metadata") or {})
+    cell_tree = tree.get("cell") or {}
+    result["cells"] = [_strip_cell(cell, cell_tree, options) for cell in data["cells"]]
     return result
 
 
-def _strip_cell(cell: Mapping[str, Any], keys: list[tuple[str, ...]], options: StripOptions) -> Mapping[str, Any]:
+_KeyTree = dict[str, "_KeyTree | None"]  # None marks a key to delete
+
+
+def _key_tree(keys: Iterable[tuple[str, ...]]) -> _KeyTree:
+    """Nested keys as a tree, so each mapping is visited once whatever the number of keys."""
+    tree: _KeyTree = {}
+    for key in keys:
+        node = tree
+        for part in key[:-1]:
+            child = node.get(part, {})
+            if child is None:  # a parent is deleted whole already
+                break
+            node = node.setdefault(part, child)
+        else:
+            node[key[-1]] = None
+    return tree
+
+
+def _strip_cell(cell: Mapping[str, Any], keys: _KeyTree, options: StripOptions) -> Mapping[str, Any]:
     new = _without(cell, keys)
     if cell.get("cell_type") != "code":
         return new
+    keep = options.keep_output
+    if not keep:
+        metadata = cell.get("metadata") or {}
+        keep = metadata.get("keep_output") is True or not KEEP_OUTPUT_TAGS.isdisjoint(metadata.get("tags", ()))
+    outputs = cell.get("outputs")
+    clear_count = not options.keep_count and cell.get("execution_count") is not None
+    if not clear_count and (not outputs or (keep and (options.keep_count or not _any_counted(outputs)))):
+        return new  # nothing to clear: keep sharing the original objects
     new = dict(new)
-    metadata = cell.get("metadata") or {}
-    keep = options.keep_output or metadata.get("keep_output") is True or not KEEP_OUTPUT_TAGS.isdisjoint(metadata.get("tags", ()))
     if not options.keep_count:
         new["execution_count"] = None
     if not keep:
         new["outputs"] = []
     elif not options.keep_count:
-        new["outputs"] = [{**output, "execution_count": None} if "execution_count" in output else output for output in cell["outputs"]]
+        new["outputs"] = [{**out, "execution_count": None} if out.get("execution_count") is not None else out for out in outputs]
     return new
 
 
-def _without(mapping: Mapping[str, Any], keys: Iterable[tuple[str, ...]]) -> Mapping[str, Any]:
-    """``mapping`` minus the nested keys; the same object when none of them is there."""
+def _any_counted(outputs: Iterable[Mapping[str, Any]]) -> bool:
+    return any(output.get("execution_count") is not None for output in outputs)
+
+
+def _without(mapping: Mapping[str, Any], tree: _KeyTree) -> Mapping[str, Any]:
+    """``mapping`` minus the keys in ``tree``; the same object when none of them is there."""
     result: dict[str, Any] | None = None
-    for key in keys:
-        head, rest = key[0], key[1:]
-        source = result if result is not None else mapping
-        if head not in source:
+    for head, subtree in tree.items():
+        if head not in mapping:
             continue
-        if rest:
-            inner = source[head]
-            if not isinstance(inner, Mapping):
-                continue
-            trimmed = _without(inner, [rest])
-            if trimmed is inner:
-                continue
-            result = dict(source) if result is None else result
-            result[head] = trimmed
-        else:
-            result = dict(source) if result is None else result
+        if subtree is None:
+            result = dict(mapping) if result is None else result
             del result[head]
+            continue
+        inner = mapping[head]
+        if not isinstance(inner, Mapping):
+            continue
+        trimmed = _without(inner, subtree)
+        if trimmed is not inner:
+            result = dict(mapping) if result is None else result
+            result[head] = trimmed
     return mapping if result is None else result
 
 
