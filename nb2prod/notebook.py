@@ -300,7 +300,7 @@ def detect_style(raw: bytes) -> JsonStyle:
         indent = None
         item_separator = ", " if ', "' in body else ","
         key_separator = ": " if '": ' in body else ":"
-    has_raw_non_ascii = any(ord(ch) > 127 for ch in body)
+    has_raw_non_ascii = not body.isascii()
     ensure_ascii = not has_raw_non_ascii and bool(_ESCAPED_NON_ASCII.search(body))
     return JsonStyle(indent, item_separator, key_separator, ensure_ascii, newline, tail, bom)
 
@@ -326,12 +326,25 @@ def serialize(notebook: Notebook, data: Mapping[str, Any]) -> bytes:
 
     Unchanged content gives the original bytes exactly, whatever their style.
     """
-    if data == notebook.data:
+    if same_json(data, notebook.data):
         return notebook.raw
     if notebook.is_text:
         return _serialize_text(notebook, data)
     style, sort_keys = _matching_style(notebook)
     return dumps_ipynb(data, style, sort_keys=sort_keys)
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """``a == b`` as JSON sees it: 1, 1.0 and true differ although Python's ``==`` holds them equal."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(value, b[key]) for key, value in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same_json, a, b))
+    return a == b
 
 
 def _matching_style(notebook: Notebook) -> tuple[JsonStyle, bool]:

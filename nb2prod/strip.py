@@ -17,7 +17,7 @@ from typing import Any
 from .config import STRIP_KEY_HINT, Config, StripConfig, config_for, is_strip_key
 from .discover import discover
 from .errors import ConfigError, Nb2prodError
-from .notebook import read_notebook, write_notebook
+from .notebook import read_notebook, same_json, write_notebook
 
 #: Keys cleared by default, in nbstripout's ``extra-keys`` notation (``metadata.*`` is the
 #: notebook's metadata, ``cell.*`` applies to every cell).
@@ -169,7 +169,7 @@ def strip(
                 results.append(StripResult(shown))
                 continue
             stripped = strip_notebook(notebook.data, options)
-            changed = stripped != notebook.data
+            changed = not same_json(stripped, notebook.data)
             written = write and changed and write_notebook(notebook, stripped)
             results.append(StripResult(shown, changed=changed, written=written))
         except Nb2prodError as error:
