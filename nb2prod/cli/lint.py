@@ -1,0 +1,71 @@
+"""``nb2prod lint``: the command-line adapter over ``nb2prod.lint.engine.lint``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from .. import __version__
+from ..config import config_for
+from ..errors import exit_status
+
+FORMATS = ("text", "json", "github", "sarif")
+
+
+def codes(text: str) -> list[str]:
+    """A comma-separated list of rule codes or prefixes."""
+    return [part.strip().upper() for part in text.split(",") if part.strip()]
+
+
+def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Add the ``lint`` subcommand."""
+    parser = subparsers.add_parser(
+        "lint",
+        parents=parents,
+        help="find hidden state, export blockers, secrets, unseeded randomness; plus ruff's rules",
+        description=(
+            "Lint notebooks statically (nothing is executed): nb2prod's notebook rules (`nb2prod rules` lists them) "
+            "and ruff's code rules, reported per cell as path:cell N:line L."
+        ),
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or folders")
+    parser.add_argument("--select", type=codes, action="extend", help="only these codes or prefixes (NB1, F401, ALL); comma-separated")
+    parser.add_argument("--ignore", type=codes, action="extend", help="skip these codes or prefixes; comma-separated")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument(
+        "--fail-on", choices=("error", "warning", "info"), help="lowest severity that makes the exit code 1 (default: warning)"
+    )
+    parser.add_argument("--no-ruff", dest="ruff", action="store_false", default=None, help="run nb2prod's rules only")
+    parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Lint, print the report, return the exit code."""
+    from ..lint.engine import fails, lint
+    from ..lint.rule import Severity, registry
+
+    config = config_for(args.paths)
+    results = lint(args.paths, config=config, select=args.select, ignore=args.ignore, ruff=args.ruff, jobs=args.jobs)
+    from ..lint import report
+
+    if args.format == "json":
+        text = report.render_json(results)
+    elif args.format == "github":
+        text = report.render_github(results)
+    elif args.format == "sarif":
+        text = report.render_sarif(results, registry(), tool_version=__version__)
+    else:
+        color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = report.render_text(results, color=color)
+    if args.output:
+        from ..atomic import atomic_write
+
+        atomic_write(args.output, (text + "\n").encode("utf-8"))
+    elif text:
+        print(text)
+    fail_on = Severity.parse(args.fail_on or config.lint.fail_on)
+    return exit_status(failed=any(r.error is not None for r in results), found=fails(results, fail_on))

@@ -1,0 +1,120 @@
+"""Everything a rule may look at, computed once per notebook and only when a rule asks for it.
+
+Rules share the expensive parts — the IPython-to-Python transform, the ASTs, the dataflow
+analysis, the import aliases — through this object instead of each re-parsing the cells.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from ..model import Cell
+from ..notebook import Notebook
+from .dataflow import NotebookFlow, analyze_notebook
+from .ipython import TransformedCell, transform_cell
+
+EXPORT_ROLES = frozenset({"export", "export-internal"})
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """Thresholds from ``[tool.nb2prod.lint]``."""
+
+    max_cell_lines: int = 40
+    max_output_kb: int = 500
+    min_markdown_ratio: float = 0.3
+
+
+class LintContext:
+    """One notebook under lint, with lazily computed views of its code."""
+
+    def __init__(self, notebook: Notebook, settings: LintSettings | None = None):
+        self.notebook = notebook
+        self.settings = settings or LintSettings()
+
+    @property
+    def cells(self) -> tuple[Cell, ...]:
+        """All cells of the notebook."""
+        return self.notebook.cells
+
+    @cached_property
+    def is_python(self) -> bool:
+        """Whether the code cells are Python; code rules are skipped otherwise (NB510 says so)."""
+        language = self.notebook.language
+        if language is None:
+            return self.notebook.is_text and self.notebook.path.suffix.lower() in (".py", ".md", ".myst", ".mystnb", ".mnb")
+        return language in ("python", "python3", "ipython", "ipython3")
+
+    def code_cells(self) -> Iterator[Cell]:
+        """The code cells, in notebook order."""
+        return (cell for cell in self.cells if cell.cell_type == "code")
+
+    @cached_property
+    def export_cells(self) -> frozenset[int]:
+        """Indices of the cells bound for export (tag or ``#|`` directive)."""
+        return frozenset(cell.index for cell in self.code_cells() if cell.roles & EXPORT_ROLES)
+
+    @cached_property
+    def transformed(self) -> Mapping[int, TransformedCell]:
+        """Each code cell's source with IPython syntax turned into Python, line numbers kept."""
+        return {cell.index: transform_cell(cell.source) for cell in self.code_cells()}
+
+    @cached_property
+    def trees(self) -> Mapping[int, ast.Module]:
+        """The AST of every code cell that parses after the IPython transform."""
+        trees = {}
+        for index, cell in self.transformed.items():
+            if not cell.analyzable:
+                continue
+            try:
+                trees[index] = ast.parse(cell.python)
+            except (SyntaxError, ValueError):  # ValueError: source with NUL bytes
+                continue
+        return trees
+
+    @cached_property
+    def flow(self) -> NotebookFlow:
+        """The definition/use analysis across cells (shared with export)."""
+        sources = [cell.source if cell.cell_type == "code" else "" for cell in self.cells]
+        counts = [cell.execution_count if cell.cell_type == "code" else None for cell in self.cells]
+        return analyze_notebook(sources, counts)
+
+    @cached_property
+    def aliases(self) -> Mapping[str, str]:
+        """Local names bound by imports anywhere in the notebook -> the dotted name they stand for.
+
+        ``import numpy as np`` gives ``np -> numpy``; ``from sklearn.ensemble import
+        RandomForestClassifier as RF`` gives ``RF -> sklearn.ensemble.RandomForestClassifier``.
+        """
+        found: dict[str, str] = {}
+        for tree in self.trees.values():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    for alias in node.names:
+                        if alias.asname:
+                            found[alias.asname] = alias.name
+                        else:
+                            head = alias.name.split(".")[0]
+                            found[head] = head
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    for alias in node.names:
+                        if alias.name != "*":
+                            found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        return found
+
+    def qualified_name(self, node: ast.expr) -> str | None:
+        """The dotted name an expression refers to through the notebook's imports, if it is one.
+
+        ``np.random.rand`` with ``import numpy as np`` gives ``numpy.random.rand``; a name that no
+        import binds gives None.
+        """
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.aliases:
+            return None
+        return ".".join([self.aliases[node.id], *reversed(parts)])

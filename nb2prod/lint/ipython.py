@@ -1,0 +1,526 @@
+"""IPython syntax -> plain Python, line for line, without importing IPython.
+
+Notebook cells are IPython, not Python: ``%magic``, ``!shell``, ``x = !cmd``, ``obj?`` and ``%%cell``
+magics do not parse with :mod:`ast`. Before the static analysis (:mod:`nb2prod.lint.dataflow`) can
+look at a cell, its IPython syntax is rewritten the way IPython's input transformers
+(``IPython.core.inputtransformer2``) would, except that every input line becomes exactly one output
+line, so a finding on output line N is on line N of the cell. Columns that moved (dedented cells,
+stripped ``>>>`` prompts, the statement kept from ``%time stmt``) are mapped back with
+:meth:`TransformedCell.original_column`.
+
+What replaces what:
+
+- ``%magic args`` (at the start of a logical line, at any indentation) -> ``pass``; ``%time``,
+  ``%timeit`` and ``%prun`` keep their statement as code (options such as ``-n 10 -r 3`` dropped)
+  when that statement parses on its own, as IPython runs it.
+- ``!cmd``, ``!!cmd``, ``?x``, ``x?``, ``x??`` -> ``pass``.
+- ``target = %magic args`` and ``target = !cmd`` -> ``target = None``: the target is still bound.
+- ``%store -r a b``, ``%sql name << …``, ``%R -o name`` -> ``a = b = None``: the names they bind.
+- A ``%%magic`` first line: ``%%time``, ``%%timeit``, ``%%capture``, ``%%prun`` and ``%%debug`` run
+  their body as Python, which is transformed like any cell; every other cell magic (``%%bash``,
+  ``%%html``, ``%%sql``, ``%%writefile``, unknown ones…) has a body that is not Python for this
+  kernel: it is blanked and the cell is not :attr:`TransformedCell.analyzable`.
+- Backslash-continued lines belong to the magic or shell command they continue. Lines inside
+  strings, brackets and comments are never transformed; ``a % b`` is an operator, not a magic.
+
+Only the standard library is used, and nothing here raises on any input: text that is neither
+IPython nor Python is left as is, and the parser reports it.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+import warnings
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Magic:
+    """One piece of IPython syntax found in a cell.
+
+    ``kind`` is ``"line"`` (``%name``), ``"cell"`` (``%%name``), ``"shell"`` (``!cmd``, ``x = !cmd``),
+    ``"help"`` (``x?``, ``?x``, ``x??``) or ``"autocall"`` (``/f a``, ``,f a``, ``;f a``). ``name`` is
+    the magic's or the called function's name, ``""`` for shell and help. ``args`` is the rest of the
+    (backslash-joined) line; for help, the object asked about; for cell magics, the first line's args.
+    """
+
+    line: int
+    kind: str
+    name: str
+    args: str
+
+
+@dataclass(frozen=True)
+class TransformedCell:
+    """A cell rewritten as plain Python with as many lines as the input, and what IPython syntax it held.
+
+    ``bound_names`` lists the names the IPython syntax itself binds, with the line of the magic:
+    targets of ``x = !cmd`` / ``x = %magic``, ``%store -r x``, ``%%capture x``, ``--out``/``--err``/
+    ``--proc`` of script magics (``%%bash``…), ``%R -o x``, ``%sql x <<``, functions and classes a
+    ``%%cython`` cell defines. (Names bound by the Python kept from ``%time stmt`` are ordinary code.)
+    ``cell_magic`` is the ``%%`` magic that owns the whole cell; the names it binds are bound after its
+    body ran. ``unknown_bindings`` is set for syntax that binds names nobody can list statically
+    (``%run``, ``%pylab``, ``%rerun``, ``%store -r`` without names). ``timeit_spans`` are the
+    ``(first, last)`` lines of code that IPython runs inside a throw-away function (``%timeit stmt``,
+    the ``%%timeit`` cell): what it assigns is not kept. ``column_offsets[i]`` is what to add to a
+    0-based column of output line ``i + 1`` to get the column in the cell.
+    """
+
+    python: str
+    magics: tuple[Magic, ...]
+    bound_names: tuple[tuple[str, int], ...]
+    analyzable: bool
+    cell_magic: Magic | None = None
+    unknown_bindings: bool = False
+    timeit_spans: tuple[tuple[int, int], ...] = ()
+    column_offsets: tuple[int, ...] = field(default=(), repr=False)
+
+    def original_column(self, line: int, column: int) -> int:
+        """Map a column of ``python`` at 1-based ``line`` to the same place in the cell's source."""
+        if 1 <= line <= len(self.column_offsets):
+            return column + self.column_offsets[line - 1]
+        return column
+
+
+# Cell magics whose body IPython runs as Python in the user namespace (timeit: in a function).
+PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
+# Script magics run their body in a subprocess; --out/--err/--proc name variables in the kernel.
+SCRIPT_CELL_MAGICS = frozenset({"script", "bash", "sh", "python", "python2", "python3", "pypy", "perl", "ruby"})
+# Line magics that run a Python statement: their getopt-style options (letter + ":" takes a value).
+_CODE_MAGIC_OPTIONS = {"time": "", "timeit": "n:r:tcp:qo", "prun": "D:l:rs:T:q"}
+_CODE_MAGIC_LONG_OPTIONS = frozenset({"--no-raise-error"})
+_OPAQUE_LINE_MAGICS = frozenset({"run", "pylab", "rerun"})
+
+_ESCAPES = frozenset("%!?,;/")
+# Operators that begin with an escape character, so the line is Python (and probably invalid).
+_NOT_ESCAPE = re.compile(r"%=|!=|//|/=")
+_MAYBE_IPYTHON = re.compile(r"^[ \t\f]*[%!?,;/]|\?[ \t\f]*$|=[ \t\f]*[%!]", re.MULTILINE)
+# IPython's _help_end_re: a (dotted, indexed) name followed by ? or ?? at the end of the line.
+_HELP_END = re.compile(r"(%{0,2}(?!\d)[\w*]+(\.(?!\d)[\w*]+|\[-?[0-9]+\])*)(\?\??)$")
+_CLASSIC_PROMPT = re.compile(r"^(>>>|\.\.\.)( |$)")
+_CLASSIC_PROMPT_FIRST = re.compile(r"^>>>( |$)")
+_IPYTHON_PROMPT = re.compile(r"^(((\[nav\]|\[ins\])? )?In \[\d+\]: |\s*\.{3,}: ?)")
+_INDENT = re.compile(r"^[ \t]+")
+# What matters when scanning code: string quotes, comments, brackets, a backslash at the end.
+_CODE = re.compile(r"'''|\"\"\"|['\"#()\[\]{}]|\\\Z")
+# Same, plus every operator that contains "=", to find a bare "=" (an assignment).
+_ASSIGN_SCAN = re.compile(r"'''|\"\"\"|['\"#()\[\]{}]|(?:\*\*|//|<<|>>|[-+*/%&|^@<>!:=])?=")
+_STRING_END = {quote: re.compile(r"\\(?:.|\Z)|" + re.escape(quote)) for quote in ("'", '"', "'''", '"""')}
+_SQL_TARGET = re.compile(r"\s*([^\W\d]\w*)\s*<<")
+_CYTHON_DEF = re.compile(
+    r"^(?:async\s+)?def\s+([^\W\d]\w*)|^cpdef\s+[^(=]*?([^\W\d]\w*)\s*\(|^(?:cdef\s+)?class\s+([^\W\d]\w*)",
+    re.MULTILINE,
+)
+
+
+def transform_cell(source: str) -> TransformedCell:
+    """Rewrite a cell's IPython syntax as Python the way IPython would, one output line per input line."""
+    return _Transformer(source).run()
+
+
+def _is_name(text: str) -> bool:
+    return text.isidentifier() and not keyword.iskeyword(text)
+
+
+def parse_quietly(code: str) -> ast.Module:
+    """:func:`ast.parse` without the warnings (invalid escapes, ``is`` with a literal) that would reach the user.
+
+    Under ``-W error`` those warnings would even turn into a SyntaxError of valid code.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(code)
+
+
+def _parses(code: str) -> bool:
+    try:
+        parse_quietly(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _scan(line: str, quote: str | None, depth: int) -> tuple[str | None, int, bool, bool]:
+    """Follow strings and brackets through one physical line of code.
+
+    Returns the open string quote and bracket depth at the end of the line, whether the line ends
+    with a continuing backslash outside a string, and whether it holds a comment.
+    """
+    pos = 0
+    while True:
+        if quote is not None:
+            for m in _STRING_END[quote].finditer(line, pos):
+                if m.group()[0] != "\\":
+                    pos = m.end()
+                    quote = None
+                    break
+                if m.end() == len(line) and len(m.group()) == 1:
+                    return quote, depth, False, False
+            else:
+                # A triple-quoted string goes on; a one-line string left open is an error: close it.
+                return (quote if len(quote) == 3 else None), depth, False, False
+        m = _CODE.search(line, pos)
+        if m is None:
+            return None, depth, False, False
+        token = m.group()
+        pos = m.end()
+        if token in ("'", '"', "'''", '"""'):
+            quote = token
+        elif token == "#":
+            return None, depth, False, True
+        elif token == "\\":
+            return None, depth, True, False
+        elif token in "([{":
+            depth += 1
+        else:
+            depth = max(depth - 1, 0)
+
+
+def _find_assignment(line: str) -> int | None:
+    """Index just after the first ``=`` of the line outside brackets and strings (IPython's rule)."""
+    depth = 0
+    pos = 0
+    while True:
+        m = _ASSIGN_SCAN.search(line, pos)
+        if m is None:
+            return None
+        token = m.group()
+        pos = m.end()
+        if token in ("'", '"', "'''", '"""'):
+            end = next((e for e in _STRING_END[token].finditer(line, pos) if e.group()[0] != "\\"), None)
+            if end is None:
+                return None
+            pos = end.end()
+        elif token == "#":
+            return None
+        elif token in "([{":
+            depth += 1
+        elif token in ")]}":
+            depth = max(depth - 1, 0)
+        elif token == "=" and depth == 0:
+            return pos
+
+
+def _target_names(target_source: str) -> list[str]:
+    """Names bound by an assignment target given as source text (``a, (b, *c)``, ``x: int``)."""
+    try:
+        tree = parse_quietly(target_source + " None")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    if not tree.body:
+        return []
+    statement = tree.body[0]
+    targets: list[ast.expr] = []
+    if isinstance(statement, ast.Assign):
+        targets = list(statement.targets)
+    elif isinstance(statement, ast.AnnAssign):
+        targets = [statement.target]
+    names: list[str] = []
+    while targets:
+        node = targets.pop(0)
+        if isinstance(node, ast.Name):
+            names.append(node.id)
+        elif isinstance(node, ast.Starred):
+            targets.insert(0, node.value)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            targets[:0] = node.elts
+    return names
+
+
+def _statement_start(args: str, short: str) -> int:
+    """Where the statement begins in a magic's argument text, after getopt-style options."""
+    takes_value = {short[i] for i in range(len(short) - 1) if short[i + 1] == ":"}
+    letters = set(short.replace(":", ""))
+    tokens = list(re.finditer(r"\S+", args))
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].group()
+        if token == "--":
+            return tokens[i + 1].start() if i + 1 < len(tokens) else len(args)
+        if token in _CODE_MAGIC_LONG_OPTIONS:
+            i += 1
+            continue
+        if len(token) < 2 or token[0] != "-" or token[1] not in letters:
+            return tokens[i].start()
+        skip_value = False
+        for j, letter in enumerate(token[1:], start=1):
+            if letter not in letters:
+                return tokens[i].start()
+            if letter in takes_value:
+                skip_value = j == len(token) - 1
+                break
+        i += 2 if skip_value else 1
+    return len(args)
+
+
+def _option_values(args: str, names: tuple[str, ...]) -> list[str]:
+    """Values of argparse-style options (``--out x``, ``--out=x``, ``-ox``) in a magic's arguments."""
+    tokens = args.split()
+    values: list[str] = []
+    for i, token in enumerate(tokens):
+        for name in names:
+            if token == name and i + 1 < len(tokens):
+                values.append(tokens[i + 1])
+            elif name.startswith("--") and token.startswith(name + "="):
+                values.append(token[len(name) + 1 :])
+            elif not name.startswith("--") and token.startswith(name) and len(token) > len(name):
+                values.append(token[len(name) :].lstrip("="))
+    return values
+
+
+def _magic_bindings(name: str, args: str, body: str = "") -> tuple[list[str], bool]:
+    """Names a magic binds in the user namespace, and whether it binds names nobody can list."""
+    names: list[str] = []
+    if name == "store":
+        tokens = args.split()
+        if "-r" not in tokens:
+            return [], False
+        names = [t for t in tokens if not t.startswith("-")]
+        return [n for n in names if _is_name(n)], not names
+    if name in _OPAQUE_LINE_MAGICS:
+        return [], True
+    if name in SCRIPT_CELL_MAGICS:
+        names = _option_values(args, ("--out", "--err", "--proc"))
+    elif name == "R":
+        names = [n for value in _option_values(args, ("-o", "--output")) for n in value.split(",")]
+    elif name == "sql":
+        m = _SQL_TARGET.match(args)
+        names = [m.group(1)] if m else []
+    elif name == "capture":
+        names = [t for t in args.split() if not t.startswith("-")][:1]
+    elif name == "cython":
+        names = [next(g for g in m.groups() if g) for m in _CYTHON_DEF.finditer(body)]
+    return [n for n in names if _is_name(n)], False
+
+
+def _join_continued(parts: list[str]) -> str:
+    """Join backslash-continued pieces into one line, as IPython's assemble_continued_line does."""
+    return " ".join([p.rstrip()[:-1] for p in parts[:-1]] + [parts[-1].rstrip()])
+
+
+class _Transformer:
+    """Rewrites one cell; state lives here so the helpers stay small."""
+
+    def __init__(self, source: str) -> None:
+        lines = source.split("\n")
+        for i, line in enumerate(lines):
+            if line.endswith("\r"):
+                line = line[:-1]
+            # Python ends a line at a lone "\r"; keep the cell's line count instead.
+            lines[i] = line.replace("\r", " ")
+        self.lines = lines
+        self.out = list(lines)
+        self.offsets = [0] * len(lines)
+        self.magics: list[Magic] = []
+        self.bound: list[tuple[str, int]] = []
+        self.timeit_spans: list[tuple[int, int]] = []
+        self.unknown_bindings = False
+        self.analyzable = True
+        self.cell_magic: Magic | None = None
+
+    def run(self) -> TransformedCell:
+        start = self._cleanup(0)
+        if start is not None and self.out[start].startswith("%%") and not re.match(r"%%\w+\?", self.out[start]):
+            body_start = self._cell_magic(start)
+            start = self._cleanup(body_start) if body_start is not None else None
+        if start is not None and _MAYBE_IPYTHON.search("\n".join(self.out[start:])):
+            self._transform_lines(start)
+        return TransformedCell(
+            python="\n".join(self.out),
+            magics=tuple(self.magics),
+            bound_names=tuple(self.bound),
+            analyzable=self.analyzable,
+            cell_magic=self.cell_magic,
+            unknown_bindings=self.unknown_bindings,
+            timeit_spans=tuple(self.timeit_spans),
+            column_offsets=tuple(self.offsets),
+        )
+
+    def _cleanup(self, start: int) -> int | None:
+        """IPython's cleanup transforms from line ``start`` on: common leading indent, ``>>>``/``In [1]:`` prompts.
+
+        Returns the first non-blank line (IPython drops leading blank lines; here they stay blank).
+        """
+        first = next((i for i in range(start, len(self.out)) if self.out[i].strip()), None)
+        if first is None:
+            return None
+        m = _INDENT.match(self.out[first])
+        if m:
+            space = m.group()
+            for i in range(first, len(self.out)):
+                if self.out[i].startswith(space):
+                    self.out[i] = self.out[i][len(space) :]
+                    self.offsets[i] += len(space)
+        for prompt, initial in ((_CLASSIC_PROMPT, _CLASSIC_PROMPT_FIRST), (_IPYTHON_PROMPT, _IPYTHON_PROMPT)):
+            second = self.out[first + 1] if first + 1 < len(self.out) else ""
+            if initial.match(self.out[first]) or prompt.match(second):
+                for i in range(first, len(self.out)):
+                    m = prompt.match(self.out[i])
+                    if m:
+                        self.out[i] = self.out[i][m.end() :]
+                        self.offsets[i] += m.end()
+        return first
+
+    def _cell_magic(self, index: int) -> int | None:
+        """Handle the ``%%name args`` line; returns where the Python body starts, or None if it is not Python."""
+        name, _, args = self.out[index][2:].rstrip().partition(" ")
+        magic = Magic(index + 1, "cell", name, args.strip())
+        self.magics.append(magic)
+        self.cell_magic = magic
+        body = "\n".join(self.out[index + 1 :])
+        names, _ = _magic_bindings(name, args, body)
+        self.bound.extend((n, index + 1) for n in names)
+        self.out[index] = "pass"
+        if name in PYTHON_CELL_MAGICS:
+            if name in ("timeit", "prun"):
+                start = _statement_start(args, _CODE_MAGIC_OPTIONS[name])
+                statement = args[start:]
+                if statement.strip() and _parses(statement):
+                    self.out[index] = statement
+                    self.offsets[index] += len("%%") + len(name) + 1 + start
+            if name == "timeit":
+                self.timeit_spans.append((index + 1, len(self.out)))
+            return index + 1
+        self.analyzable = False
+        for i in range(index + 1, len(self.out)):
+            self.out[i] = ""
+        return None
+
+    def _transform_lines(self, start: int) -> None:
+        quote: str | None = None
+        depth = 0
+        continued = False
+        i = start
+        while i < len(self.out):
+            line = self.out[i]
+            if quote is not None or depth or continued:
+                quote, depth, continued, _ = _scan(line, quote, depth)
+                i += 1
+                continue
+            stripped = line.lstrip(" \t\f")
+            if not stripped or stripped[0] == "#":
+                i += 1
+                continue
+            indent = line[: len(line) - len(stripped)]
+            if stripped[0] in _ESCAPES and not _NOT_ESCAPE.match(stripped):
+                i += self._escaped(i, indent, stripped)
+                continue
+            assignment = _find_assignment(line)
+            if assignment is not None and self._assigned_magic(i, assignment):
+                i += self._continued_end(i) - i + 1
+                continue
+            quote, depth, continued, comment = _scan(line, None, 0)
+            if quote is None and not depth and not continued and not comment and stripped.rstrip().endswith("?"):
+                self._help_end(i, indent, stripped)
+            i += 1
+
+    def _continued_end(self, index: int) -> int:
+        end = index
+        while end + 1 < len(self.out) and self.out[end].endswith("\\"):
+            end += 1
+        return end
+
+    def _blank(self, first: int, last: int) -> None:
+        for i in range(first, last + 1):
+            self.out[i] = ""
+
+    def _help_end(self, index: int, indent: str, stripped: str) -> bool:
+        """``obj?`` / ``obj??`` -> ``pass``, when the line is what IPython takes for a help request."""
+        m = _HELP_END.search(stripped.rstrip())
+        if m is None:
+            return False
+        self.magics.append(Magic(index + 1, "help", "", m.group(1)))
+        self.out[index] = indent + "pass"
+        return True
+
+    def _escaped(self, index: int, indent: str, stripped: str) -> int:
+        """A logical line that starts with an escape character; returns how many lines it spans."""
+        end = self._continued_end(index)
+        if end == index and stripped.rstrip().endswith("?"):
+            quote, _, _, comment = _scan(stripped, None, 0)
+            if quote is None and not comment and self._help_end(index, indent, stripped):
+                return 1
+        text = _join_continued([stripped, *self.out[index + 1 : end + 1]])
+        escape = text[:2] if text[:2] in ("!!", "??") else text[0]
+        content = text[len(escape) :]
+        line = index + 1
+        replacement = indent + "pass"
+        keep_continuation = False
+        if escape in ("!", "!!"):
+            self.magics.append(Magic(line, "shell", "", content.strip()))
+        elif escape in ("?", "??"):
+            self.magics.append(Magic(line, "help", "", content.strip()))
+        elif escape == "%" and content.startswith("%"):
+            # A cell magic below the first line: IPython runs it as a (failing) line magic.
+            name, _, args = content[1:].partition(" ")
+            self.magics.append(Magic(line, "cell", name, args.strip()))
+        elif escape == "%":
+            name, _, args = content.partition(" ")
+            self.magics.append(Magic(line, "line", name, args.strip()))
+            if name in _CODE_MAGIC_OPTIONS:
+                keep_continuation = self._line_code_magic(index, end, indent, stripped, name)
+                replacement = self.out[index]
+            else:
+                names, unknown = _magic_bindings(name, args)
+                self.unknown_bindings |= unknown
+                if names:
+                    self.bound.extend((n, line) for n in names)
+                    replacement = indent + " = ".join(names) + " = None"
+        else:
+            name, _, args = content.partition(" ")
+            if name and not all(_is_name(part) for part in name.split(".")):
+                return end - index + 1
+            self.magics.append(Magic(line, "autocall", name, args.strip()))
+            if name:
+                call_args = ", ".join(args.split()) if escape == "/" else ""
+                replacement = f"{indent}{name}({call_args})"
+                self.offsets[index] += 1
+        self.out[index] = replacement
+        if not keep_continuation:
+            self._blank(index + 1, end)
+        return end - index + 1
+
+    def _line_code_magic(self, index: int, end: int, indent: str, stripped: str, name: str) -> bool:
+        """``%time stmt`` / ``%timeit stmt`` / ``%prun stmt``: keep ``stmt`` as code if it parses alone."""
+        head = stripped[1 + len(name) + 1 :]
+        start = _statement_start(head, _CODE_MAGIC_OPTIONS[name])
+        statement = head[start:]
+        code = "\n".join([statement, *self.out[index + 1 : end + 1]])
+        if not statement.strip() or not _parses(code):
+            self.out[index] = indent + "pass"
+            return False
+        self.out[index] = indent + statement
+        self.offsets[index] += len("%") + len(name) + 1 + start
+        if name == "timeit":
+            self.timeit_spans.append((index + 1, end + 1))
+        return True
+
+    def _assigned_magic(self, index: int, assignment: int) -> bool:
+        """``target = !cmd`` / ``target = %magic args`` -> ``target = None``."""
+        line = self.out[index]
+        rest = line[assignment:].lstrip(" \t\f")
+        if not (rest.startswith("!") or (rest.startswith("%") and rest[1:].lstrip(" \t\f")[:1].isidentifier())):
+            return False
+        end = self._continued_end(index)
+        text = _join_continued([rest, *self.out[index + 1 : end + 1]])
+        target = line[:assignment]
+        if text[0] == "!":
+            self.magics.append(Magic(index + 1, "shell", "", text[1:].strip()))
+        else:
+            name, _, args = text[1:].partition(" ")
+            self.magics.append(Magic(index + 1, "line", name, args.strip()))
+            if name in _CODE_MAGIC_OPTIONS and end == index:
+                start = _statement_start(args, _CODE_MAGIC_OPTIONS[name])
+                expression = args[start:]
+                column = len(line) - len(rest) + 1 + len(name) + 1 + start
+                if expression.strip() and _parses(f"_ = ({expression})"):
+                    # Pad so the expression keeps its columns in the cell.
+                    self.out[index] = target + " " * (column - len(target)) + expression
+                    self.bound.extend((n, index + 1) for n in _target_names(target))
+                    return True
+        self.out[index] = target + " None"
+        self.bound.extend((n, index + 1) for n in _target_names(target))
+        self._blank(index + 1, end)
+        return True

@@ -1,0 +1,7 @@
+"""The built-in notebook rules, one module per family of RULES.md."""
+
+from __future__ import annotations
+
+from . import export, hygiene, order, portability, reproducibility
+
+BUILTIN_RULES = (*order.RULES, *export.RULES, *portability.RULES, *reproducibility.RULES, *hygiene.RULES)

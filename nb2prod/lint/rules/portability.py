@@ -1,0 +1,430 @@
+"""NB3 — portability and security: what ties a notebook to one machine, or leaks a credential."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ...model import Cell
+from ..context import LintContext
+from ..ipython import Magic
+from ..rule import Hit, Rule, RuleDoc, Severity
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_ABSOLUTE_PATH = re.compile(r"/home/|/Users/|/root/|~/|[A-Za-z]:[\\/]|\\\\[^\\/\s]+\\[^\\/\s]+")
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def cell_column(ctx: LintContext, index: int, node: ast.expr) -> int:
+    """The 1-based column of ``node`` in the cell's source (``ast`` counts UTF-8 bytes of the transformed Python)."""
+    transformed = ctx.transformed[index]
+    lines = transformed.python.split("\n")
+    line = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else ""
+    column = len(line.encode("utf-8")[: node.col_offset].decode("utf-8", errors="ignore"))
+    return transformed.original_column(node.lineno, column) + 1
+
+
+def string_literals(tree: ast.AST) -> Iterator[tuple[str, ast.expr]]:
+    """Every string constant, and the leading text of every f-string, with the node to report it at.
+
+    Bare string statements (docstrings) are left out: they document, they do not run.
+    """
+    nodes = list(ast.walk(tree))
+    skipped = {id(node.value) for node in nodes if isinstance(node, ast.Expr)}
+    skipped.update(id(part) for node in nodes if isinstance(node, ast.JoinedStr) for part in node.values)
+    for node in nodes:
+        if isinstance(node, ast.JoinedStr) and id(node) not in skipped:
+            head = node.values[0] if node.values else None
+            if isinstance(head, ast.Constant) and isinstance(head.value, str):
+                yield head.value, node
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped:
+            yield node.value, node
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when it was longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mask(secret: str) -> str:
+    """A secret as messages may show it: its first 4 characters, then an ellipsis."""
+    return secret[:4] + "…"
+
+
+# --- NB301 ------------------------------------------------------------------------------------------
+
+
+def check_absolute_path(ctx: LintContext) -> Iterator[Hit]:
+    """NB301: string literals that start with a user's home, a drive letter, a UNC share or ``~/``."""
+    if not ctx.is_python:
+        return
+    for index, tree in sorted(ctx.trees.items()):
+        found = [(node, value) for value, node in string_literals(tree) if _ABSOLUTE_PATH.match(value)]
+        for node, value in sorted(found, key=lambda item: (item[0].lineno, item[0].col_offset)):
+            yield Hit(
+                index,
+                f"hard-coded absolute path '{shorten(value)}': use a path relative to the project, a parameter or an environment variable",
+                node.lineno,
+                cell_column(ctx, index, node),
+            )
+
+
+# --- NB302 ------------------------------------------------------------------------------------------
+
+#: Well-known credential formats: (what it is, substrings one of which it must contain, pattern).
+TOKEN_FORMATS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    ("AWS access key id", ("AKIA", "ASIA"), re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])")),
+    ("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9])")),
+    ("GitHub token", ("github_pat_",), re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,}")),
+    ("Slack token", ("xox",), re.compile(r"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", ("AIza",), re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
+    ("Anthropic API key", ("sk-ant-",), re.compile(r"(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI API key", ("sk-",), re.compile(r"(?<![A-Za-z0-9])sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|(?!ant-)[A-Za-z0-9]{32,})")),
+    ("Stripe live key", ("k_live_",), re.compile(r"(?<![A-Za-z0-9])[sr]k_live_[A-Za-z0-9]{16,}")),
+    ("Hugging Face token", ("hf_",), re.compile(r"(?<![A-Za-z0-9])hf_(?=[a-z]*[A-Z])(?=[A-Z]*[a-z])[A-Za-z]{30,}(?![A-Za-z0-9])")),
+    ("private key", ("PRIVATE KEY",), re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")),
+    ("JSON web token", ("eyJ",), re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
+)
+
+
+_ANY_MARKER = re.compile("|".join(re.escape(marker) for _, markers, _ in TOKEN_FORMATS for marker in markers))
+
+
+def find_tokens(text: str) -> Iterator[tuple[str, re.Match[str]]]:
+    """Every well-known credential in ``text``, as (kind, match), in order of position."""
+    if not _ANY_MARKER.search(text):
+        return
+    found = [
+        (match.start(), kind, match)
+        for kind, markers, pattern in TOKEN_FORMATS
+        if any(marker in text for marker in markers)
+        for match in pattern.finditer(text)
+    ]
+    for _, kind, match in sorted(found, key=lambda item: item[0]):
+        yield kind, match
+
+
+_PASSWORD_PARTS = ("password", "passwd", "passphrase")
+_KEY_PARTS = ("secret", "credential", "apikey", "accesskey", "privatekey")
+_KEY_WORDS = frozenset({"token", "auth", "authorization", "bearer"})
+#: A last name part that says the value is about the secret, not the secret (``token_url``, ``password_prompt``).
+_NOT_THE_SECRET = frozenset(
+    {
+        "file", "filename", "path", "dir", "directory", "folder", "url", "uri", "endpoint", "host", "name", "id", "env",
+        "var", "variable", "field", "prompt", "label", "type", "kind", "len", "length", "size", "count", "pattern",
+        "regex", "format", "column", "col", "hint", "message", "msg", "text", "help", "user", "username", "scope",
+    }
+)  # fmt: skip
+_PLACEHOLDER_MARKERS = ("your", "<", ">", "xxx", "***", "...", "…", "example", "dummy", "placeholder", "changeme", "todo", "${")
+#: Every secret-like name contains one of these (case-insensitive).
+_SECRET_NAME_HINT = re.compile(r"pass|pwd|secret|credential|key|token|auth|bearer", re.IGNORECASE)
+_AUTH_SCHEME = re.compile(r"^(?:bearer|basic|token)\s+", re.IGNORECASE)
+
+
+def name_words(name: str) -> list[str]:
+    """``dbPassword`` / ``DB_PASSWORD`` / ``X-Api-Key`` -> lower-case words."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", spaced)
+    return [word for word in re.split(r"[^a-z0-9]+", spaced.lower()) if word]
+
+
+def secret_kind(name: str) -> str | None:
+    """``"password"`` or ``"secret"`` when a name says its value is one, else None."""
+    words = name_words(name)
+    if not words or words[-1] in _NOT_THE_SECRET:
+        return None
+    joined = "".join(words)
+    if any(part in joined for part in _PASSWORD_PARTS) or "pwd" in words:
+        return "password"
+    if any(part in joined for part in _KEY_PARTS) or any(word in _KEY_WORDS or word.endswith("token") for word in words):
+        return "secret"
+    return None
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character of ``text``'s character distribution."""
+    total = len(text)
+    return -sum(n / total * math.log2(n / total) for n in Counter(text).values()) if total else 0.0
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a literal is a stand-in (empty, one repeated character, ``<your key>``, ``changeme``…)."""
+    lowered = value.strip().lower()
+    return len(set(lowered)) <= 1 or any(marker in lowered for marker in _PLACEHOLDER_MARKERS)
+
+
+def looks_like_secret(kind: str, value: str) -> bool:
+    """Whether a literal bound to a ``password``- or ``secret``-like name looks like the real thing."""
+    if is_placeholder(value) or _URL_SCHEME.match(value) or value.startswith(("/", "~/", "./", "../")):
+        return False
+    if kind == "password":
+        return len(value) >= 4
+    bare = _AUTH_SCHEME.sub("", value.strip())
+    return len(bare) >= 16 and not any(char.isspace() for char in bare) and shannon_entropy(bare) >= 3.0
+
+
+def _string_value(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _target_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return _string_value(node.slice) if isinstance(node, ast.Subscript) else None
+
+
+def _pairs(target: ast.expr, value: ast.expr) -> Iterator[tuple[str | None, ast.expr]]:
+    if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) and len(target.elts) == len(value.elts):
+        for inner_target, inner_value in zip(target.elts, value.elts, strict=True):
+            yield from _pairs(inner_target, inner_value)
+    else:
+        yield _target_name(target), value
+
+
+def named_values(tree: ast.AST) -> Iterator[tuple[str, ast.expr]]:
+    """(name, value) for assignments, keyword arguments, dict entries and parameter defaults."""
+    for node in ast.walk(tree):
+        pairs: list[tuple[str | None, ast.expr | None]] = []
+        if isinstance(node, ast.Assign):
+            pairs = [pair for target in node.targets for pair in _pairs(target, node.value)]
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)):
+            pairs = [(_target_name(node.target), node.value)]
+        elif isinstance(node, ast.Call):
+            pairs = [(keyword.arg, keyword.value) for keyword in node.keywords]
+        elif isinstance(node, ast.Dict):
+            pairs = [(_string_value(key), value) for key, value in zip(node.keys, node.values, strict=True)]
+        elif isinstance(node, ast.arguments):
+            positional = [*node.posonlyargs, *node.args]
+            with_defaults = [*zip(positional[len(positional) - len(node.defaults) :], node.defaults, strict=True)]
+            pairs = [(arg.arg, default) for arg, default in [*with_defaults, *zip(node.kwonlyargs, node.kw_defaults, strict=True)]]
+        for name, value in pairs:
+            if name and value is not None:
+                yield name, value
+
+
+def _code_secrets(cell: Cell) -> Iterator[Hit]:
+    source = cell.source  # comments, shell commands and cells that do not parse included
+    for kind, match in find_tokens(source):
+        start = match.start()
+        yield Hit(
+            cell.index,
+            f"{kind} '{mask(match.group())}' in the code: revoke it and read it from the environment or a secret store",
+            source.count("\n", 0, start) + 1,
+            start - source.rfind("\n", 0, start),
+        )
+
+
+def _named_secrets(ctx: LintContext, cell: Cell) -> Iterator[Hit]:
+    index = cell.index
+    tree = ctx.trees.get(index)
+    if tree is None or not _SECRET_NAME_HINT.search(cell.source):
+        return  # no name in the cell can be secret-like: skip the walk
+    for name, value in named_values(tree):
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            continue  # a call (os.environ[...], getpass()) or an expression: not a literal
+        kind = secret_kind(name)
+        if kind is None or not looks_like_secret(kind, value.value) or next(find_tokens(value.value), None):
+            continue  # a token in a known format was already reported by the source scan
+        yield Hit(
+            index,
+            f"literal {kind} '{mask(value.value)}' assigned to '{name}': read it from the environment (os.environ) or a secret store",
+            value.lineno,
+            cell_column(ctx, index, value),
+        )
+
+
+def output_texts(cell: Cell, mimes: tuple[str, ...]) -> Iterator[list[tuple[str, str]]]:
+    """For each output of a code cell: (label, text) for its stream text, the given MIME types and error fields."""
+    outputs = cell.raw.get("outputs")
+    for output in outputs if isinstance(outputs, list) else ():
+        if not isinstance(output, Mapping):
+            continue
+        texts: list[tuple[str, str]] = []
+        kind = output.get("output_type")
+        if kind == "stream":
+            texts.append((f"{output.get('name', 'stream')} output", _as_text(output.get("text"))))
+        elif kind == "error":
+            texts.append(("error message", _as_text(output.get("evalue"))))
+            texts.append(("error traceback", _as_text(output.get("traceback"), "\n")))
+        else:
+            data = output.get("data")
+            if isinstance(data, Mapping):
+                texts.extend((f"{mime} output", _as_text(data[mime])) for mime in mimes if mime in data)
+        yield [(label, _ANSI.sub("", text) if "\x1b" in text else text) for label, text in texts if text]
+
+
+def _as_text(value: Any, joiner: str = "") -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return joiner.join(item for item in value if isinstance(item, str))
+    if isinstance(value, (dict, int, float, bool)):
+        return json.dumps(value, ensure_ascii=False)
+    return ""
+
+
+def _output_secrets(cell: Cell) -> Iterator[Hit]:
+    for texts in output_texts(cell, ("text/plain", "text/html", "text/markdown", "application/json")):
+        seen: set[str] = set()  # one output often shows the same value as text/plain and text/html
+        for label, text in texts:
+            for kind, match in find_tokens(text):
+                if match.group() not in seen:
+                    seen.add(match.group())
+                    yield Hit(cell.index, f"{kind} '{mask(match.group())}' in the {label}: clear the output and revoke the secret")
+
+
+def check_secret(ctx: LintContext) -> Iterator[Hit]:
+    """NB302: credentials in code (known formats, literals bound to secret-like names) and in outputs (known formats)."""
+    for cell in ctx.code_cells():
+        yield from _code_secrets(cell)
+        if ctx.is_python:
+            yield from _named_secrets(ctx, cell)
+        yield from _output_secrets(cell)
+
+
+# --- NB303 ------------------------------------------------------------------------------------------
+
+_INSTALL_COMMAND = re.compile(
+    r"(?:^|[;&|(]\s*)(?:sudo\s+)?(?:(?:\{[^}]*\}|\S*python[\d.]*(?:\.exe)?)\s+-m\s+pip|pip[\d.]*|uv\s+pip|conda|mamba|micromamba)\s+install\b"
+)
+_INSTALL_MAGICS = frozenset({"pip", "conda", "mamba", "micromamba"})
+_SHELL_CELL_MAGICS = frozenset({"bash", "sh", "script"})
+
+
+def _installs(magic: Magic) -> bool:
+    if magic.kind == "shell":
+        return bool(_INSTALL_COMMAND.search(magic.args))
+    return magic.kind == "line" and magic.name in _INSTALL_MAGICS and magic.args.split()[:1] == ["install"]
+
+
+def check_pip_install(ctx: LintContext) -> Iterator[Hit]:
+    """NB303: ``!pip install``, ``%pip install``, ``%conda install`` and friends, and installs in ``%%bash`` cells."""
+    if not ctx.is_python:
+        return
+    for cell in ctx.code_cells():
+        lines = cell.source.split("\n")
+        transformed = ctx.transformed[cell.index]
+        found = [
+            (magic.line, next((i for i, char in enumerate(lines[magic.line - 1]) if char in "!%"), 0) + 1)
+            for magic in transformed.magics
+            if _installs(magic) and 0 < magic.line <= len(lines)
+        ]
+        script = transformed.cell_magic
+        if script is not None and script.name in _SHELL_CELL_MAGICS:
+            body = enumerate(lines[script.line :], start=script.line + 1)
+            found += [(number, len(line) - len(line.lstrip()) + 1) for number, line in body if _INSTALL_COMMAND.search(line.strip())]
+        for line, column in sorted(found):
+            yield Hit(
+                cell.index,
+                "package installed from inside the notebook: declare the dependency in requirements.txt or pyproject.toml instead",
+                line,
+                column,
+            )
+
+
+# --- NB304 ------------------------------------------------------------------------------------------
+
+_USER_PATH = re.compile(r"/home/[^/\s'\"<>:]+/|/Users/[^/\s'\"<>:]+/|[A-Za-z]:(?:\\{1,2}|/)Users(?:\\{1,2}|/)[^\\/\s'\"<>:]+(?:\\{1,2}|/)")
+
+
+def _user_path(text: str) -> str | None:
+    match = _USER_PATH.search(text) if "/home/" in text or "Users" in text else None
+    return match.group() if match else None
+
+
+def check_user_path_in_output(ctx: LintContext) -> Iterator[Hit]:
+    """NB304: outputs that show a user's home directory."""
+    for cell in ctx.code_cells():
+        found = ((label, _user_path(text)) for texts in output_texts(cell, ("text/plain", "text/html")) for label, text in texts)
+        label, path = next(((label, path) for label, path in found if path), (None, None))
+        if path:
+            yield Hit(cell.index, f"{label} shows the local path '{path}': clear the output or print paths relative to the project")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "NB301",
+        "absolute-path",
+        Severity.WARNING,
+        "a hard-coded absolute path in code",
+        check_absolute_path,
+        RuleDoc(
+            what="String literals in code that start with a home directory (`/home/…`, `/Users/…`, `/root/…`, `~/…`), a "
+            "Windows drive (`C:\\…`, `C:/…`) or a UNC share (`\\\\server\\share`). Parts of f-strings count.",
+            why="The path exists on the author's machine only: on a colleague's laptop, in CI, in a container or on a "
+            "scheduler the notebook fails with FileNotFoundError, or worse, silently reads something else.",
+            bad='df = pd.read_csv("/home/alice/projects/churn/data/train.csv")',
+            good='DATA_DIR = Path("data")\ndf = pd.read_csv(DATA_DIR / "train.csv")',
+            fix="Use a path relative to the project, a `parameters` cell value, or an environment variable. Not auto-fixable.",
+            limits="Heuristic: only literals that start with one of those prefixes. Paths built at run time "
+            '(`os.path.join("/", "home", user)`), other absolute roots (`/data/…`, `/mnt/…`) and paths in comments or '
+            "docstrings are not reported; a parameter's default value is, because it too works on one machine only.",
+        ),
+    ),
+    Rule(
+        "NB302",
+        "secret",
+        Severity.ERROR,
+        "a secret in code or in outputs",
+        check_secret,
+        RuleDoc(
+            what="Credentials in code cells or outputs: well-known key and token formats (AWS, GitHub, Slack, Google, "
+            "OpenAI, Anthropic, Stripe, Hugging Face, private key blocks, JSON web tokens) anywhere in code or outputs, "
+            "and literals bound to names like `password`, `token`, `secret`, `api_key`, `auth`, `credential` in code.",
+            why="Notebooks are committed, shared and rendered on the web with their outputs. A leaked key gives anyone "
+            "with the file your access; git history keeps it even after the cell is edited.",
+            bad='DB_PASSWORD = "hunter2!"\nconn = connect(host, password=DB_PASSWORD)',
+            good='DB_PASSWORD = os.environ["DB_PASSWORD"]\nconn = connect(host, password=DB_PASSWORD)',
+            fix="Revoke the credential first, then read it from the environment, a `.env` file kept out of git or a "
+            "secret store, and clear outputs that show it. Not auto-fixable.",
+            limits="Heuristic. Name-based: a password-like name with a literal of 4+ characters, or a key/token/secret-like "
+            "name with a literal of 16+ characters, no whitespace and at least 3 bits of entropy per character; "
+            "placeholders (`<your key>`, `changeme`, `xxx`, `dummy`…), paths and URLs are skipped. Secrets under other "
+            "names, built from parts, or in formats not listed are missed; outputs are checked for the known formats only.",
+        ),
+    ),
+    Rule(
+        "NB303",
+        "pip-install-in-notebook",
+        Severity.WARNING,
+        "a package installed from inside the notebook",
+        check_pip_install,
+        RuleDoc(
+            what="`!pip install`, `%pip install`, `!python -m pip install`, `%conda install`, `%mamba install`, "
+            "`!uv pip install` and the like in a code cell, and install commands in `%%bash` cells.",
+            why="The environment the notebook ran in is then defined by whatever the cells installed that day, in no lock "
+            "file; a run next month or on another machine gets other versions, and installing at run time needs network "
+            "access a scheduler may not have.",
+            bad="%pip install lightgbm\nimport lightgbm as lgb",
+            good="# requirements.txt: lightgbm==4.3.0\nimport lightgbm as lgb",
+            fix="Declare the dependency (pinned) in requirements.txt or pyproject.toml and install it before the run; "
+            "`nb2prod export` pins what the notebook imports. Not auto-fixable.",
+            limits="Installs through `subprocess` or `os.system` are not seen.",
+        ),
+    ),
+    Rule(
+        "NB304",
+        "user-path-in-output",
+        Severity.INFO,
+        "outputs contain local paths or user names",
+        check_user_path_in_output,
+        RuleDoc(
+            what="Outputs (stream, text/plain, text/html, error message and traceback) that show a home directory: "
+            "`/home/<user>/`, `/Users/<user>/`, `C:\\Users\\<user>\\`. One finding per cell.",
+            why="They reveal user names and the layout of a machine in a shared file, and usually mean the code behind "
+            "them uses machine-specific paths.",
+            bad="print(model_path)\n# output:\n# /home/alice/models/churn.pkl",
+            good="print(model_path.relative_to(PROJECT_ROOT))\n# output:\n# models/churn.pkl",
+            fix="Clear the output (`nb2prod strip`) or print paths relative to the project. Not auto-fixable.",
+            limits="Only the three home-directory forms are recognised; generic service users (`/home/jovyan/`, "
+            "`/home/runner/`) are reported too.",
+        ),
+    ),
+)
