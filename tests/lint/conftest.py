@@ -21,7 +21,8 @@ def cell_from_spec(index: int, spec: CellSpec) -> dict[str, Any]:
     if isinstance(spec, tuple):
         kind, text = spec
         return {"cell_type": kind, "id": f"cell-{index}", "metadata": {}, "source": text}
-    base: dict[str, Any] = {"cell_type": "code", "execution_count": None, "id": f"cell-{index}", "metadata": {}, "outputs": [], "source": ""}
+    base: dict[str, Any] = {"cell_type": "code", "execution_count": None, "id": f"cell-{index}", "metadata": {}, "outputs": []}
+    base["source"] = ""
     if isinstance(spec, str):
         base["source"] = spec
         return base
