@@ -14,7 +14,7 @@ from functools import cached_property
 from ..model import Cell
 from ..notebook import Notebook
 from .dataflow import NotebookFlow, analyze_notebook
-from .ipython import TransformedCell, transform_cell
+from .ipython import TransformedCell, parse_quietly, transform_cell
 
 EXPORT_ROLES = frozenset({"export", "export-internal"})
 
@@ -70,7 +70,7 @@ class LintContext:
             if not cell.analyzable:
                 continue
             try:
-                trees[index] = ast.parse(cell.python)
+                trees[index] = parse_quietly(cell.python)
             except (SyntaxError, ValueError):  # ValueError: source with NUL bytes
                 continue
         return trees

@@ -25,7 +25,7 @@ import builtins
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .ipython import Magic, TransformedCell, parse_quietly, transform_cell
 
@@ -34,14 +34,14 @@ _SITE_NAMES = {"help", "exit", "quit", "copyright", "credits", "license"}
 BUILTIN_NAMES: frozenset[str] = frozenset(dir(builtins)) - {"_"} | {"__builtins__"} | _SITE_NAMES
 """Names every Python module can read without defining them (``__file__`` is not one in a kernel)."""
 
-IPYTHON_NAMES: frozenset[str] = frozenset(
-    {"In", "Out", "get_ipython", "display", "exit", "quit", "_", "__", "___", "_i", "_ii", "_iii", "_ih", "_oh", "_dh", "__IPYTHON__"}
-    | {"__builtin__"}
-)
+_HISTORY_NAMES = {"_", "__", "___", "_i", "_ii", "_iii", "_ih", "_oh", "_dh"}
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "display", "exit", "quit", "__IPYTHON__", "__builtin__"}
+IPYTHON_NAMES: frozenset[str] = frozenset(_KERNEL_NAMES | _HISTORY_NAMES)
 """Names an IPython kernel defines in the user namespace (plus the history names ``_<n>`` and ``_i<n>``)."""
 
 _HISTORY_NAME = re.compile(r"_i?\d+")
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -510,7 +510,7 @@ class _CellAnalyzer:
         self._expr(node.test, scope)
         self._loop(node.body, node.orelse, scope)
 
-    def _loop(self, body: list, orelse: list[ast.stmt], scope: _Scope) -> None:
+    def _loop(self, body: Sequence[ast.AST], orelse: list[ast.stmt], scope: _Scope) -> None:
         before = set(scope.bound)
         if scope.ordered:
             # A later iteration sees what an earlier one bound.
@@ -600,9 +600,12 @@ class _CellAnalyzer:
             elif isinstance(node, ast.MatchClass):
                 self._expr(node.cls, scope)
                 stack.extend(reversed([*node.patterns, *node.kwd_patterns]))
-            elif isinstance(node, (ast.MatchStar, ast.MatchAs)):
-                if getattr(node, "pattern", None) is not None:
+            elif isinstance(node, ast.MatchAs):
+                if node.pattern is not None:
                     stack.append(node.pattern)
+                if node.name:
+                    self._bind(node.name, scope, node.lineno)
+            elif isinstance(node, ast.MatchStar):
                 if node.name:
                     self._bind(node.name, scope, node.lineno)
             elif isinstance(node, (ast.MatchSequence, ast.MatchOr)):
@@ -678,7 +681,7 @@ class _CellAnalyzer:
         self._block(node.body, inner)
         self._bind(node.name, scope, node.lineno)
 
-    def _s_TypeAlias(self, node: ast.stmt, scope: _Scope) -> None:
+    def _s_TypeAlias(self, node: Any, scope: _Scope) -> None:  # ast.TypeAlias, Python 3.12+
         self._expr(node.name, scope)
         # The value is evaluated lazily, on first access.
         lazy = _Scope("function", self._type_parameters(node, scope), deferred=True)
@@ -704,7 +707,7 @@ class _CellAnalyzer:
         stack: list[tuple[ast.AST, _Scope, bool]] = [(root, scope, False)]
         while stack:
             node, current, bind = stack.pop()
-            if bind:
+            if bind and isinstance(node, ast.Name):
                 self._bind(node.id, current, node.lineno)
             elif isinstance(node, ast.Name):
                 if isinstance(node.ctx, ast.Load):
@@ -733,7 +736,7 @@ class _CellAnalyzer:
                 children = [child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.expr_context)]
                 stack.extend((child, current, False) for child in reversed(children))
 
-    def _comprehension(self, node: ast.expr, scope: _Scope) -> list[tuple[ast.AST, _Scope, bool]]:
+    def _comprehension(self, node: _Comprehension, scope: _Scope) -> list[tuple[ast.AST, _Scope, bool]]:
         """A comprehension's parts in evaluation order: the first iterable in ``scope``, the rest in its own scope."""
         local_names = {name for generator in node.generators for name in _scope_bindings([generator.target])[0]}
         inner = _Scope("comprehension", scope, local_names, deferred=scope.deferred)

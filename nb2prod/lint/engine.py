@@ -23,6 +23,7 @@ from ..discover import discover
 from ..errors import Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
 from .context import LintContext, LintSettings
+from .nbqa import run_tool
 from .ruff import RuffRun, RuffTarget, has_ruff_config, ruff_arguments
 from .rule import FileResult, Finding, Registry, Rule, Severity, registry
 
@@ -57,6 +58,12 @@ class Selection:
         if self.select is None:
             return rule.default_on
         return _matches(rule.code, self.select, notebook=True)
+
+    def wants_code(self, code: str) -> bool:
+        """Whether a finding of another tool (nbqa) with this code is reported."""
+        if _matches(code, self.ignore, notebook=False):
+            return False
+        return self.select is None or _matches(code, (*self.select, *self.extend_select), notebook=False)
 
     def ruff_select(self, rules: Iterable[str]) -> list[str] | None:
         """The selectors to pass to ruff (None: ruff's project configuration or nb2prod's default).
@@ -218,11 +225,25 @@ def lint(
         for shown, findings in ruff_run.findings().items():
             if shown in results and results[shown].error is None:
                 results[shown].findings.extend(findings)
+    for tool in options.tools:
+        loaded = [notebook for shown, _ in found.notebooks if (notebook := _loaded(results[shown])) is not None]
+        for shown, findings in run_tool(tool, loaded).items():
+            results[shown].findings.extend(f for f in findings if options.selection.wants_code(f.code))
     ordered = [results[shown] for shown, _ in found.notebooks] + [results[e.path or ""] for e in found.errors]
     for result in ordered:
         if result.error is None:
             _finish(result, options, config)
     return ordered
+
+
+def _loaded(result: FileResult) -> Notebook | None:
+    """The result's notebook, read again if a worker process linted it."""
+    if result.notebook is None and result.error is None:
+        try:
+            result.notebook = read_notebook(result.path)
+        except Nb2prodError as error:
+            result.error = error
+    return result.notebook
 
 
 def _start_ruff(notebooks: Sequence[tuple[str, Path]], options: LintOptions, config: Config) -> RuffRun | None:
@@ -250,12 +271,7 @@ def _start_ruff(notebooks: Sequence[tuple[str, Path]], options: LintOptions, con
 
 def _finish(result: FileResult, options: LintOptions, config: Config) -> None:
     """Suppress, de-duplicate and sort one file's findings in place; reload the notebook if needed."""
-    notebook = result.notebook
-    if notebook is None and result.findings:
-        try:
-            notebook = result.notebook = read_notebook(result.path)
-        except Nb2prodError:
-            notebook = None
+    notebook = _loaded(result) if result.findings else result.notebook
     ignored = _path_ignores(result.path, options.per_path_ignores, config)
     if notebook is not None:
         meta_ignore = (notebook.metadata.get("nb2prod") or {}).get("ignore") or ()

@@ -103,6 +103,7 @@ _CLASSIC_PROMPT = re.compile(r"^(>>>|\.\.\.)( |$)")
 _CLASSIC_PROMPT_FIRST = re.compile(r"^>>>( |$)")
 _IPYTHON_PROMPT = re.compile(r"^(((\[nav\]|\[ins\])? )?In \[\d+\]: |\s*\.{3,}: ?)")
 _INDENT = re.compile(r"^[ \t]+")
+_CELL_MAGIC_HELP = re.compile(r"%%\w+\?")
 # What matters when scanning code: string quotes, comments, brackets, a backslash at the end.
 _CODE = re.compile(r"'''|\"\"\"|['\"#()\[\]{}]|\\\Z")
 # Same, plus every operator that contains "=", to find a bare "=" (an assignment).
@@ -151,12 +152,12 @@ def _scan(line: str, quote: str | None, depth: int) -> tuple[str | None, int, bo
     pos = 0
     while True:
         if quote is not None:
-            for m in _STRING_END[quote].finditer(line, pos):
-                if m.group()[0] != "\\":
-                    pos = m.end()
+            for end in _STRING_END[quote].finditer(line, pos):
+                if end.group()[0] != "\\":
+                    pos = end.end()
                     quote = None
                     break
-                if m.end() == len(line) and len(m.group()) == 1:
+                if end.end() == len(line) and len(end.group()) == 1:
                     return quote, depth, False, False
             else:
                 # A triple-quoted string goes on; a one-line string left open is an error: close it.
@@ -310,8 +311,7 @@ class _Transformer:
                 line = line[:-1]
             # Python ends a line at a lone "\r"; keep the cell's line count instead.
             lines[i] = line.replace("\r", " ")
-        self.lines = lines
-        self.out = list(lines)
+        self.out = lines
         self.offsets = [0] * len(lines)
         self.magics: list[Magic] = []
         self.bound: list[tuple[str, int]] = []
@@ -322,7 +322,7 @@ class _Transformer:
 
     def run(self) -> TransformedCell:
         start = self._cleanup(0)
-        if start is not None and self.out[start].startswith("%%") and not re.match(r"%%\w+\?", self.out[start]):
+        if start is not None and self.out[start].startswith("%%") and not _CELL_MAGIC_HELP.match(self.out[start]):
             body_start = self._cell_magic(start)
             start = self._cleanup(body_start) if body_start is not None else None
         if start is not None and _MAYBE_IPYTHON.search("\n".join(self.out[start:])):
@@ -408,8 +408,9 @@ class _Transformer:
                 i += self._escaped(i, indent, stripped)
                 continue
             assignment = _find_assignment(line)
-            if assignment is not None and self._assigned_magic(i, assignment):
-                i += self._continued_end(i) - i + 1
+            consumed = self._assigned_magic(i, assignment) if assignment is not None else 0
+            if consumed:
+                i += consumed
                 continue
             quote, depth, continued, comment = _scan(line, None, 0)
             if quote is None and not depth and not continued and not comment and stripped.rstrip().endswith("?"):
@@ -497,12 +498,12 @@ class _Transformer:
             self.timeit_spans.append((index + 1, end + 1))
         return True
 
-    def _assigned_magic(self, index: int, assignment: int) -> bool:
-        """``target = !cmd`` / ``target = %magic args`` -> ``target = None``."""
+    def _assigned_magic(self, index: int, assignment: int) -> int:
+        """``target = !cmd`` / ``target = %magic args`` -> ``target = None``; returns how many lines it spans (0: not one)."""
         line = self.out[index]
         rest = line[assignment:].lstrip(" \t\f")
         if not (rest.startswith("!") or (rest.startswith("%") and rest[1:].lstrip(" \t\f")[:1].isidentifier())):
-            return False
+            return 0
         end = self._continued_end(index)
         text = _join_continued([rest, *self.out[index + 1 : end + 1]])
         target = line[:assignment]
@@ -519,8 +520,8 @@ class _Transformer:
                     # Pad so the expression keeps its columns in the cell.
                     self.out[index] = target + " " * (column - len(target)) + expression
                     self.bound.extend((n, index + 1) for n in _target_names(target))
-                    return True
+                    return 1
         self.out[index] = target + " None"
         self.bound.extend((n, index + 1) for n in _target_names(target))
         self._blank(index + 1, end)
-        return True
+        return end - index + 1

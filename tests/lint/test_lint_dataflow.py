@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import warnings
 
 import pytest
 from hypothesis import given, settings
@@ -165,9 +166,10 @@ def test_construct(source: str, defines: set[str], immediate: set[str], deferred
 
 @needs_type_statement
 def test_type_alias() -> None:
-    flow = analyze_cell("type Vec[T] = list[T] | Other")
-    assert set(flow.defines) == {"Vec"}
-    assert [(u.name, u.deferred) for u in flow.uses] == [("Other", True)]
+    source = "type Vec[T] = list[T] | Other"
+    assert set(analyze_cell(source).defines) == {"Vec"}
+    assert free(source) == set()
+    assert free(source, deferred=True) == {"Other"}
 
 
 @needs_type_statement
@@ -232,8 +234,6 @@ def test_syntax_error_contributes_nothing(source: str, location: tuple[int, int]
 
 
 def test_warnings_do_not_make_valid_code_a_syntax_error() -> None:
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         flow = analyze_cell("pattern = '\\d+'\nsame = x is 1")

@@ -256,3 +256,20 @@ def test_plugin_rules_load_from_entry_points(tmp_path: Path, messy: MessyNoteboo
     assert done.returncode == 1, done.stderr
     findings = json.loads(done.stdout)["findings"]
     assert [(f["code"], f["cell_index"]) for f in findings] == [("ACME1", 1), ("ACME1", 2)]
+
+
+def test_configured_tools_run_through_nbqa(make_notebook: Callable[..., Path], tmp_path: Path) -> None:
+    """``tools = ["pycodestyle"]`` runs ``nbqa pycodestyle``; its cell numbers (code cells only) map to cell indices."""
+    path = make_notebook([("markdown", "# T"), "import os", ("markdown", "middle"), "os.getcwd()\nimport sys"])
+    config = Config(lint=LintConfig(tools=("pycodestyle",), ruff=False))
+    (result,) = lint([path], config=config, select=["E402"])
+    found = [(f.code, f.cell_index, f.line, f.origin) for f in result.findings]
+    assert found == [("E402", 3, 2, "pycodestyle")]
+
+
+def test_missing_tool_is_a_clear_error(make_notebook: Callable[..., Path]) -> None:
+    from nb2prod.lint.nbqa import ToolError
+
+    path = make_notebook(["x = 1"])
+    with pytest.raises(ToolError, match="nbqa cannot run no-such-checker: it is not installed"):
+        lint([path], config=Config(lint=LintConfig(tools=("no-such-checker",), ruff=False)))

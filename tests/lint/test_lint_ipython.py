@@ -10,6 +10,7 @@ from nb2prod.lint.ipython import Magic, transform_cell
 
 
 def magics(source: str) -> list[tuple[int, str, str, str]]:
+    """The magics found in a cell as plain tuples: (line, kind, name, args)."""
     return [(m.line, m.kind, m.name, m.args) for m in transform_cell(source).magics]
 
 
