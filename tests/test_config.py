@@ -180,14 +180,15 @@ def test_default_start_is_the_current_folder(project: Path, monkeypatch: pytest.
         ),
         ("[tool.nb2prod]\nexlude = []\n", "unknown key 'tool.nb2prod.exlude'", "did you mean 'tool.nb2prod.exclude'?"),
         ("[tool.nb2prod.strp]\nkeep-count = true\n", "unknown key 'tool.nb2prod.strp'", "did you mean 'tool.nb2prod.strip'?"),
-        ("[tool.nb2prod.lint]\nselect = []\n", "unknown key 'tool.nb2prod.lint'", "known keys: exclude, strip"),
+        ("[tool.nb2prod.deploy]\ntarget = 1\n", "unknown key 'tool.nb2prod.deploy'", "known keys: exclude, lint, strip"),
+        ("[tool.nb2prod.lint]\nselct = []\n", "unknown key 'tool.nb2prod.lint.selct'", "did you mean 'tool.nb2prod.lint.select'?"),
         (
             "[tool.nb2prod.strip]\ncolour = true\n",
             "unknown key 'tool.nb2prod.strip.colour'",
             "known keys: extra-keys, keep-count, keep-keys, keep-output",
         ),
     ],
-    ids=["extra_keys", "keep_count", "exlude", "strp-section", "unknown-section", "unknown-strip-key"],
+    ids=["extra_keys", "keep_count", "exlude", "strp-section", "unknown-section", "lint-typo", "unknown-strip-key"],
 )
 def test_unknown_key_is_an_error_with_a_suggestion(text: str, message: str, hint: str, project: Path):
     pyproject = write_pyproject(project, text)

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
-from . import lint, rules, strip
+from . import fmt, lint, rules, strip
 
-COMMANDS = (strip, lint, rules)
+COMMANDS = (strip, lint, rules, fmt)
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
 
 

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from .. import __version__
-from ..config import config_for
+from ..config import Config, config_for
 from ..errors import exit_status
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -37,6 +37,9 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--fail-on", choices=("error", "warning", "info"), help="lowest severity that makes the exit code 1 (default: warning)"
     )
+    parser.add_argument(
+        "--fix", action="store_true", help="first apply the safe fixes (NB501, NB502, NB507, ruff's safe fixes), then report what remains"
+    )
     parser.add_argument("--no-ruff", dest="ruff", action="store_false", default=None, help="run nb2prod's rules only")
     parser.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from ..lint.rule import Severity, registry
 
     config = config_for(args.paths)
+    fix_failed = _apply_fixes(args, config) if args.fix else False
     results = lint(args.paths, config=config, select=args.select, ignore=args.ignore, ruff=args.ruff, jobs=args.jobs)
     from ..lint import report
 
@@ -68,4 +72,23 @@ def run(args: argparse.Namespace) -> int:
     elif text:
         print(text)
     fail_on = Severity.parse(args.fail_on or config.lint.fail_on)
-    return exit_status(failed=any(r.error is not None for r in results), found=fails(results, fail_on))
+    return exit_status(failed=fix_failed or any(r.error is not None for r in results), found=fails(results, fail_on))
+
+
+def _apply_fixes(args: argparse.Namespace, config: Config) -> bool:
+    """Apply the safe fixes; notes, errors and a summary go to stderr. True if a notebook could not be fixed."""
+    from ..errors import NotebookReadError
+    from ..lint.fix import fix
+
+    results = fix(args.paths, config=config, select=args.select, ignore=args.ignore, ruff=args.ruff)
+    failed = False
+    for result in results:
+        for note in result.notes:
+            print(f"{result.path}: note: {note}", file=sys.stderr)
+        if result.error is not None and not isinstance(result.error, NotebookReadError):  # lint reports unreadable files itself
+            failed = True
+            print(result.error, file=sys.stderr)
+    total = sum(sum(r.fixed.values()) for r in results)
+    written = sum(r.written for r in results)
+    print(f"fixed {total} problem{'s' * (total != 1)} in {written} notebook{'s' * (written != 1)}", file=sys.stderr)
+    return failed

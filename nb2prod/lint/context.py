@@ -45,6 +45,9 @@ class LintContext:
         """Whether the code cells are Python; code rules are skipped otherwise (NB510 says so)."""
         language = self.notebook.language
         if language is None:
+            kernel = (self.notebook.metadata.get("kernelspec") or {}).get("name")
+            if isinstance(kernel, str) and kernel.lower().startswith("python"):
+                return True  # `language` is optional in a kernelspec (nbformat schema: name and display_name)
             return self.notebook.is_text and self.notebook.path.suffix.lower() in (".py", ".md", ".myst", ".mystnb", ".mnb")
         return language in ("python", "python3", "ipython", "ipython3")
 

@@ -9,7 +9,6 @@ cell (no code: every rule for that cell), ``metadata.nb2prod.ignore`` in the not
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
@@ -26,8 +25,8 @@ from .context import LintContext, LintSettings
 from .nbqa import run_tool
 from .ruff import RuffRun, RuffTarget, has_ruff_config, ruff_arguments
 from .rule import FileResult, Finding, Registry, Rule, Severity, registry
+from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
-_NOQA = re.compile(r"#\s*nb2prod:\s*noqa\b(?::?\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 #: ruff findings that repeat a notebook rule's finding: the notebook rule's message says more, so
 #: ruff's is dropped. Undefined names are matched by cell and name (nb2prod reports the first use
 #: in a cell, ruff every use), the others by cell and line.
@@ -51,19 +50,19 @@ class Selection:
 
     def wants(self, rule: Rule) -> bool:
         """Whether a notebook rule runs under this selection."""
-        if _matches(rule.code, self.ignore, notebook=True):
+        if _matches(rule.code, self.ignore):
             return False
-        if _matches(rule.code, self.extend_select, notebook=True):
+        if _matches(rule.code, self.extend_select):
             return True
         if self.select is None:
             return rule.default_on
-        return _matches(rule.code, self.select, notebook=True)
+        return _matches(rule.code, self.select)
 
     def wants_code(self, code: str) -> bool:
         """Whether a finding of another tool (nbqa) with this code is reported."""
-        if _matches(code, self.ignore, notebook=False):
+        if matches(code, self.ignore):
             return False
-        return self.select is None or _matches(code, (*self.select, *self.extend_select), notebook=False)
+        return self.select is None or matches(code, (*self.select, *self.extend_select))
 
     def ruff_select(self, rules: Iterable[str]) -> list[str] | None:
         """The selectors to pass to ruff (None: ruff's project configuration or nb2prod's default).
@@ -94,12 +93,8 @@ def _selects(selector: str, code: str) -> bool:
     return code.startswith(selector)
 
 
-def _matches(code: str, selectors: Iterable[str], *, notebook: bool) -> bool:
-    return any(_selects(selector.upper(), code) if notebook else _prefix(selector.upper(), code) for selector in selectors)
-
-
-def _prefix(selector: str, code: str) -> bool:
-    return selector == "ALL" or code.startswith(selector)
+def _matches(code: str, selectors: Iterable[str]) -> bool:
+    return any(_selects(selector.upper(), code) for selector in selectors)
 
 
 @dataclass(frozen=True)
@@ -272,20 +267,17 @@ def _start_ruff(notebooks: Sequence[tuple[str, Path]], options: LintOptions, con
 def _finish(result: FileResult, options: LintOptions, config: Config) -> None:
     """Suppress, de-duplicate and sort one file's findings in place; reload the notebook if needed."""
     notebook = _loaded(result) if result.findings else result.notebook
-    ignored = _path_ignores(result.path, options.per_path_ignores, config)
+    ignored = path_ignores(result.path, options.per_path_ignores, config.root)
     if notebook is not None:
-        meta_ignore = (notebook.metadata.get("nb2prod") or {}).get("ignore") or ()
-        ignored += tuple(code for code in meta_ignore if isinstance(code, str))
-    noqa = _cell_noqa(notebook) if notebook is not None else {}
+        ignored += metadata_ignores(notebook.metadata)
     kept = []
     for finding in result.findings:
-        if _matches(finding.code, ignored, notebook=False):
+        if matches(finding.code, ignored):
             continue
-        if finding.cell_index is not None and finding.cell_index in noqa:
-            codes = noqa[finding.cell_index]
-            if codes is None or _matches(finding.code, codes, notebook=False):
-                continue
-        kept.append(finding)
+        cell = finding.cell_index
+        source = notebook.cells[cell].source if notebook is not None and cell is not None and cell < len(notebook.cells) else ""
+        if not cell_suppresses(source, finding.code):
+            kept.append(finding)
     kept = _without_duplicates(kept)
     if notebook is not None:
         kept = [
@@ -315,35 +307,6 @@ def _without_duplicates(findings: list[Finding]) -> list[Finding]:
 def _name_in(message: str) -> str | None:
     match = _QUOTED_NAME.search(message)
     return match.group(1) if match else None
-
-
-def _path_ignores(shown: str, per_path: Mapping[str, tuple[str, ...]], config: Config) -> tuple[str, ...]:
-    if not per_path:
-        return ()
-    try:
-        relative = Path(shown).resolve().relative_to((config.root or Path.cwd()).resolve()).as_posix()
-    except ValueError:
-        relative = Path(shown).as_posix()
-    codes: list[str] = []
-    for pattern, ignored in per_path.items():
-        if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(Path(shown).name, pattern):
-            codes.extend(ignored)
-    return tuple(codes)
-
-
-def _cell_noqa(notebook: Notebook) -> dict[int, tuple[str, ...] | None]:
-    """Per cell: the codes its ``# nb2prod: noqa`` comments suppress (None: all codes)."""
-    found: dict[int, tuple[str, ...] | None] = {}
-    for cell in notebook.cells:
-        for match in _NOQA.finditer(cell.source):
-            codes = match.group("codes")
-            if codes is None:
-                found[cell.index] = None
-                break
-            previous = found.get(cell.index, ())
-            if previous is not None:
-                found[cell.index] = (*previous, *(c.strip().upper() for c in codes.split(",")))
-    return found
 
 
 def fails(results: Iterable[FileResult], fail_on: Severity) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import collections
 from collections.abc import Iterator
 
 from ..context import LintContext
@@ -57,7 +58,12 @@ def check_magic_in_export(ctx: LintContext) -> Iterator[Hit]:
 
 
 def _work_call(node: ast.AST) -> str | None:
-    for inner in ast.walk(node):
+    todo = collections.deque([node])
+    while todo:
+        inner = todo.popleft()
+        if isinstance(inner, ast.Lambda):
+            continue  # its body runs when the lambda is called, not at import
+        todo.extend(ast.iter_child_nodes(inner))
         if isinstance(inner, ast.Call):
             func = inner.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
@@ -123,15 +129,22 @@ def _parameter_cells(ctx: LintContext) -> list[int]:
 
 def check_parameters_literal(ctx: LintContext) -> Iterator[Hit]:
     """NB204: the parameters cell holds something other than literal assignments."""
+    if not ctx.is_python:
+        return
     for index in _parameter_cells(ctx):
+        magic_lines: set[int] = set()
         for magic in ctx.transformed[index].magics:
+            magic_lines.add(magic.line)
             yield Hit(index, "the parameters cell holds IPython syntax; keep only `name = literal` lines", magic.line)
         tree = ctx.trees.get(index)
         if tree is None:
             if ctx.transformed[index].analyzable and not ctx.transformed[index].magics:
-                yield Hit(index, "the parameters cell does not parse as Python", 1)
+                line, column, _ = ctx.flow.cells[index].syntax_error or (1, None, "")
+                yield Hit(index, "the parameters cell does not parse as Python", line, column)
             continue
         for node in tree.body:
+            if node.lineno in magic_lines:
+                continue  # the `pass` or `x = None` a magic became: reported above
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 value: ast.expr | None = node.value
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
@@ -159,7 +172,8 @@ def check_several_parameter_cells(ctx: LintContext) -> Iterator[Hit]:
 
 def _only_imports(tree: ast.Module) -> bool:
     return all(
-        isinstance(node, (ast.Import, ast.ImportFrom)) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        # `pass` is what setup magics (`%load_ext`, `%matplotlib inline`, `!pip install`) become
+        isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass)) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
         for node in tree.body
     )
 

@@ -10,6 +10,8 @@ from ..context import LintContext
 from ..rule import Hit, Rule, RuleDoc, Severity
 
 _HEADING = re.compile(r"^\s*#\s+\S|<h1[\s>]", re.MULTILINE | re.IGNORECASE)
+# A fenced code block (``` or ~~~, to its closing fence or the end of the cell): its `# ` lines are comments.
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}).*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 _GOOD_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 TITLE_WINDOW = 3  # a title must be among this many first cells
 
@@ -45,7 +47,7 @@ def check_title(ctx: LintContext) -> Iterator[Hit]:
     if not ctx.cells:
         return
     first = ctx.cells[:TITLE_WINDOW]
-    if not any(cell.cell_type == "markdown" and _HEADING.search(cell.source) for cell in first):
+    if not any(cell.cell_type == "markdown" and _HEADING.search(_FENCE.sub("", cell.source)) for cell in first):
         yield Hit(None, f"no title: none of the first {TITLE_WINDOW} cells is a markdown cell with a '# ' heading")
 
 

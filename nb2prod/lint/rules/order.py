@@ -169,7 +169,7 @@ RULES: tuple[Rule, ...] = (
                 "no longer exists, and a fresh run fails with NameError."
             ),
             bad="# the cell `df = load()` was deleted\ndf.describe()",
-            good="df = load()\ndf.describe()",
+            good="from data import load\ndf = load()\ndf.describe()",
             fix="Restore the definition (or the import). Not auto-fixable.",
             limits="Suppressed for notebooks that use `from module import *`, whose names cannot be known statically.",
         ),
