@@ -18,6 +18,8 @@ from .errors import (
 )
 from .model import Cell, Directive
 from .notebook import Notebook, read_notebook, write_notebook
+from .params import Parameter, ParameterError, notebook_parameters
+from .record import record
 from .strip import StripOptions, StripResult, strip, strip_notebook
 
 __all__ = [
@@ -29,6 +31,8 @@ __all__ = [
     "Notebook",
     "NotebookFormatError",
     "NotebookReadError",
+    "Parameter",
+    "ParameterError",
     "StripOptions",
     "StripResult",
     "UsageError",
@@ -36,7 +40,9 @@ __all__ = [
     "WriteError",
     "__version__",
     "load_config",
+    "notebook_parameters",
     "read_notebook",
+    "record",
     "strip",
     "strip_notebook",
     "write_notebook",
