@@ -9,16 +9,21 @@ from ._version import __version__
 from .config import Config, load_config
 from .errors import (
     ConfigError,
+    ExportError,
     Nb2prodError,
     NotebookFormatError,
     NotebookReadError,
+    ParameterError,
+    RecordError,
+    RunError,
+    ToolError,
     UsageError,
     WriteConflictError,
     WriteError,
 )
 from .model import Cell, Directive
 from .notebook import Notebook, read_notebook, write_notebook
-from .params import Parameter, ParameterError, notebook_parameters
+from .params import Parameter, notebook_parameters
 from .record import record
 from .strip import StripOptions, StripResult, strip, strip_notebook
 
@@ -27,14 +32,18 @@ __all__ = [
     "Config",
     "ConfigError",
     "Directive",
+    "ExportError",
     "Nb2prodError",
     "Notebook",
     "NotebookFormatError",
     "NotebookReadError",
     "Parameter",
     "ParameterError",
+    "RecordError",
+    "RunError",
     "StripOptions",
     "StripResult",
+    "ToolError",
     "UsageError",
     "WriteConflictError",
     "WriteError",

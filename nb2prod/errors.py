@@ -70,6 +70,26 @@ class WriteConflictError(WriteError):
     """The file changed on disk after nb2prod read it; writing would lose someone else's edit."""
 
 
+class ParameterError(Nb2prodError):
+    """A parameters cell nb2prod cannot use, or a value that does not fit a parameter."""
+
+
+class ToolError(Nb2prodError):
+    """An external tool (ruff, nbqa and the checkers it runs) could not be run or misbehaved."""
+
+
+class ExportError(Nb2prodError):
+    """The marked cells cannot become a package (nothing marked, conflicts, unexportable code)."""
+
+
+class RecordError(Nb2prodError):
+    """A run record cannot be found or read."""
+
+
+class RunError(Nb2prodError):
+    """A run could not be started: no kernel, a bad working folder, an output path that is the input."""
+
+
 # Most specific classes first: the first match decides.
 _EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (Nb2prodError, EXIT_INPUT),

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Nb2prodError
+from .errors import ParameterError
 from .model import Cell
 from .notebook import Notebook
 
@@ -38,10 +38,6 @@ TYPES: Mapping[str, Any] = {
 _ANNOTATIONS = {name: name for name in ("int", "float", "bool", "str", "list", "dict")} | {"List": "list", "Dict": "dict"}
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
-
-
-class ParameterError(Nb2prodError):
-    """A parameters cell nb2prod cannot use, or a value that does not fit a parameter."""
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,12 @@ from typing import Any
 
 from ..config import Config, config_for
 from ..discover import discover
-from ..errors import Nb2prodError
+from ..errors import Nb2prodError, ToolError
 from ..formatting import _checkable, _python_of, is_python_notebook, replace_sources
 from ..model import source_text
 from ..notebook import Notebook, read_notebook, write_notebook
 from .engine import LintOptions, check_selectors
-from .ruff import RuffError, has_ruff_config, ruff_arguments, ruff_executable
+from .ruff import has_ruff_config, ruff_arguments, ruff_executable
 from .rule import registry
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
@@ -198,11 +198,11 @@ def _ruff_fix(notebook: Notebook, args: Sequence[str]) -> _RuffFix:
     try:
         done = subprocess.run(command, input=_minimal_copy(notebook.data), capture_output=True, text=True, check=False)
     except OSError as exc:
-        result.error = RuffError(f"cannot run ruff: {exc.strerror or exc}", hint="reinstall nb2prod (ruff is a dependency)")
+        result.error = ToolError(f"cannot run ruff: {exc.strerror or exc}", hint="reinstall nb2prod (ruff is a dependency)")
         return result
     if done.returncode not in (0, 1):
         first = (done.stderr.strip().splitlines() or ["no message"])[0]
-        result.error = RuffError(f"ruff failed (exit {done.returncode}): {first}", hint="check the ruff configuration of the project")
+        result.error = ToolError(f"ruff failed (exit {done.returncode}): {first}", hint="check the ruff configuration of the project")
         return result
     for match in _RUFF_SYNTAX.finditer(done.stderr):
         result.notes.append(f"ruff's fixes not applied: cell {match.group(1)} does not parse (line {match.group(2)}: {match.group(3)})")
@@ -212,11 +212,11 @@ def _ruff_fix(notebook: Notebook, args: Sequence[str]) -> _RuffFix:
     try:
         fixed_cells = json.loads(done.stdout)["cells"]
     except (json.JSONDecodeError, KeyError, TypeError):
-        result.error = RuffError("ruff's fixed notebook is not valid notebook JSON; nothing written", hint="upgrade ruff")
+        result.error = ToolError("ruff's fixed notebook is not valid notebook JSON; nothing written", hint="upgrade ruff")
         return result
     cells = notebook.data["cells"]
     if len(fixed_cells) != len(cells):
-        result.error = RuffError("ruff's fixes changed the number of cells; nothing written", hint="please report this")
+        result.error = ToolError("ruff's fixes changed the number of cells; nothing written", hint="please report this")
         return result
     for index, (cell, new_cell) in enumerate(zip(cells, fixed_cells, strict=True)):
         old = source_text(cell.get("source", ""))
@@ -224,10 +224,10 @@ def _ruff_fix(notebook: Notebook, args: Sequence[str]) -> _RuffFix:
         if new == old:
             continue
         if cell["cell_type"] != "code":
-            result.error = RuffError(f"ruff changed {cell['cell_type']} cell {index + 1}; nothing written", hint="please report this")
+            result.error = ToolError(f"ruff changed {cell['cell_type']} cell {index + 1}; nothing written", hint="please report this")
             return result
         if not _checkable(old) or not (_checkable(new) or not new.strip()) or _magics(old) != _magics(new):
-            result.error = RuffError(
+            result.error = ToolError(
                 f"cell {index + 1}: ruff's fix cannot be verified (the cell does not parse before or after, or its IPython syntax "
                 "changed); nothing written",
                 hint="fix the cell by hand, or report this to ruff",

@@ -14,17 +14,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import Nb2prodError
+from ..errors import ToolError
 from ..notebook import Notebook
 from .rule import Finding, Severity
 
 _LINE = re.compile(r"^(?P<path>.+?):cell_(?P<cell>\d+):(?P<line>\d+):(?:(?P<column>\d+):)?\s*(?P<message>.*)$")
 _CODE = re.compile(r"^(?P<code>[A-Z]+[0-9]+)\b:?\s*(?P<rest>.*)$")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-
-class ToolError(Nb2prodError):
-    """A configured tool could not be run through nbqa."""
 
 
 def run_tool(tool: str, notebooks: Sequence[Notebook]) -> dict[str, list[Finding]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import Nb2prodError
+from ..errors import ToolError
 from .rule import Finding, Severity
 
 #: pyflakes, the runtime-error subset of pycodestyle and bugbear, minus what is noise in notebooks:
@@ -27,10 +27,6 @@ from .rule import Finding, Severity
 NOTEBOOK_SELECT = ("E4", "E7", "E9", "F", "B")
 NOTEBOOK_IGNORE = ("E402", "B018")
 _CONFIG_FILES = ("ruff.toml", ".ruff.toml")
-
-
-class RuffError(Nb2prodError):
-    """ruff could not be run or gave output nb2prod does not understand."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +93,7 @@ class RuffRun:
             try:
                 self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
             except OSError as exc:
-                raise RuffError(f"cannot run ruff: {exc.strerror or exc}", hint="reinstall nb2prod (ruff is a dependency)") from None
+                raise ToolError(f"cannot run ruff: {exc.strerror or exc}", hint="reinstall nb2prod (ruff is a dependency)") from None
 
     def findings(self) -> dict[str, list[Finding]]:
         """ruff's findings by display path."""
@@ -115,7 +111,7 @@ class RuffRun:
             try:
                 done = subprocess.run(command, input=target.ipynb_json, capture_output=True, text=True, cwd=self._cwd, check=False)
             except OSError as exc:
-                raise RuffError(f"cannot run ruff: {exc.strerror or exc}") from None
+                raise ToolError(f"cannot run ruff: {exc.strerror or exc}") from None
             found[target.display_path] = [_finding(target.display_path, item) for item in _parse(done.stdout, done.stderr, done.returncode)]
         return found
 
@@ -123,11 +119,11 @@ class RuffRun:
 def _parse(stdout: str, stderr: str, returncode: int | None) -> Iterable[Mapping[str, Any]]:
     if returncode not in (0, 1):
         first = (stderr.strip().splitlines() or ["no message"])[-1]
-        raise RuffError(f"ruff failed (exit {returncode}): {first}", hint="check the ruff configuration of the project")
+        raise ToolError(f"ruff failed (exit {returncode}): {first}", hint="check the ruff configuration of the project")
     try:
         items = json.loads(stdout or "[]")
     except json.JSONDecodeError:
-        raise RuffError("ruff's output is not the JSON nb2prod asked for", hint="upgrade ruff to 0.6 or newer") from None
+        raise ToolError("ruff's output is not the JSON nb2prod asked for", hint="upgrade ruff to 0.6 or newer") from None
     return items
 
 

@@ -268,7 +268,7 @@ def test_configured_tools_run_through_nbqa(make_notebook: Callable[..., Path], t
 
 
 def test_missing_tool_is_a_clear_error(make_notebook: Callable[..., Path]) -> None:
-    from nb2prod.lint.nbqa import ToolError
+    from nb2prod.errors import ToolError
 
     path = make_notebook(["x = 1"])
     with pytest.raises(ToolError, match="nbqa cannot run no-such-checker: it is not installed"):
