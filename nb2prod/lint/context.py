@@ -14,7 +14,7 @@ from functools import cached_property
 from ..model import Cell
 from ..notebook import Notebook
 from .dataflow import NotebookFlow, analyze_notebook
-from .ipython import TransformedCell, parse_quietly, transform_cell
+from .ipython import TransformedCell, transform_cell
 
 EXPORT_ROLES = frozenset({"export", "export-internal"})
 
@@ -61,29 +61,36 @@ class LintContext:
         return frozenset(cell.index for cell in self.code_cells() if cell.roles & EXPORT_ROLES)
 
     @cached_property
-    def transformed(self) -> Mapping[int, TransformedCell]:
-        """Each code cell's source with IPython syntax turned into Python, line numbers kept."""
-        return {cell.index: transform_cell(cell.source) for cell in self.code_cells()}
-
-    @cached_property
-    def trees(self) -> Mapping[int, ast.Module]:
-        """The AST of every code cell that parses after the IPython transform."""
-        trees = {}
-        for index, cell in self.transformed.items():
-            if not cell.analyzable:
-                continue
-            try:
-                trees[index] = parse_quietly(cell.python)
-            except (SyntaxError, ValueError):  # ValueError: source with NUL bytes
-                continue
-        return trees
-
-    @cached_property
     def flow(self) -> NotebookFlow:
         """The definition/use analysis across cells (shared with export)."""
         sources = [cell.source if cell.cell_type == "code" else "" for cell in self.cells]
         counts = [cell.execution_count if cell.cell_type == "code" else None for cell in self.cells]
         return analyze_notebook(sources, counts)
+
+    @cached_property
+    def transformed(self) -> Mapping[int, TransformedCell]:
+        """Each code cell's source with IPython syntax turned into Python, line numbers kept."""
+        flows = self.flow.cells
+        return {cell.index: flows[cell.index].transformed or transform_cell(cell.source) for cell in self.code_cells()}
+
+    @cached_property
+    def trees(self) -> Mapping[int, ast.Module]:
+        """The AST of every code cell that parses after the IPython transform (parsed once, by the dataflow pass)."""
+        flows = self.flow.cells
+        return {cell.index: tree for cell in self.code_cells() if (tree := flows[cell.index].tree) is not None}
+
+    @cached_property
+    def nodes(self) -> Mapping[int, tuple[ast.AST, ...]]:
+        """Every AST node of each parsed cell, in ``ast.walk`` order, so rules share one walk."""
+        return {index: tuple(ast.walk(tree)) for index, tree in self.trees.items()}
+
+    @cached_property
+    def calls(self) -> Mapping[int, list[ast.Call]]:
+        """The calls of each parsed cell, in source order."""
+        return {
+            index: sorted((node for node in nodes if isinstance(node, ast.Call)), key=lambda call: (call.lineno, call.col_offset))
+            for index, nodes in self.nodes.items()
+        }
 
     @cached_property
     def aliases(self) -> Mapping[str, str]:
@@ -93,8 +100,8 @@ class LintContext:
         RandomForestClassifier as RF`` gives ``RF -> sklearn.ensemble.RandomForestClassifier``.
         """
         found: dict[str, str] = {}
-        for tree in self.trees.values():
-            for node in ast.walk(tree):
+        for nodes in self.nodes.values():
+            for node in nodes:
                 if isinstance(node, ast.Import):
                     for alias in node.names:
                         if alias.asname:

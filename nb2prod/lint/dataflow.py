@@ -93,6 +93,9 @@ class CellFlow:
     star_import: bool = False
     unknown_bindings: bool = False
     future_annotations: bool = False
+    # The analysed forms of the cell, kept so rules need not transform and parse it again.
+    transformed: TransformedCell | None = field(default=None, compare=False, repr=False)
+    tree: ast.Module | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,7 @@ def analyze_cell(source: str, *, future_annotations: bool = False) -> CellFlow:
             analyzable=False,
             unknown_bindings=cell.unknown_bindings,
             future_annotations=future_annotations,
+            transformed=cell,
         )
     try:
         tree = parse_quietly(cell.python)
@@ -269,6 +273,7 @@ def analyze_cell(source: str, *, future_annotations: bool = False) -> CellFlow:
         magics=cell.magics,
         unknown_bindings=cell.unknown_bindings,
         future_annotations=future_annotations,
+        transformed=cell,
     )
 
 
@@ -404,6 +409,8 @@ class _CellAnalyzer:
             star_import=self.star_import,
             unknown_bindings=self.unknown_bindings or self.star_import,
             future_annotations=self.future_annotations,
+            transformed=self.cell,
+            tree=self.tree,
         )
 
     # -- names ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ...model import Cell
@@ -29,12 +29,11 @@ def cell_column(ctx: LintContext, index: int, node: ast.expr) -> int:
     return transformed.original_column(node.lineno, column) + 1
 
 
-def string_literals(tree: ast.AST) -> Iterator[tuple[str, ast.expr]]:
+def string_literals(nodes: Sequence[ast.AST]) -> Iterator[tuple[str, ast.expr]]:
     """Every string constant, and the leading text of every f-string, with the node to report it at.
 
     Bare string statements (docstrings) are left out: they document, they do not run.
     """
-    nodes = list(ast.walk(tree))
     skipped = {id(node.value) for node in nodes if isinstance(node, ast.Expr)}
     skipped.update(id(part) for node in nodes if isinstance(node, ast.JoinedStr) for part in node.values)
     for node in nodes:
@@ -63,8 +62,8 @@ def check_absolute_path(ctx: LintContext) -> Iterator[Hit]:
     """NB301: string literals that start with a user's home, a drive letter, a UNC share or ``~/``."""
     if not ctx.is_python:
         return
-    for index, tree in sorted(ctx.trees.items()):
-        found = [(node, value) for value, node in string_literals(tree) if _ABSOLUTE_PATH.match(value)]
+    for index, nodes in sorted(ctx.nodes.items()):
+        found = [(node, value) for value, node in string_literals(nodes) if _ABSOLUTE_PATH.match(value)]
         for node, value in sorted(found, key=lambda item: (item[0].lineno, item[0].col_offset)):
             yield Hit(
                 index,
@@ -188,9 +187,9 @@ def _pairs(target: ast.expr, value: ast.expr) -> Iterator[tuple[str | None, ast.
         yield _target_name(target), value
 
 
-def named_values(tree: ast.AST) -> Iterator[tuple[str, ast.expr]]:
+def named_values(nodes: Sequence[ast.AST]) -> Iterator[tuple[str, ast.expr]]:
     """(name, value) for assignments, keyword arguments, dict entries and parameter defaults."""
-    for node in ast.walk(tree):
+    for node in nodes:
         pairs: list[tuple[str | None, ast.expr | None]] = []
         if isinstance(node, ast.Assign):
             pairs = [pair for target in node.targets for pair in _pairs(target, node.value)]
@@ -223,10 +222,10 @@ def _code_secrets(cell: Cell) -> Iterator[Hit]:
 
 def _named_secrets(ctx: LintContext, cell: Cell) -> Iterator[Hit]:
     index = cell.index
-    tree = ctx.trees.get(index)
-    if tree is None or not _SECRET_NAME_HINT.search(cell.source):
+    nodes = ctx.nodes.get(index)
+    if nodes is None or not _SECRET_NAME_HINT.search(cell.source):
         return  # no name in the cell can be secret-like: skip the walk
-    for name, value in named_values(tree):
+    for name, value in named_values(nodes):
         if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
             continue  # a call (os.environ[...], getpass()) or an expression: not a literal
         kind = secret_kind(name)
@@ -264,7 +263,10 @@ def _as_text(value: Any, joiner: str = "") -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return joiner.join(item for item in value if isinstance(item, str))
+        try:
+            return joiner.join(value)  # the usual case: a list of lines
+        except TypeError:
+            return joiner.join(item for item in value if isinstance(item, str))
     if isinstance(value, (dict, int, float, bool)):
         return json.dumps(value, ensure_ascii=False)
     return ""

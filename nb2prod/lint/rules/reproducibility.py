@@ -82,10 +82,6 @@ def has_seed(call: ast.Call, keywords: tuple[str, ...] = ("seed", "a", "x")) -> 
     return any(not (isinstance(value, ast.Constant) and value.value is None) for value in given)
 
 
-def _calls(tree: ast.AST) -> list[ast.Call]:
-    return sorted((node for node in ast.walk(tree) if isinstance(node, ast.Call)), key=lambda call: (call.lineno, call.col_offset))
-
-
 def _imports_any(ctx: LintContext, packages: frozenset[str]) -> bool:
     return any(target.split(".")[0] in packages for target in ctx.aliases.values())
 
@@ -96,8 +92,8 @@ def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
         return
     seeded: set[str] = set()
     candidates: list[tuple[int, ast.Call, str, bool]] = []  # (cell, call, family, is a generator)
-    for index, tree in sorted(ctx.trees.items()):
-        for call in _calls(tree):
+    for index, calls in sorted(ctx.calls.items()):
+        for call in calls:
             qualname = ctx.qualified_name(call.func)
             if qualname is None:
                 continue
@@ -166,8 +162,8 @@ def check_sklearn_random_state(ctx: LintContext) -> Iterator[Hit]:
     """NB402: scikit-learn calls that take ``random_state`` without one (or with ``None``)."""
     if not ctx.is_python or not _imports_any(ctx, frozenset({"sklearn"})):
         return
-    for index, tree in sorted(ctx.trees.items()):
-        for call in _calls(tree):
+    for index, calls in sorted(ctx.calls.items()):
+        for call in calls:
             qualname = ctx.qualified_name(call.func)
             last = sklearn_random_callable(qualname) if qualname else None
             if last is None or any(keyword.arg is None for keyword in call.keywords):
@@ -249,10 +245,9 @@ def check_unrecorded_data_source(ctx: LintContext) -> Iterator[Hit]:
     if not ctx.is_python:
         return
     for cell in ctx.code_cells():
-        tree = ctx.trees.get(cell.index)
-        if tree is None or "parameters" in cell.roles:
+        if "parameters" in cell.roles:
             continue
-        for call in _calls(tree):
+        for call in ctx.calls.get(cell.index, ()):
             name = reader_name(ctx, call)
             if name is None or (name in _OPENERS and _opens_for_writing(call)):
                 continue
