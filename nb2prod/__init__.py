@@ -5,6 +5,8 @@ CLI only prints it. Importing this package is cheap: papermill, nbconvert, jupyt
 IPython are imported only by the functions that use them.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .config import Config, load_config
 from .errors import (
@@ -27,12 +29,17 @@ from .params import Parameter, notebook_parameters
 from .record import record
 from .strip import StripOptions, StripResult, strip, strip_notebook
 
+if TYPE_CHECKING:
+    from .export import ExportResult, export
+    from .run import run_notebook
+
 __all__ = [
     "Cell",
     "Config",
     "ConfigError",
     "Directive",
     "ExportError",
+    "ExportResult",
     "Nb2prodError",
     "Notebook",
     "NotebookFormatError",
@@ -48,11 +55,27 @@ __all__ = [
     "WriteConflictError",
     "WriteError",
     "__version__",
+    "export",
     "load_config",
     "notebook_parameters",
     "read_notebook",
     "record",
+    "run_notebook",
     "strip",
     "strip_notebook",
     "write_notebook",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Public names whose modules load on first use (``run_notebook`` needs papermill when called, ``export`` Jinja)."""
+    if name == "run_notebook":
+        from .run import run_notebook
+
+        return run_notebook
+    if name in ("export", "ExportResult"):
+        import importlib
+
+        package = importlib.import_module(".export", __name__)  # callable: nb2prod.export(paths, ...) exports
+        return package if name == "export" else package.ExportResult
+    raise AttributeError(f"module 'nb2prod' has no attribute {name!r}")

@@ -117,3 +117,17 @@ def exit_status(*, failed: bool, found: bool) -> int:
     if failed:
         return EXIT_INPUT
     return EXIT_FINDINGS if found else EXIT_OK
+
+
+_RUN_EXIT_CODES = {
+    "ok": EXIT_OK,
+    "failed": EXIT_FINDINGS,
+    "timeout": EXIT_TIMEOUT,
+    "interrupted": EXIT_INTERRUPTED,
+    "kernel_died": EXIT_KERNEL_DIED,
+}
+
+
+def run_exit_code(status: str) -> int:
+    """The exit code of a finished run from its record's status: ok 0, failed 1, timeout 124, interrupted 130, kernel_died 138."""
+    return _RUN_EXIT_CODES[status]

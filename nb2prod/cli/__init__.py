@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
-from . import fmt, lint, rules, strip
+from . import export, fmt, lint, params, rules, run, runs, strip, verify
 
-COMMANDS = (strip, lint, rules, fmt)
+COMMANDS = (strip, lint, rules, fmt, export, params, run, runs, verify)
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
 
 

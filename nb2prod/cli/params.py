@@ -1,0 +1,59 @@
+"""``nb2prod params``: show a notebook's parameters (name, type, default, help), or them and a JSON Schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..notebook import read_notebook
+from ..params import Parameter, json_schema, notebook_parameters, render_value
+
+
+def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Add the ``params`` subcommand."""
+    parser = subparsers.add_parser(
+        "params",
+        parents=parents,
+        help="show a notebook's parameters: name, type, default, help",
+        description=(
+            "Show the parameters of a notebook's `parameters` cell: name, type (from an annotation, else from the default), "
+            "default and help (the comment at the end of the line). --format json adds a JSON Schema."
+        ),
+    )
+    parser.add_argument("notebook", metavar="NOTEBOOK", help="a .ipynb or jupytext text notebook")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the parameters; a parameters cell that is not plain literals is an error naming the line (exit 2)."""
+    notebook = read_notebook(args.notebook)
+    parameters = notebook_parameters(notebook)
+    if args.format == "json":
+        document = {
+            "notebook": args.notebook,
+            "parameters": [p.to_json() for p in parameters],
+            "schema": json_schema(parameters, title=Path(args.notebook).stem),
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    elif parameters:
+        _print_table(parameters)
+    else:
+        print(f"{args.notebook}: no parameters cell (tag a cell `parameters` to give the notebook parameters)")
+    return 0
+
+
+def _print_table(parameters: tuple[Parameter, ...]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("name", "type", "default", "help"):
+        table.add_column(column, overflow="fold")
+    for p in parameters:
+        kind = f"{p.type} | None" if p.optional and p.type != "any" else p.type
+        table.add_row(Text(p.name), Text(kind), Text(render_value(p.default)), Text(p.help))
+    Console(soft_wrap=False).print(table)

@@ -1,0 +1,308 @@
+"""``nb2prod runs list|show|compare|check``: the command-line adapter over ``nb2prod.runs``.
+
+Text output is drawn with rich (imported inside the functions that print, so ``import nb2prod.cli``
+stays cheap); ``--format json`` prints plain JSON documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import EXIT_FINDINGS, EXIT_OK
+from ..records import DEFAULT_RUNS_DIR, STATUSES, RunRecord, find_record
+from ..runs import (
+    check_run,
+    compare_runs,
+    describe_error,
+    format_delta,
+    format_duration,
+    format_value,
+    key_metrics,
+    key_parameters,
+    list_runs,
+    parse_metric_expression,
+    record_json,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: ``runs list`` shows this many parameters and metrics per run, then "+N".
+LIST_NAMES = 4
+#: Width of the output when it goes to a file or a pipe (rich would use 80 columns and wrap).
+PIPE_WIDTH = 200
+_STATUS_STYLE = {"ok": "green", "failed": "red"}
+
+
+def console() -> Console:
+    """A rich console for stdout: no markup (values are data), colour only on a terminal, wide in pipes."""
+    from rich.console import Console
+
+    return Console(markup=False, highlight=False, emoji=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+
+
+def emit(*renderables: Any) -> None:
+    """Print rich renderables to stdout, without the trailing spaces rich pads table rows with."""
+    out = console()
+    with out.capture() as captured:
+        for renderable in renderables:
+            out.print(renderable)
+    text = captured.get()
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
+
+
+def print_json(document: Any) -> None:
+    """Print ``document`` as indented JSON."""
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Add the ``runs`` subcommand and its ``list``, ``show``, ``compare`` and ``check`` subcommands."""
+    parser = subparsers.add_parser(
+        "runs",
+        parents=parents,
+        help="list, show, compare and check run records",
+        description=(
+            "Read the run records that `nb2prod run` writes. RUN is an id, a unique id prefix, "
+            "a path to a run folder or its run.json, or `latest`."
+        ),
+    )
+    common = argparse.ArgumentParser(add_help=False, parents=parents)
+    common.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where the runs are (default: {DEFAULT_RUNS_DIR})")
+    common.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    commands = parser.add_subparsers(dest="runs_command", metavar="SUBCOMMAND", required=True)
+
+    listing = commands.add_parser(
+        "list", parents=[common], help="a table of runs, newest first", description="A table of runs, newest first."
+    )
+    listing.add_argument("--notebook", metavar="NAME", help="only runs of this notebook (stem, file name or path)")
+    listing.add_argument("--status", choices=STATUSES, help="only runs with this status")
+    listing.add_argument("--limit", type=positive_int, metavar="N", help="at most N runs")
+    listing.set_defaults(handler=run_list)
+
+    show = commands.add_parser("show", parents=[common], help="everything in one run record", description="Everything in one run record.")
+    show.add_argument("run", metavar="RUN")
+    show.set_defaults(handler=run_show)
+
+    compare = commands.add_parser(
+        "compare",
+        parents=[common],
+        help="parameters and metrics of runs side by side",
+        description="Parameters and metrics of two or more runs side by side; rows that differ are marked *, "
+        "numeric metrics show their difference to the first run.",
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN")
+    compare.set_defaults(handler=run_compare)
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="exit 1 unless the run's metrics pass thresholds",
+        description="Check a run's metrics against thresholds: exit 0 when all pass, 1 when any fails (a missing "
+        "metric and a run whose status is not ok fail too), 2 for a malformed expression.",
+    )
+    check.add_argument("run", metavar="RUN")
+    check.add_argument(
+        "--metric",
+        "-m",
+        dest="metrics",
+        action="append",
+        required=True,
+        metavar="EXPR",
+        help="NAME OP VALUE with OP one of >= <= > < == != (repeatable), e.g. 'accuracy>=0.9'",
+    )
+    check.set_defaults(handler=run_check)
+
+
+# --- list -----------------------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print the table of runs (or JSON); a filter that matches nothing says so on stderr."""
+    records = list_runs(args.runs_dir, notebook=args.notebook, status=args.status, limit=args.limit)
+    if args.format == "json":
+        print_json([record_json(record) for record in records])
+        return EXIT_OK
+    if not records:
+        filters = [f"notebook {args.notebook}" if args.notebook else "", f"status {args.status}" if args.status else ""]
+        print(f"no runs with {' and '.join(f for f in filters if f)} in {args.runs_dir}", file=sys.stderr)
+        return EXIT_OK
+    from rich.table import Table
+
+    parameters, metrics = key_parameters(records), key_metrics(records)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "notebook", "status", "duration", "parameters", "metrics"):
+        table.add_column(column, no_wrap=column in ("id", "status", "duration"), justify="right" if column == "duration" else "left")
+    for record in records:
+        table.add_row(
+            record.id,
+            record.notebook,
+            _status_text(record.status),
+            format_duration(record.duration_s),
+            _abbreviated(record.parameters, parameters),
+            _abbreviated(record.metrics, metrics),
+        )
+    emit(table)
+    return EXIT_OK
+
+
+def _abbreviated(values: dict[str, Any], order: Sequence[str]) -> str:
+    """``name=value`` pairs of the first LIST_NAMES names of ``order`` the run has, then ``+N``."""
+    present = [name for name in order if name in values]
+    shown = " ".join(f"{name}={format_value(values[name], width=16)}" for name in present[:LIST_NAMES])
+    rest = len(present) - LIST_NAMES
+    return f"{shown} +{rest}" if rest > 0 else shown
+
+
+def _status_text(status: str) -> Any:
+    from rich.text import Text
+
+    return Text(status, style=_STATUS_STYLE.get(status, "yellow"))
+
+
+# --- show -----------------------------------------------------------------------------------------
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Print one record in full."""
+    record = find_record(args.run, args.runs_dir)
+    if args.format == "json":
+        print_json(record_json(record))
+        return EXIT_OK
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for label, value in _summary(record):
+        grid.add_row(label, value)
+    parts: list[Any] = [grid]
+    sections = {
+        "parameters": {name: format_value(value, width=None) for name, value in record.parameters.items()},
+        "metrics": {name: format_value(value, width=None) for name, value in record.metrics.items()},
+        "inputs": dict(record.inputs),
+        "packages": {name: str(version) for name, version in sorted(record.environment.get("packages", {}).items())},
+    }
+    for title, rows in sections.items():
+        parts += ["", Text(f"{title} ({len(rows)})" if rows else f"{title}: none", style="bold")]
+        if rows:
+            section = Table.grid(padding=(0, 2))
+            section.add_column(no_wrap=True)
+            section.add_column()
+            for name, value in rows.items():
+                section.add_row(f"  {name}", value)
+            parts.append(section)
+    emit(*parts)
+    return EXIT_OK
+
+
+def _summary(record: RunRecord) -> list[tuple[str, Any]]:
+    """Label and value of each top-level field of the record."""
+    git = record.git or {}
+    commit = f"{git['commit']}{' (uncommitted changes)' if git.get('dirty') else ''}" if git.get("commit") else "not a git repository"
+    environment = record.environment
+    rows: list[tuple[str, Any]] = [
+        ("run", record.id),
+        ("notebook", record.notebook),
+        ("notebook sha256", record.notebook_sha256 or "—"),
+        ("status", _status_text(record.status)),
+    ]
+    if record.error:
+        rows.append(("error", describe_error(record) + (f", cell id {record.error['cell_id']}" if record.error.get("cell_id") else "")))
+    rows += [
+        ("started", record.started),
+        ("finished", record.finished or "—"),
+        ("duration", format_duration(record.duration_s)),
+        ("kernel", record.kernel or "—"),
+        ("git", commit),
+        ("python", str(environment.get("python", "—"))),
+        ("platform", str(environment.get("platform", "—"))),
+        ("nb2prod", record.nb2prod_version or "—"),
+        ("schema", record.schema),
+        ("directory", str(record.directory)),
+        ("output", str(record.output_path)),
+    ]
+    return rows
+
+
+# --- compare --------------------------------------------------------------------------------------
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Print the runs side by side, differing rows marked."""
+    comparison = compare_runs([find_record(reference, args.runs_dir) for reference in args.runs])
+    if args.format == "json":
+        print_json(comparison.to_json())
+        return EXIT_OK
+    from rich.table import Table
+
+    records = comparison.records
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for record in records:
+        table.add_column(record.id, no_wrap=True)
+    table.add_row("", "run", style="bold")
+    for name, values in (
+        ("notebook", [r.notebook for r in records]),
+        ("status", [r.status for r in records]),
+        ("duration", [format_duration(r.duration_s) for r in records]),
+    ):
+        differs = name != "duration" and len(set(values)) > 1
+        table.add_row("*" if differs else "", name, *values, style="bold yellow" if differs else None)
+    for title, rows in (("parameters", comparison.parameters), ("metrics", comparison.metrics)):
+        table.add_section()
+        table.add_row("", title if rows else f"{title}: none", style="bold")
+        for row in rows:
+            cells = [_cell(value, delta) for value, delta in zip(row.values, row.deltas, strict=True)]
+            table.add_row("*" if row.differs else "", row.name, *cells, style="bold yellow" if row.differs else None)
+    emit(table)
+    differing = [row.name for row in (*comparison.parameters, *comparison.metrics) if row.differs]
+    print(f"{len(differing)} of {len(comparison.parameters) + len(comparison.metrics)} parameters and metrics differ (*)")
+    return EXIT_OK
+
+
+def _cell(value: Any, delta: float | None) -> str:
+    text = format_value(value, width=24)
+    return f"{text} ({format_delta(delta)})" if delta is not None else text
+
+
+# --- check ----------------------------------------------------------------------------------------
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check the thresholds; exit 1 naming the failures."""
+    expressions = [parse_metric_expression(text) for text in args.metrics]  # malformed: exit 2 before reading anything
+    record = find_record(args.run, args.runs_dir)
+    results = check_run(record, expressions)
+    failed = [result for result in results if not result.passed]
+    if args.format == "json":
+        print_json({"run": record.id, "notebook": record.notebook, "passed": not failed, "results": [r.to_json() for r in results]})
+        return EXIT_FINDINGS if failed else EXIT_OK
+    from rich.text import Text
+
+    lines: list[Any] = [f"run {record.id} ({record.notebook}, status {record.status})"]
+    width = max(len(result.check) for result in results)
+    for result in results:
+        line = Text("PASS  ", style="green") if result.passed else Text("FAIL  ", style="bold red")
+        line.append(f"{result.check:<{width}}  {result.reason or f'{result.name} = {format_value(result.value, width=None)}'}")
+        lines.append(line)
+    if failed:
+        lines.append(Text(f"{len(failed)} of {len(results)} checks failed: " + ", ".join(r.check for r in failed), style="bold red"))
+    else:
+        lines.append(Text("1 check passed" if len(results) == 1 else f"all {len(results)} checks passed", style="green"))
+    emit(*lines)
+    return EXIT_FINDINGS if failed else EXIT_OK

@@ -1,0 +1,121 @@
+"""``nb2prod.export``: from marked notebook cells to an installable package.
+
+``export(paths, ...)`` reads the notebooks, decides the code (:func:`nb2prod.export.codegen.build_plan`),
+renders the project from the templates and writes it (:mod:`nb2prod.export.package`), returning an
+:class:`ExportResult`. Where things go:
+
+- ``out``: the project folder (``pyproject.toml`` lands in it); default ``build/<distribution>``
+  under the current folder, so ``nb2prod export notebooks/train.ipynb`` writes ``build/train/``.
+- ``into``: an existing package folder (``src/mypkg``) that receives only the module files, each
+  with its header; the package's ``__init__.py``, entry point, tests, README and pyproject.toml
+  stay the project's own. Modules that import each other use the package name: pass ``name``
+  (``--name``) with the import name of that package.
+
+``check`` writes nothing and reports stale files; ``diff`` writes nothing and adds unified diffs;
+``force`` overwrites files edited by hand. See :func:`nb2prod.export.package.write_package`.
+
+``nb2prod.export`` is both this package and the function: a package cannot be a function, so the
+package object is made callable, and ``nb2prod.export(paths, ...)`` runs :func:`export` whatever
+was imported first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..config import FORMATTERS, config_for
+from ..discover import discover
+from ..errors import ExportError, Nb2prodError, UsageError
+from ..notebook import Notebook, read_notebook
+from .package import PINS, ExportResult, module_files, render_package, write_package
+
+__all__ = ["DEFAULT_OUT", "ExportResult", "export", "read_notebooks"]
+
+#: The folder the project goes to without ``out``: ``build/<distribution>``.
+DEFAULT_OUT = Path("build")
+
+
+def read_notebooks(paths: Sequence[str | os.PathLike[str]], *, exclude: Sequence[str] = (), root: Path | None = None) -> list[Notebook]:
+    """Find and read the notebooks under ``paths``; raise one error naming every input that cannot be read."""
+    found = discover(paths, exclude=exclude, root=root)
+    errors: list[Nb2prodError] = list(found.errors)
+    notebooks = []
+    for shown, path in found.notebooks:
+        try:
+            notebooks.append(read_notebook(path, display_path=shown))
+        except Nb2prodError as error:
+            errors.append(error)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        listed = "; ".join(f"{error.path}: {error.message}" if error.path else error.message for error in errors)
+        raise ExportError(f"{len(errors)} inputs cannot be read: {listed}", hint="nothing was exported")
+    if not notebooks:
+        shown = ", ".join(os.fspath(path) for path in paths)
+        raise ExportError(f"no notebooks found in {shown}", hint="pass .ipynb files or folders that hold them")
+    return notebooks
+
+
+def export(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    into: str | os.PathLike[str] | None = None,
+    check: bool = False,
+    diff: bool = False,
+    force: bool = False,
+    pin: str = "compatible",
+    template_dir: str | os.PathLike[str] | None = None,
+    all_cells: bool = False,
+    formatter: str | None = None,
+) -> ExportResult:
+    """Export the notebooks under ``paths`` into a package (see the module docstring); return what was written.
+
+    ``name`` is the package's import name, ``pin`` ``compatible`` (``~=``) or ``exact`` (``==``),
+    ``template_dir`` a folder of templates that override the built-in ones file by file,
+    ``all_cells`` exports every code cell without a role, ``formatter`` (``ruff``/``black``)
+    overrides ``[tool.nb2prod.lint] formatter``. Raises ``ExportError`` (nothing written) when the
+    notebooks cannot make a package or a generated file was edited by hand (without ``force``).
+    """
+    from .codegen import build_plan
+
+    if out is not None and into is not None:
+        raise UsageError("--out and --into cannot be used together", hint="--into writes only the modules into an existing package")
+    if pin not in PINS:
+        raise UsageError(f"unknown pin '{pin}'", hint="use compatible (~=) or exact (==)")
+    config = config_for(paths)
+    chosen = formatter or config.lint.formatter
+    if chosen not in FORMATTERS:
+        raise UsageError(f"unknown formatter '{chosen}'", hint="use ruff or black")
+    notebooks = read_notebooks(paths, exclude=config.exclude, root=config.root)
+    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen)
+    templates = Path(template_dir) if template_dir is not None else None
+    if into is not None:
+        target = Path(into)
+        if not target.is_dir():
+            raise ExportError("no such package folder", path=os.fspath(into), hint="--into takes an existing folder such as src/mypkg")
+        files = module_files(plan, nb2prod_version=__version__, template_dir=templates)
+    else:
+        target = Path(out) if out is not None else DEFAULT_OUT / plan.distribution
+        first = next((notebook for notebook in notebooks if notebook.display_path in plan.notebooks), notebooks[0])
+        files = render_package(plan, pin=pin, template_dir=templates, nb2prod_version=__version__, formatter=chosen, start=first.path)
+    result = write_package(files, target, check=check, diff=diff, force=force)
+    return replace(result, warnings=plan.warnings, plan=plan)
+
+
+class _CallableModule(types.ModuleType):
+    """The type of this package: ``nb2prod.export(paths, ...)`` calls :func:`export`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ExportResult:
+        return export(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
