@@ -184,7 +184,7 @@ def _trailing_comments(code: str) -> dict[int, str]:
 def check_name(name: str) -> None:
     """Refuse a parameter name that is not a Python identifier (nothing can be injected through a name)."""
     if not name.isidentifier() or keyword.iskeyword(name):
-        raise ParameterError(f"'{name}' is not a valid parameter name", hint="a name is a Python identifier such as learning_rate")
+        raise ParameterError(f"{name!r} is not a valid parameter name", hint="a name is a Python identifier such as learning_rate")
 
 
 def _unknown(name: str, parameters: Sequence[Parameter]) -> ParameterError:

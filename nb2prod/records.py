@@ -117,16 +117,25 @@ def read_record(path: str | os.PathLike[str]) -> RunRecord:
 
 
 def iter_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> Iterator[RunRecord]:
-    """Every readable run record under ``runs_dir``, newest first (ids start with a UTC timestamp)."""
+    """Every readable run record under ``runs_dir``, newest first (by start time, to the millisecond)."""
     root = Path(runs_dir)
     if not root.is_dir():
         return
-    found = sorted(root.glob(f"*/*/{RECORD_FILE}"), key=lambda p: p.parent.name, reverse=True)
-    for path in found:
+    records = []
+    for path in root.glob(f"*/*/{RECORD_FILE}"):
         try:
-            yield read_record(path)
+            records.append(read_record(path))
         except RecordError:
             continue  # a run still being written, or a foreign file: not a record to list
+    yield from sorted(records, key=_start_order, reverse=True)
+
+
+def _start_order(record: RunRecord) -> tuple[str, str]:
+    """When a run started: the id's UTC second, then the record's (millisecond) start time."""
+    started = record.started
+    if started.endswith("Z") and "." not in started:
+        started = started[:-1] + ".000Z"
+    return record.id.split("-")[0], started
 
 
 def find_record(reference: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> RunRecord:

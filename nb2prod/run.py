@@ -287,7 +287,8 @@ def _environment(packages: Future[dict[str, str]]) -> dict[str, Any]:
 
 
 def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Milliseconds order the runs started within one second (their ids share the second).
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _make_run_dir(parent: Path, started: datetime) -> Path:

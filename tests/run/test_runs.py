@@ -515,3 +515,15 @@ def test_record_errors_are_exit_2_without_traceback(tmp_path: Path, capsys: pyte
     assert code == 2 and "not an nb2prod run record" in err and "Traceback" not in err
     with pytest.raises(RecordError):
         list_runs(tmp_path / "nothing")
+
+
+def test_runs_started_in_the_same_second_are_ordered_by_start_time(tmp_path: Path) -> None:
+    """Ids share the UTC second; the millisecond start time decides which is newer, not the random suffix."""
+    from nb2prod.records import RunRecord, find_record, iter_records, write_record
+
+    for suffix, started in (("ffffff", "2026-11-28T10:15:00.100Z"), ("000000", "2026-11-28T10:15:00.900Z")):
+        folder = tmp_path / "nb" / f"20261128T101500Z-{suffix}"
+        folder.mkdir(parents=True)
+        write_record(RunRecord(f"20261128T101500Z-{suffix}", "nb.ipynb", "", {}, "ok", started, directory=folder))
+    assert [r.id for r in iter_records(tmp_path)] == ["20261128T101500Z-000000", "20261128T101500Z-ffffff"]
+    assert find_record("latest", tmp_path).id == "20261128T101500Z-000000"
