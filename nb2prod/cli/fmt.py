@@ -9,6 +9,7 @@ from typing import Any
 from ..config import FORMATTERS
 from ..errors import exit_status
 from ..formatting import fmt
+from .common import add_paths, print_summary
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -24,7 +25,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             "code has the same AST as before and formatting it again changes nothing."
         ),
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or folders")
+    add_paths(parser)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 and list the notebooks that would change")
     parser.add_argument("--diff", action="store_true", help="write nothing; print a unified diff of each changed cell")
     parser.add_argument(
@@ -58,9 +59,5 @@ def run(args: argparse.Namespace) -> int:
         elif not args.quiet:
             print(f"{verb} {result.path}")
     if not args.quiet:
-        unchanged = len(results) - changed - failed
-        summary = [f"{changed} notebook{'s' if changed != 1 else ''} {done}", f"{unchanged} unchanged"]
-        if failed:
-            summary.append(f"{failed} failed")
-        print(", ".join(summary), file=sys.stderr)
+        print_summary(changed=changed, total=len(results), failed=failed, done=done)
     return exit_status(failed=failed > 0, found=args.check and changed > 0)

@@ -10,6 +10,7 @@ from typing import Any
 from .. import __version__
 from ..config import Config, config_for
 from ..errors import exit_status
+from .common import add_paths
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -30,7 +31,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             "and ruff's code rules, reported per cell as path:cell N:line L."
         ),
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or folders")
+    add_paths(parser)
     parser.add_argument("--select", type=codes, action="extend", help="only these codes or prefixes (NB1, F401, ALL); comma-separated")
     parser.add_argument("--ignore", type=codes, action="extend", help="skip these codes or prefixes; comma-separated")
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import exit_status
 from ..strip import strip
+from .common import add_paths, print_summary
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -22,7 +23,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             "Folders are searched for .ipynb files; text notebooks pass through untouched."
         ),
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or folders")
+    add_paths(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 and list the notebooks that would change")
     mode.add_argument("--dry-run", action="store_true", help="write nothing; list the notebooks that would change, exit 0")
@@ -47,9 +48,5 @@ def run(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(f"{verb} {result.path}")
     if not args.quiet:
-        unchanged = len(results) - changed - failed
-        summary = [f"{changed} notebook{'s' if changed != 1 else ''} {done}", f"{unchanged} unchanged"]
-        if failed:
-            summary.append(f"{failed} failed")
-        print(", ".join(summary), file=sys.stderr)
+        print_summary(changed=changed, total=len(results), failed=failed, done=done)
     return exit_status(failed=failed > 0, found=args.check and changed > 0)
