@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import io
 import json
 import os
 import platform
@@ -514,11 +515,11 @@ class _OutputHandler:
 
     def read(self, path: str) -> str:
         """Not supported: nb2prod hands papermill the notebook in memory."""
-        raise NotImplementedError(f"nb2prod's output handler cannot read {path}")
+        raise io.UnsupportedOperation(f"nb2prod's output handler is write-only: cannot read {path}")
 
     def listdir(self, path: str) -> list[str]:
         """Not supported."""
-        raise NotImplementedError(f"nb2prod's output handler cannot list {path}")
+        raise io.UnsupportedOperation(f"nb2prod's output handler is write-only: cannot list {path}")
 
     def write(self, buf: str, path: str) -> None:
         """Save the executed notebook of the run registered under ``path``."""
