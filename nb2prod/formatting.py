@@ -22,11 +22,14 @@ pre-commit and CI case) the batch takes 0.11-0.27 s against 0.23-0.49 s for one 
 --stdin-filename PATH -`` process per notebook (sequential or 8 at a time); every notebook
 reformatted, the batch takes 0.51-0.89 s against 0.24-0.43 s, because ruff writes a reformatted
 .ipynb file with one unbuffered write per JSON token (about 10,000 system calls per notebook). One
-notebook costs the same either way (about 12 ms). The common case wins: the batch is the only
-path (a very long list of files is split over several processes, to keep the command line short).
-``--stdin-filename`` would have let ruff find its configuration from the real path itself;
-with temporary copies nb2prod finds it and passes ``--config``, so ruff's ``exclude`` settings do
-not apply (nb2prod's own ``exclude`` does).
+small notebook costs the same either way (about 12 ms). The common case wins: several notebooks
+go through the batch (a very long list of files is split over several processes, to keep the
+command line short). A single notebook (``format_cells``, ``nb2prod export``'s generated code, a
+pre-commit run on one file) is piped through ``--stdin-filename`` with the name and ``--config``
+the batch would use: the same result without the slow write (a 190-cell notebook of generated
+modules, every cell reformatted: 20 ms against 70-90 ms); if ruff fails on it, the batch runs and
+handles the failure. With temporary copies nb2prod finds the configuration and passes
+``--config``, so ruff's ``exclude`` settings do not apply (nb2prod's own ``exclude`` does).
 
 ruff refuses a whole notebook when one cell does not parse; such a notebook is then formatted cell
 by cell in a second batch, and the cells ruff still refuses are left as they are, with a note.
@@ -39,9 +42,11 @@ Verify before write (black's "safe mode", done here for both formatters): every 
 (1) keep its IPython syntax — the same magics, shell commands and help requests, whitespace aside —
 and (2) have the same AST as before, compared with ``ast.dump`` after the normalisation black uses:
 standalone string expressions (docstrings) compared with each line stripped and blank lines at both
-ends removed, and ``del (a, b)`` read as ``del a, b``. Formatting the result again must change
-nothing (stability). A notebook that fails either check is not written and gets an error naming the
-cell: a formatter bug must never change code. (ruff's optional ``docstring-code-format`` rewrites
+ends removed, and ``del (a, b)`` read as ``del a, b`` (:func:`_same_code` compares the two trees
+node by node, as the two dumps would compare, without building them). Formatting the result again
+must change nothing (stability); with ruff, that second run goes on in another process while the
+first run's results are verified. A notebook that fails either check is not written and gets an
+error naming the cell: a formatter bug must never change code. (ruff's optional ``docstring-code-format`` rewrites
 code inside docstrings beyond whitespace; such docstrings fail the check and the notebook is
 reported, not written.) The AST is built by the running Python, so a cell using syntax newer than
 it (e.g. a 3.12 ``type`` statement under 3.11) does not parse here and is left unformatted.
@@ -57,8 +62,9 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +87,11 @@ _MINIMAL_METADATA = {
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t\f]*\r?\n)+")
 _MAX_ARGUMENTS = 24_000  # characters of file names per ruff process
 _REPORT = "this is a formatter bug; please report it to the formatter's project"
+_OMITTED = object()  # a field ``ast.dump`` leaves out
+_PLAIN = (str, int)  # leaf types whose equality is the equality of their repr
+
+#: A cell as plain Python and its IPython syntax (see :func:`_python_of`).
+_View = tuple[str, tuple[tuple[str, str, str], ...]]
 
 
 class FormatError(Nb2prodError):
@@ -113,6 +124,7 @@ class _Job:
     formatted: dict[int, str] = field(default_factory=dict)  # cell index -> new source, changed cells only
     notes: list[str] = field(default_factory=list)
     error: Nb2prodError | None = None
+    views: dict[int, _View] = field(default_factory=dict)  # cell index -> _python_of(source), when known
 
 
 # --- what to format -----------------------------------------------------------------------------
@@ -142,8 +154,11 @@ def _cell_magic(source: str) -> str | None:
     return first[0] if first else ""
 
 
-def _plan(data: Mapping[str, Any]) -> tuple[dict[int, str], list[str]]:
-    """The code cells to format (index -> source) and notes about the cells that cannot be."""
+def _plan(data: Mapping[str, Any], views: dict[int, _View] | None = None) -> tuple[dict[int, str], list[str]]:
+    """The code cells to format (index -> source) and notes about the cells that cannot be.
+
+    ``views``, when given, receives the :func:`_python_of` view of each cell to format.
+    """
     if not is_python_notebook(data):
         return {}, [f"not formatted: the kernel language is {_language(data)}, not Python"]
     sources: dict[int, str] = {}
@@ -161,17 +176,20 @@ def _plan(data: Mapping[str, Any]) -> tuple[dict[int, str], list[str]]:
         magic = _cell_magic(source)
         if magic is not None and magic not in PYTHON_CELL_MAGICS:
             continue  # %%bash, %%html…: not Python, never formatted
-        if not _checkable(source):
+        view = _checkable_view(source)
+        if view is None:
             notes.append(f"cell {index + 1} not formatted: {_parse_problem(source)}")
             continue
         sources[index] = source
+        if views is not None:
+            views[index] = view
     return sources, notes
 
 
 # --- verification ---------------------------------------------------------------------------------
 
 
-def _python_of(source: str) -> tuple[str, tuple[tuple[str, str, str], ...]] | None:
+def _python_of(source: str) -> _View | None:
     """A cell as plain Python (IPython syntax rewritten, line for line) and its IPython syntax.
 
     For a ``%%python``-style cell magic, the body. None when the cell is not Python at all.
@@ -218,20 +236,34 @@ def _parses(python: str) -> bool:
 
 def _checkable(source: str) -> bool:
     """Whether a cell can be formatted safely: it is Python and parses, so its result can be verified."""
+    return _checkable_view(source) is not None
+
+
+def _checkable_view(source: str) -> _View | None:
+    """The :func:`_python_of` view of a cell that can be formatted safely (see :func:`_checkable`), else None."""
     view = _python_of(source)
-    return view is not None and _parses(view[0])
+    return view if view is not None and _parses(view[0]) else None
 
 
 def _code_view(source: str) -> tuple[str, tuple[tuple[str, str, str], ...]] | None:
     """What must not change when a cell is formatted: its normalised AST dump and its IPython syntax.
 
-    None when the cell is not Python or does not parse after the IPython transform.
+    None when the cell is not Python or does not parse after the IPython transform. (The reference:
+    :func:`_verify` compares the same things through :func:`_tree_view` and :func:`_same_code`.)
     """
     view = _python_of(source)
     if view is None:
         return None
     tree = _parse(view[0])
     return None if tree is None else (_normalized_dump(tree), view[1])
+
+
+def _tree_view(view: _View | None) -> tuple[ast.Module, tuple[tuple[str, str, str], ...]] | None:
+    """A :func:`_python_of` view with its Python parsed: None when there is none, or it does not parse."""
+    if view is None:
+        return None
+    tree = _parse(view[0])
+    return None if tree is None else (tree, view[1])
 
 
 def _parse_problem(source: str) -> str:
@@ -276,12 +308,94 @@ def _unwrap_tuples(targets: Iterable[ast.expr]) -> Iterable[ast.expr]:
             yield target
 
 
+def _shown(node: ast.AST, name: str) -> Any:
+    """The field ``name`` of ``node`` as ``ast.dump`` sees it: ``_OMITTED`` when it is missing, or None where None is the default."""
+    try:
+        value = getattr(node, name)
+    except AttributeError:
+        return _OMITTED
+    if value is None and getattr(type(node), name, ...) is None:
+        return _OMITTED
+    return value
+
+
+def _docstring_value(node: ast.AST) -> str | None:
+    """The normalised text of a standalone string expression (what ``_normalized_dump`` puts in its place), else None."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+        return _normalize_docstring(node.value.value)
+    return None
+
+
+def _same_code(before: ast.AST, after: ast.AST) -> bool:
+    """Whether ``_normalized_dump(before) == _normalized_dump(after)``, without building the dumps or modifying the trees.
+
+    ``ast.dump`` shows a node as its class name and its fields (leaving out the missing ones and
+    the None ones whose default is None), lists item by item, anything else by ``repr``: two dumps
+    are equal when all of these are, node by node, which this checks, stopping at the first
+    difference. The normalisation is applied on the way: a standalone string expression compares
+    its normalised text, ``del`` its targets with tuples unwrapped.
+    """
+    pending: list[tuple[ast.AST, Any]] = [(before, after)]
+    while pending:
+        a, b = pending.pop()
+        cls = type(a)
+        if type(b) is not cls:
+            return False
+        if cls is ast.Expr:
+            text_a, text_b = _docstring_value(a), _docstring_value(b)
+            if text_a is not None or text_b is not None:
+                # Two string constants (``Expr`` has no other field): their normalised texts, then their other fields.
+                if text_a != text_b:
+                    return False
+                a, b, skip = a.value, b.value, "value"  # type: ignore[attr-defined]
+                cls = type(a)
+            else:
+                skip = ""
+        else:
+            skip = ""
+        for name in cls._fields:
+            x = getattr(a, name, _OMITTED)
+            y = getattr(b, name, _OMITTED)
+            if x is y or name == skip:
+                continue  # the same object (a context, None, an interned name…) or a field compared already
+            if x is None or y is None or x is _OMITTED or y is _OMITTED:
+                if _shown(a, name) is _OMITTED and _shown(b, name) is _OMITTED:
+                    continue
+                return False  # shown on one side only, or None against something else
+            if type(x) is list:
+                if type(y) is not list:
+                    return False
+                if cls is ast.Delete and name == "targets":
+                    x, y = list(_unwrap_tuples(x)), list(_unwrap_tuples(y))
+                if len(x) != len(y):
+                    return False
+                for item_a, item_b in zip(x, y, strict=True):  # of equal length, checked above
+                    if isinstance(item_a, ast.AST):
+                        pending.append((item_a, item_b))
+                    elif not _same_leaf(item_a, item_b):
+                        return False
+            elif isinstance(x, ast.AST):
+                pending.append((x, y))
+            elif not _same_leaf(x, y):
+                return False
+    return True
+
+
+def _same_leaf(a: Any, b: Any) -> bool:
+    """Whether ``ast.dump`` shows two values that are not nodes the same way (a list or a node on one side never is)."""
+    if a is b:
+        return True
+    if type(a) is type(b) and type(a) in _PLAIN:
+        return bool(a == b)
+    return not isinstance(b, (ast.AST, list)) and not isinstance(a, (ast.AST, list)) and repr(a) == repr(b)
+
+
 def _verify(job: _Job) -> None:
     """Refuse (set ``job.error``) when a formatted cell's code or IPython syntax differs from the original."""
     for index, new in sorted(job.formatted.items()):
-        before = _code_view(job.sources[index])
-        after = _code_view(new)
-        if before is None or after is None or before[0] != after[0]:
+        before = _tree_view(job.views[index] if index in job.views else _python_of(job.sources[index]))
+        after = _tree_view(_python_of(new))
+        if before is None or after is None or not _same_code(before[0], after[0]):
             job.error = FormatError(
                 f"cell {index + 1}: formatting would change what the code does (its AST differs); not written", hint=_REPORT
             )
@@ -391,7 +505,11 @@ def _refused(stderr: str, file: Path, cwd: Path) -> str | None:
 
 
 def _read_back(file: Path, job: _Job, order: Sequence[int]) -> None:
-    cells = json.loads(file.read_text(encoding="utf-8"))["cells"]
+    _take_cells(json.loads(file.read_text(encoding="utf-8"))["cells"], job, order)
+
+
+def _take_cells(cells: Sequence[Mapping[str, Any]], job: _Job, order: Sequence[int]) -> None:
+    """Record the cells ruff returned for ``job`` (the cells ``order`` lists, in that order) that it changed."""
     if len(cells) != len(order):
         job.error = FormatError(f"ruff returned {len(cells)} cells for {len(order)}; not written", hint=_REPORT)
         return
@@ -418,6 +536,8 @@ def _run_ruff(jobs: Sequence[_Job]) -> None:
         for number, (config, members) in enumerate(groups.items()):
             folder = root / f"g{number}"
             folder.mkdir()
+            if len(members) == 1 and _ruff_one(members[0], folder / "n0.ipynb", config, root):
+                continue
             files: dict[Path, tuple[_Job, list[int]]] = {}
             for position, job in enumerate(members):
                 order = sorted(job.sources)
@@ -434,6 +554,40 @@ def _run_ruff(jobs: Sequence[_Job]) -> None:
                     _read_back(file, job, order)
         if retry:
             _run_ruff_per_cell(retry, root)
+
+
+def _ruff_one(job: _Job, file: Path, config: Path | None, root: Path) -> bool:
+    """Format one notebook through ruff's standard input and output; False (nothing done) if ruff does not succeed.
+
+    Faster than the batch for one notebook (see the module docstring). ``file`` is the name the
+    batch would give it (``--stdin-filename``, relative to ``root`` as in the batch), so ruff sees
+    the same path. When ruff fails (a cell it cannot parse, a bad configuration) the caller runs
+    the batch, whose handling of failures stays the only one.
+    """
+    from .lint.ruff import ruff_executable
+
+    order = sorted(job.sources)
+    command = [ruff_executable(), "format", "--no-cache"]
+    if config is not None:
+        command += ["--config", str(config)]
+    command += ["--stdin-filename", os.path.relpath(file, root), "-"]
+    try:
+        done = subprocess.run(
+            command,
+            input=_minimal_notebook([job.sources[i] for i in order]),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            cwd=root,
+            check=False,
+        )
+        cells = json.loads(done.stdout)["cells"] if done.returncode == 0 else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(cells, list):
+        return False
+    _take_cells(cells, job, order)
+    return True
 
 
 def _run_ruff_per_cell(retry: Sequence[tuple[_Job, Path | None]], root: Path) -> None:
@@ -528,16 +682,30 @@ def _run(formatter: str, jobs: Sequence[_Job]) -> None:
 
 
 def _format_jobs(formatter: str, jobs: Sequence[_Job]) -> None:
-    """Format, verify, and check that a second pass changes nothing; errors land on the jobs."""
+    """Format, verify, and check that a second pass changes nothing; errors land on the jobs.
+
+    The second pass takes the jobs whose result verified. With ruff it starts before the
+    verification, on every changed job, and runs in its own process meanwhile; in the rare case a
+    job fails verification it is run again on the others alone, so the outcome is the same as
+    running it after the verification.
+    """
     if formatter not in FORMATTERS:
         raise UsageError(f"unknown formatter '{formatter}'", hint="use ruff or black")
     _run(formatter, jobs)
-    for job in jobs:
-        if job.error is None and job.formatted:
+    candidates = [job for job in jobs if job.error is None and job.formatted]
+    again = [_Job(job.start, dict(job.formatted)) for job in candidates]
+    early = _Background(_run, formatter, again) if formatter == "ruff" and again else None
+    try:
+        for job in candidates:
             _verify(job)
-    changed = [job for job in jobs if job.error is None and job.formatted]
-    again = [_Job(job.start, dict(job.formatted)) for job in changed]
-    _run(formatter, again)
+    finally:
+        failure = early.join() if early is not None else None
+    changed = [job for job in candidates if job.error is None]
+    if early is None or len(changed) < len(candidates):
+        again = [_Job(job.start, dict(job.formatted)) for job in changed]
+        _run(formatter, again)
+    elif failure is not None:
+        raise failure
     for job, second in zip(changed, again, strict=True):
         if second.error is not None:
             job.error = second.error
@@ -546,6 +714,26 @@ def _format_jobs(formatter: str, jobs: Sequence[_Job]) -> None:
             job.error = FormatError(
                 f"cell {index + 1}: formatting is not stable (a second pass changes it again); not written", hint=_REPORT
             )
+
+
+class _Background:
+    """A call running in another thread (for a formatter that works in another process); ``join`` returns what it raised."""
+
+    def __init__(self, call: Callable[..., None], *args: Any) -> None:
+        self._failure: BaseException | None = None
+
+        def run() -> None:
+            try:
+                call(*args)
+            except BaseException as exc:  # handed to the caller by join()
+                self._failure = exc
+
+        self._thread = threading.Thread(target=run, name="nb2prod-format")
+        self._thread.start()
+
+    def join(self) -> BaseException | None:
+        self._thread.join()
+        return self._failure
 
 
 def replace_sources(data: Mapping[str, Any], sources: Mapping[int, str]) -> dict[str, Any]:
@@ -594,8 +782,9 @@ def format_cells(data: Mapping[str, Any], formatter: str = "ruff", *, start: Pat
     configuration is looked up from (default: the current folder). Raises ``FormatError`` when the
     formatter fails or its result does not verify (see the module docstring).
     """
-    sources, _notes = _plan(data)
-    job = _Job(start or Path.cwd(), sources)
+    views: dict[int, _View] = {}
+    sources, _notes = _plan(data, views)
+    job = _Job(start or Path.cwd(), sources, views=views)
     _format_jobs(formatter, [job])
     if job.error is not None:
         raise job.error
@@ -630,8 +819,9 @@ def fmt(
         except Nb2prodError as error:
             pending.append((shown, None, None, error))
             continue
-        sources, notes = _plan(notebook.data)
-        pending.append((shown, notebook, _Job(path, sources, notes=notes), None))
+        views: dict[int, _View] = {}
+        sources, notes = _plan(notebook.data, views)
+        pending.append((shown, notebook, _Job(path, sources, notes=notes, views=views), None))
     _format_jobs(chosen, [job for _, _, job, _ in pending if job is not None])
     for shown, notebook, job, error in pending:
         if notebook is None or job is None:

@@ -361,6 +361,120 @@ def test_verification_rejects_changes_in_meaning(before: str, after: str) -> Non
     assert formatting._code_view(before) != formatting._code_view(after)
 
 
+#: Pairs of cells: the tree comparison of _verify must decide as comparing the normalised dumps does.
+SAME_CODE_PAIRS = [
+    ('def f():\n    """Doc\n       more."""\n', 'def f():\n    """Doc\n    more."""\n'),
+    ('"""  Module doc.  """\n', '"""Module doc."""\n'),
+    ("'a'\n", "u'a'\n"),  # the same text, another `kind`
+    ("'a'\n", "b'a'\n"),
+    ("'a'\n", "1\n"),
+    ("x = '  a'\n", "x = 'a'\n"),  # only standalone strings are normalised
+    ("del (a, b)\n", "del a, b\n"),
+    ("del (a, (b, c))\n", "del a, b, c\n"),
+    ("del [a, b]\n", "del a, b\n"),
+    ("x = (1)\n", "x = 1\n"),
+    ("x = 1\n", "x = 1.0\n"),
+    ("x = 1\n", "x = True\n"),
+    ("x = 0x10\n", "x = 16\n"),
+    ("x = 1e999\n", "x = 1E999\n"),
+    ("x = ...\n", "x = Ellipsis\n"),
+    ("s = 'a  b'\n", "s = 'a b'\n"),
+    ("x = 'a\\n  b'\n", "x = 'a\\nb'\n"),
+    ("f(a)\n", "f(a,)\n"),
+    ("f(a)\n", "f(b)\n"),
+    ("def f(a, /, b=1, *c, d, **e): pass\n", "def f(a, /, b=1, *c, d, **e):\n    pass\n"),
+    ("def f(a): pass\n", "def f(a) -> None: pass\n"),
+    ("{**a, 'b': 1}\n", "{**a, 'b': 1,}\n"),
+    ("{**a}\n", "{None: a}\n"),  # a None key (the `**` of a dict display) against a constant
+    ("global x, y\n", "global y, x\n"),
+    ("from . import a\n", "from .. import a\n"),
+    ("import a as b\n", "import a\n"),
+    ("try:\n    pass\nexcept E as e:\n    pass\n", "try:\n    pass\nexcept E:\n    pass\n"),
+    ("x: int\n", "x: int = 1\n"),
+    ("x = f'{a!r}'\n", "x = f'{a!s}'\n"),
+    ("match x:\n    case [1, *r]:\n        pass\n", "match x:\n    case [1, *rest]:\n        pass\n"),
+    ("%time y=1\n", "%time y=1\n"),
+    ("%time y=1\n", "%time y=2\n"),
+    ("!ls -la\n", "!ls\n"),
+    ("x = 1\n", "x = (\n"),  # does not parse
+]
+
+
+@pytest.mark.parametrize(("before", "after"), SAME_CODE_PAIRS)
+def test_tree_comparison_decides_as_the_normalised_dumps(before: str, after: str) -> None:
+    dumps = formatting._code_view(before), formatting._code_view(after)
+    trees = formatting._tree_view(formatting._python_of(before)), formatting._tree_view(formatting._python_of(after))
+    expected = dumps[0] is not None and dumps[1] is not None and dumps[0] == dumps[1]
+    same = trees[0] is not None and trees[1] is not None and formatting._same_code(trees[0][0], trees[1][0]) and trees[0][1] == trees[1][1]
+    assert same is expected
+
+
+def test_tree_comparison_leaves_the_trees_alone() -> None:
+    import ast
+
+    before, after = ast.parse('"""  Doc.  """\ndel (a, b)\n'), ast.parse('"""Doc."""\ndel a, b\n')
+    dumps = ast.dump(before), ast.dump(after)
+    assert formatting._same_code(before, after)
+    assert (ast.dump(before), ast.dump(after)) == dumps
+
+
+def test_deeply_nested_code_is_verified(tmp_path: Path) -> None:
+    # 1,500 terms: ast.dump recursed once per level (RecursionError); the comparison does not recurse.
+    source = "x = " + " + ".join(["1"] * 1500)
+    [cell] = format_cells(notebook(source), "ruff", start=tmp_path)["cells"]
+    assert cell["source"] != source and cell["source"].replace("\n", "").replace(" ", "").replace("(", "").replace(")", "") == (
+        source.replace(" ", "")
+    )
+
+
+def test_one_notebook_goes_through_ruff_standard_input_with_the_batch_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = json.loads((DATA / "messy.ipynb").read_text(encoding="utf-8"))
+    used: list[bool] = []
+    real = formatting._ruff_one
+
+    def spy(*args: Any) -> bool:
+        used.append(real(*args))
+        return used[-1]
+
+    monkeypatch.setattr(formatting, "_ruff_one", spy)
+    piped = format_cells(data, "ruff", start=tmp_path)
+    assert used and all(used)
+    monkeypatch.setattr(formatting, "_ruff_one", lambda *args: False)  # the batch of files, as for several notebooks
+    assert format_cells(data, "ruff", start=tmp_path) == piped != data
+
+
+def test_one_notebook_ruff_refuses_falls_back_to_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    used: list[bool] = []
+    real = formatting._ruff_one
+    monkeypatch.setattr(formatting, "_ruff_one", lambda *args: used.append(real(*args)) or used[-1])
+    path = write(tmp_path / "prompt.ipynb", notebook("a=1", ">>> x=1"))
+    [result] = fmt([path], formatter="ruff")
+    assert used[0] is False  # the first pass; the second (stability) one is piped again
+    assert result.error is None and sources(path) == ["a = 1", ">>> x=1"]
+    assert any(note.startswith("cell 2 not formatted: ruff cannot parse it") for note in result.notes)
+
+
+def test_second_pass_takes_only_the_notebooks_that_verified(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def fake(formatter: str, jobs: list[Any]) -> None:
+        calls.append(sorted(source for job in jobs for source in job.sources.values()))
+        for job in jobs:
+            for index, source in job.sources.items():
+                if source == "x = 1":
+                    job.formatted[index] = "x = 2"  # a formatter bug: it changes the code
+                elif source == "y=1":
+                    job.formatted[index] = "y = 1"
+
+    monkeypatch.setattr(formatting, "_run", fake)
+    bad, good = write(tmp_path / "bad.ipynb", notebook("x = 1")), write(tmp_path / "good.ipynb", notebook("y=1"))
+    results = fmt([bad, good], formatter="ruff")
+    assert results[0].error is not None and "AST" in str(results[0].error) and not results[0].written
+    assert results[1].error is None and results[1].written and sources(good) == ["y = 1"]
+    assert calls[0] == ["x = 1", "y=1"]
+    assert calls[-1] == ["y = 1"]  # the second pass as if it had waited for the verification
+
+
 # --- text notebooks, several files, errors ---------------------------------------------------------
 
 

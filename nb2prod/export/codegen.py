@@ -85,7 +85,7 @@ from ..lint.ipython import Magic, TransformedCell, parse_quietly
 from ..model import Cell
 from ..notebook import Notebook
 from ..params import notebook_parameters, parameters_cell
-from .deps import imported_modules, infer_dependencies
+from .deps import import_statements, infer_dependencies
 from .plan import ExportPlan, ModulePlan, Provenance, TestPlan
 
 EXPORT_ROLES = ("export", "export-internal")
@@ -115,6 +115,10 @@ class _Piece:
     lines: tuple[int, ...]  # the cell's (1-based) line number of each line of ``code``
     future: tuple[str, ...] = ()  # `from __future__` features removed from it
     removed: frozenset[str] = frozenset()  # names bound by the nb2prod imports removed from it
+    # The parsed cell ``code`` was cut from (IPython syntax rewritten): only lines that bind nothing
+    # were removed (directives, dropped magics, `__future__` and nb2prod imports), so it has the same
+    # top-level definitions and the same other imports as ``code``, which is not parsed again.
+    tree: ast.Module | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -197,10 +201,15 @@ def build_plan(notebooks: Sequence[Notebook], *, name: str | None = None, all_ce
     ]
     modules, main_code, tests = _format(modules, main_code, tests, formatter, marked[0].notebook.path)
 
-    dependencies = infer_dependencies([*(module.code for module in modules), main_code], exclude={package})
-    for dependency in dependencies:
-        if dependency.version is None:
-            notes.append(_unknown_import_warning(dependency.imports[0], marked))
+    # The imports of the formatted modules and main code are those of their pieces: formatting keeps
+    # the AST (it is verified), and a piece's tree has the imports of its code besides the removed
+    # `__future__` and nb2prod ones, which are never dependencies. So nothing is parsed again.
+    coded = [piece for module in sorted(owners) for piece in _module_pieces(owners[module], module)] + main_pieces
+    dependencies = infer_dependencies([piece.tree if piece.tree is not None else piece.code for piece in coded], exclude={package})
+    unknown = [dependency.imports[0] for dependency in dependencies if dependency.version is None]
+    if unknown:
+        importers = _first_importers(marked)
+        notes.extend(_unknown_import_warning(name, importers.get(name)) for name in unknown)
     card = main_source or marked[0]
     parameter_source = main_source or (marked[0] if len(marked) == 1 else None)
     try:
@@ -412,7 +421,8 @@ def _piece(source: _Source, cell: Cell, role: str, module: str, package: str) ->
             path=source.where(cell, bad[0].line),
             hint="use plain Python instead (subprocess.run for a command), or move it to a cell that is not exported",
         )
-    error = context.flow.cells[cell.index].syntax_error
+    flow = context.flow.cells[cell.index]
+    error = flow.syntax_error
     if error is not None:
         raise ExportError(
             f"{what} does not parse as Python: {error[2]} (NB208)", path=source.where(cell, error[0]), hint="fix the cell so that it runs"
@@ -421,7 +431,8 @@ def _piece(source: _Source, cell: Cell, role: str, module: str, package: str) ->
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             compile(transformed.python, source.where(cell), "exec", dont_inherit=True)
-        tree = parse_quietly(transformed.python)  # parses: the dataflow analysis parsed the same text
+        # The dataflow analysis parsed the same text (it never modifies its trees).
+        tree = flow.tree if flow.tree is not None and flow.transformed is transformed else parse_quietly(transformed.python)
     except (RecursionError, MemoryError):
         raise ExportError(f"{what} is nested too deeply to compile", path=source.where(cell), hint="simplify the code") from None
     except SyntaxError as exc:
@@ -429,8 +440,9 @@ def _piece(source: _Source, cell: Cell, role: str, module: str, package: str) ->
         if "__future__" in exc.msg:
             hint = "put `from __future__` imports first in the cell"
         raise ExportError(f"{what} cannot run as module code: {exc.msg}", path=source.where(cell, exc.lineno or 1), hint=hint) from None
+    imports = list(import_statements(tree))  # in ast.walk order
     if role in EXPORT_ROLES:
-        relative = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+        relative = [node for node in imports if isinstance(node, ast.ImportFrom) and node.level]
         if relative:
             node = min(relative, key=lambda node: (node.lineno, node.col_offset))
             target = "." * node.level + (node.module or "")
@@ -445,7 +457,7 @@ def _piece(source: _Source, cell: Cell, role: str, module: str, package: str) ->
     for magic, how in handling.items():
         if how == "drop" and lines[magic.line - 1] == "pass":  # an indented one stays `pass`: its block needs a statement
             lines[magic.line - 1] = None
-    future, removed, edits = _import_edits(tree, lambda line: source.where(cell, line), what)
+    future, removed, edits = _import_edits(tree, imports, lambda line: source.where(cell, line), what)
     for node, replacement in sorted(edits, key=lambda edit: (edit[0].lineno, edit[0].col_offset), reverse=True):
         _replace_statement(lines, node, replacement)
     kept = [(number, line) for number, line in enumerate(lines, start=1) if line is not None]
@@ -454,17 +466,19 @@ def _piece(source: _Source, cell: Cell, role: str, module: str, package: str) ->
     while kept and not kept[-1][1].strip():
         kept.pop()
     code = "\n".join(line for _, line in kept)
-    _must_compile(code, f"{source.where(cell)} after export")
-    return _Piece(cell, role, module, code, tuple(number for number, _ in kept), future if role in EXPORT_ROLES else (), removed)
+    if code != transformed.python:  # the same text compiled above
+        _must_compile(code, f"{source.where(cell)} after export")
+    return _Piece(cell, role, module, code, tuple(number for number, _ in kept), future if role in EXPORT_ROLES else (), removed, tree)
 
 
 def _import_edits(
-    tree: ast.Module, where: Callable[[int], str], what: str
+    tree: ast.Module, imports: Iterable[ast.Import | ast.ImportFrom], where: Callable[[int], str], what: str
 ) -> tuple[tuple[str, ...], frozenset[str], list[tuple[ast.stmt, str | None]]]:
     """Statements to remove from a cell: ``from __future__`` imports (hoisted for modules) and nb2prod imports.
 
-    Returns the future features, the names the removed nb2prod imports bound, and (statement,
-    replacement) edits; a replacement of None removes the statement. Other nb2prod imports are errors.
+    ``imports`` are the cell's import statements in ``ast.walk`` order. Returns the future features,
+    the names the removed nb2prod imports bound, and (statement, replacement) edits; a replacement
+    of None removes the statement. Other nb2prod imports are errors.
     """
     future: list[str] = []
     removed: set[str] = set()
@@ -474,7 +488,7 @@ def _import_edits(
             future.extend(alias.name for alias in node.names)
             edits.append((node, None))
     hint = "write `import nb2prod` (or `from nb2prod import record`) and call `record(name, value)` in a `main` cell"
-    for node in ast.walk(tree):
+    for node in imports:
         if isinstance(node, ast.Import):
             keep = []
             for alias in node.names:
@@ -613,6 +627,8 @@ def _duplicate_warnings(source: _Source) -> list[str]:
 
 def _printable(text: str) -> str:
     """``text`` safe inside a comment or docstring: control, separator and surrogate characters escaped."""
+    if text.isprintable():  # none of those categories (nor any other unprintable one): nothing to escape
+        return text
     return "".join(
         char.encode("unicode_escape", "backslashreplace").decode("ascii")
         if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs")
@@ -646,7 +662,7 @@ def _modules(owners: dict[str, _Source]) -> list[ModulePlan]:
     modules = []
     for module in sorted(owners):
         source = owners[module]
-        pieces = [piece for piece in source.pieces if piece.role in EXPORT_ROLES and piece.module == module and piece.code]
+        pieces = _module_pieces(source, module)
         body = _joined(_block(source, piece) for piece in pieces)
         features = sorted({feature for piece in pieces for feature in piece.future})
         names = sorted(set(analyze_cell(body).defines) - {"__all__", *features}) if body else []
@@ -659,6 +675,11 @@ def _modules(owners: dict[str, _Source]) -> list[ModulePlan]:
         blocks = tuple(_provenance(source, piece.cell) for piece in pieces)
         modules.append(ModulePlan(module, (source.shown,), code, tuple(public), tuple(names), blocks))
     return modules
+
+
+def _module_pieces(source: _Source, module: str) -> list[_Piece]:
+    """The pieces that make ``module``'s code, in notebook order."""
+    return [piece for piece in source.pieces if piece.role in EXPORT_ROLES and piece.module == module and piece.code]
 
 
 def _check_nb2prod_uses(sources: Sequence[_Source], names: dict[str, set[str]]) -> None:
@@ -738,7 +759,7 @@ def _public_names(pieces: Sequence[_Piece], names: set[str]) -> list[str]:
     for piece in pieces:
         if piece.role != "export":
             continue
-        body = ast.parse(piece.code).body
+        body = (piece.tree if piece.tree is not None else ast.parse(piece.code)).body
         public.update(name for name, node in _definitions(body) if not name.startswith("_") and not _is_patch(node))
         public.update(name for node in body for name in _nbdev_all(node))
     return sorted(public & names)
@@ -791,15 +812,26 @@ def _recorded(code: str) -> list[str]:
     return found
 
 
-def _unknown_import_warning(name: str, sources: Sequence[_Source]) -> str:
-    """A warning for an import no installed distribution provides, at the first cell that imports it."""
-    importing = (
-        source.where(piece.cell)
-        for source in sources
-        for piece in source.pieces
-        if piece.role != "test" and any(module.partition(".")[0] == name for module in imported_modules(piece.code))
-    )
-    where = next(importing, None)
+def _first_importers(sources: Sequence[_Source]) -> dict[str, str]:
+    """Top-level import name -> the first cell (``path:cell N``) bound for the package that imports it; test cells aside."""
+    first: dict[str, str] = {}
+    for source in sources:
+        for piece in source.pieces:
+            if piece.role == "test":
+                continue
+            tree = piece.tree if piece.tree is not None else ast.parse(piece.code)
+            for node in import_statements(tree):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                else:
+                    names = [node.module] if node.level == 0 and node.module else []
+                for name in names:
+                    first.setdefault(name.partition(".")[0], source.where(piece.cell))
+    return first
+
+
+def _unknown_import_warning(name: str, where: str | None) -> str:
+    """A warning for an import no installed distribution provides, at ``where``: the first cell that imports it."""
     return (
         f"{where + ': ' if where else ''}warning: no installed distribution provides the import '{name}'; the package requires "
         f"'{name}' without a version (install it and export again, or correct the requirement)"

@@ -223,27 +223,32 @@ class _ModuleNames:
 
     name: str
     defined: frozenset[str]
-    imports: Mapping[str, str]  # name -> an absolute import statement that binds it, repeated as is
+    code: str = field(repr=False)  # the module's source, parsed for ``imports`` only if a name is wanted from it
+
+    @functools.cached_property
+    def imports(self) -> Mapping[str, str]:
+        """Name -> an absolute import statement at the module's top level that binds it, repeated as is."""
+        tree = ast.parse(self.code)
+        imports: dict[str, str] = {}
+        rebound: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    imports[alias.asname or alias.name.split(".")[0]] = f"import {ast.unparse(alias)}"
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module != "__future__":
+                for alias in node.names:
+                    if alias.name != "*":
+                        imports[alias.asname or alias.name] = f"from {node.module} import {ast.unparse(alias)}"
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                rebound.add(node.name)
+            else:
+                rebound.update(child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store))
+        return {name: text for name, text in imports.items() if name not in rebound}
 
 
 def _module_names(module: ModulePlan) -> _ModuleNames:
-    """``module.names`` (what ``build_plan`` found it binds) and its top-level absolute imports."""
-    tree = ast.parse(module.code)
-    imports: dict[str, str] = {}
-    rebound: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                imports[alias.asname or alias.name.split(".")[0]] = f"import {ast.unparse(alias)}"
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module != "__future__":
-            for alias in node.names:
-                if alias.name != "*":
-                    imports[alias.asname or alias.name] = f"from {node.module} import {ast.unparse(alias)}"
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            rebound.add(node.name)
-        else:
-            rebound.update(child.id for child in ast.walk(node) if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store))
-    return _ModuleNames(module.name, frozenset(module.names), {name: text for name, text in imports.items() if name not in rebound})
+    """``module.names`` (what ``build_plan`` found it binds) and, when first asked for, its top-level absolute imports."""
+    return _ModuleNames(module.name, frozenset(module.names), module.code)
 
 
 def _free_names(code: str) -> list[str]:
