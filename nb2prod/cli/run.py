@@ -10,7 +10,6 @@ from typing import Any
 
 from ..errors import UsageError, run_exit_code
 from ..records import DEFAULT_RUNS_DIR, RunRecord
-from ..run import load_parameters_file, run_notebook
 
 #: What the one-line message on stderr says for each unsuccessful status.
 _PROBLEMS = {
@@ -21,7 +20,8 @@ _PROBLEMS = {
 }
 
 
-def _seconds(text: str) -> float:
+def seconds(text: str) -> float:
+    """An argparse type: a finite, positive number of seconds (``--timeout``)."""
     try:
         value = float(text)
     except ValueError:
@@ -57,7 +57,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("-f", "--parameters-file", metavar="FILE", help="parameter values from a YAML or JSON mapping; -p wins over it")
     parser.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where run folders go (default: {DEFAULT_RUNS_DIR}/)")
-    parser.add_argument("--timeout", type=_seconds, metavar="S", help="fail a cell that runs longer than S seconds (exit 124)")
+    parser.add_argument("--timeout", type=seconds, metavar="S", help="fail a cell that runs longer than S seconds (exit 124)")
     parser.add_argument("--kernel", metavar="NAME", help="kernel to run (default: the notebook's kernelspec)")
     parser.add_argument("--cwd", metavar="DIR", help="the kernel's working folder (default: the current folder)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
@@ -78,6 +78,8 @@ def parse_assignments(texts: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Run the notebook, print the record's summary, return the exit code of its status."""
     strings = parse_assignments(args.parameters)
+    from ..run import load_parameters_file, run_notebook  # papermill, asyncio: only when a run starts
+
     values = load_parameters_file(args.parameters_file) if args.parameters_file else None
     record = run_notebook(
         args.notebook, strings=strings, values=values, runs_dir=args.runs_dir, timeout=args.timeout, kernel=args.kernel, cwd=args.cwd

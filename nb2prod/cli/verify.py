@@ -10,7 +10,7 @@ from ..errors import EXIT_FINDINGS, EXIT_OK, run_exit_code
 from ..records import DEFAULT_RUNS_DIR
 from ..runs import describe_error, format_delta, format_value
 from ..verify import DEFAULT_ATOL, DEFAULT_RTOL, verify
-from .run import parse_assignments
+from .run import parse_assignments, seconds
 from .runs import emit, print_json
 
 #: A re-run that could not finish is no verdict on reproducibility: verify then exits as `nb2prod run` would.
@@ -22,14 +22,6 @@ def tolerance(text: str) -> float:
     value = float(text)
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text}")
-    return value
-
-
-def seconds(text: str) -> float:
-    """An argparse type: a finite, positive number of seconds."""
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
 
 

@@ -29,7 +29,7 @@ gathered from its cells (they must come first); ``__all__``, placed before the c
 module dunders (and as nbdev writes it); then each exported cell in notebook order, preceded by a
 provenance comment ``# -- from notebooks/train.ipynb, cell 4 (id 3f2a9c1e) --``. In each cell:
 directive lines are removed; display and tooling magics (``%matplotlib``, ``%load_ext``,
-``%config``… :data:`~nb2prod.lint.rules.export.EXPORT_DROPPED_LINE_MAGICS`) are dropped; ``%time``,
+``%config``… :data:`~nb2prod.lint.ipython.EXPORT_DROPPED_LINE_MAGICS`) are dropped; ``%time``,
 ``%timeit`` and ``%prun`` keep their statement and a ``%%time`` cell its body; ``import nb2prod`` and
 ``from nb2prod import record`` are removed (the package does not depend on nb2prod; exported and
 test code that still uses those names is an error, the entry point binds its own ``nb2prod`` and
@@ -81,7 +81,7 @@ from ..config import FORMATTERS
 from ..errors import ExportError, Nb2prodError, ParameterError, UsageError
 from ..lint.context import LintContext
 from ..lint.dataflow import NameIssue, analyze_cell
-from ..lint.ipython import Magic, TransformedCell, parse_quietly
+from ..lint.ipython import EXPORT_DROPPED_LINE_MAGICS, EXPORT_UNWRAPPED_MAGICS, Magic, TransformedCell, parse_quietly
 from ..model import Cell
 from ..notebook import Notebook
 from ..params import notebook_parameters, parameters_cell
@@ -386,7 +386,6 @@ def _magic_handling(magic: Magic, transformed: TransformedCell) -> str | None:
 
     The same judgement as lint's NB202, from the same constants.
     """
-    from ..lint.rules.export import EXPORT_DROPPED_LINE_MAGICS, EXPORT_UNWRAPPED_MAGICS  # the rule modules are not cheap to import
 
     if magic.kind == "line" and magic.name in EXPORT_DROPPED_LINE_MAGICS:
         return "drop"

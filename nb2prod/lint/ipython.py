@@ -35,6 +35,11 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
+#: Line magics export drops without changing what the code does (display and tooling only).
+EXPORT_DROPPED_LINE_MAGICS = frozenset({"matplotlib", "load_ext", "reload_ext", "autoreload", "aimport", "config", "precision"})
+#: Magics whose statement or body export keeps as plain Python, minus the timing.
+EXPORT_UNWRAPPED_MAGICS = frozenset({"time", "timeit", "prun"})
+
 
 @dataclass(frozen=True)
 class Magic:

@@ -7,13 +7,10 @@ import collections
 from collections.abc import Iterator
 
 from ..context import LintContext
+from ..ipython import EXPORT_DROPPED_LINE_MAGICS, EXPORT_UNWRAPPED_MAGICS
 from ..rule import Hit, Rule, RuleDoc, Severity
 from .order import _cells_list
 
-#: Line magics export drops without changing what the code does (display and tooling only).
-EXPORT_DROPPED_LINE_MAGICS = frozenset({"matplotlib", "load_ext", "reload_ext", "autoreload", "aimport", "config", "precision"})
-#: Magics whose statement or body export keeps as plain Python, minus the timing.
-EXPORT_UNWRAPPED_MAGICS = frozenset({"time", "timeit", "prun"})
 #: Last name of calls that do real work when a module is imported (train, read, plot, print…).
 _WORK_CALLS = frozenset(
     {
