@@ -72,6 +72,7 @@ from typing import Any
 from .config import FORMATTERS, Config, config_for, find_pyproject
 from .discover import discover
 from .errors import ConfigError, Nb2prodError, UsageError
+from .lint.ruff import find_ruff_config, ruff_executable
 from .model import source_text
 from .notebook import read_notebook, write_notebook
 
@@ -79,7 +80,6 @@ from .notebook import read_notebook, write_notebook
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "python", "python3", "pypy"})
 #: Kernel languages formatted as Python.
 PYTHON_LANGUAGES = frozenset({"python", "python3", "ipython", "ipython3"})
-_RUFF_CONFIG_FILES = (".ruff.toml", "ruff.toml")  # ruff's precedence within one folder, before pyproject.toml
 _MINIMAL_METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
@@ -410,28 +410,6 @@ def _verify(job: _Job) -> None:
 # --- formatters -----------------------------------------------------------------------------------
 
 
-def find_ruff_config(start: Path) -> Path | None:
-    """The ruff configuration file that governs ``start``, found the way ruff (and ``has_ruff_config``) finds it.
-
-    The nearest folder at or above ``start`` with ``.ruff.toml``, ``ruff.toml`` or a ``pyproject.toml``
-    holding ``[tool.ruff``; in one folder, that order is ruff's precedence.
-    """
-    folder = start.resolve()
-    folder = folder if folder.is_dir() else folder.parent
-    for candidate in (folder, *folder.parents):
-        for name in _RUFF_CONFIG_FILES:
-            if (candidate / name).is_file():
-                return candidate / name
-        pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                if "[tool.ruff" in pyproject.read_text(encoding="utf-8"):
-                    return pyproject
-            except (OSError, UnicodeDecodeError):
-                pass
-    return None
-
-
 def _minimal_notebook(sources: Sequence[str]) -> str:
     cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source} for source in sources]
     return json.dumps({"cells": cells, "metadata": _MINIMAL_METADATA, "nbformat": 4, "nbformat_minor": 4})
@@ -445,7 +423,6 @@ def _ruff_format(files: Sequence[Path], config: Path | None, root: Path) -> tupl
     over several processes only if the command line would grow too long (Windows allows 32,767
     characters).
     """
-    from .lint.ruff import ruff_executable
 
     command = [ruff_executable(), "format", "--no-cache"]
     if config is not None:
@@ -564,7 +541,6 @@ def _ruff_one(job: _Job, file: Path, config: Path | None, root: Path) -> bool:
     the same path. When ruff fails (a cell it cannot parse, a bad configuration) the caller runs
     the batch, whose handling of failures stays the only one.
     """
-    from .lint.ruff import ruff_executable
 
     order = sorted(job.sources)
     command = [ruff_executable(), "format", "--no-cache"]

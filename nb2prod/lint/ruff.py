@@ -26,7 +26,7 @@ from .rule import Finding, Severity
 #: B018 (a bare expression at the end of a cell is how a notebook displays a value).
 NOTEBOOK_SELECT = ("E4", "E7", "E9", "F", "B")
 NOTEBOOK_IGNORE = ("E402", "B018")
-_CONFIG_FILES = ("ruff.toml", ".ruff.toml")
+_CONFIG_FILES = (".ruff.toml", "ruff.toml")  # ruff's precedence within one folder, before pyproject.toml
 
 
 @dataclass(frozen=True)
@@ -48,21 +48,31 @@ def ruff_executable() -> str:
     return str(beside) if beside.exists() else "ruff"
 
 
-def has_ruff_config(start: Path) -> bool:
-    """Whether a ruff configuration governs ``start`` (ruff.toml, .ruff.toml or ``[tool.ruff]``)."""
+def find_ruff_config(start: Path) -> Path | None:
+    """The ruff configuration file that governs ``start``, found the way ruff finds it.
+
+    The nearest folder at or above ``start`` with ``.ruff.toml``, ``ruff.toml`` or a ``pyproject.toml``
+    holding ``[tool.ruff``; in one folder, that order is ruff's precedence.
+    """
     folder = start.resolve()
     folder = folder if folder.is_dir() else folder.parent
     for candidate in (folder, *folder.parents):
-        if any((candidate / name).is_file() for name in _CONFIG_FILES):
-            return True
+        for name in _CONFIG_FILES:
+            if (candidate / name).is_file():
+                return candidate / name
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
             try:
                 if "[tool.ruff" in pyproject.read_text(encoding="utf-8"):
-                    return True
+                    return pyproject
             except (OSError, UnicodeDecodeError):
                 pass
-    return False
+    return None
+
+
+def has_ruff_config(start: Path) -> bool:
+    """Whether a ruff configuration governs ``start`` (ruff.toml, .ruff.toml or ``[tool.ruff]``)."""
+    return find_ruff_config(start) is not None
 
 
 def ruff_arguments(select: Sequence[str] | None, ignore: Sequence[str], *, configured: bool, fix: bool = False) -> list[str]:
