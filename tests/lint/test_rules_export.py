@@ -9,32 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from lint_helpers import DATA, R_KERNEL, Where, hits, where
 
 from nb2prod.lint.context import LintContext
 from nb2prod.lint.engine import LintOptions, Selection, lint_notebook
-from nb2prod.lint.rule import Hit, Rule, registry
+from nb2prod.lint.rule import Rule, registry
 from nb2prod.lint.rules import export
 from nb2prod.lint.rules.export import RULES
 from nb2prod.notebook import read_notebook
 
-DATA = Path(__file__).parent.parent / "data" / "lint"
 BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
-R_KERNEL = {"kernelspec": {"name": "ir", "display_name": "R", "language": "R"}, "language_info": {"name": "R"}}
-Where = tuple[int | None, int | None, int | None]
-
-
-def hits(ctx: LintContext, code: str) -> list[Hit]:
-    """Run one rule over a context."""
-    return list(BY_CODE[code].check(ctx))
-
-
-def where(found: list[Hit]) -> list[Where]:
-    """(cell, line, column) of each hit."""
-    return [(hit.cell_index, hit.line, hit.column) for hit in found]
 
 
 def tagged(source: str, *tags: str) -> dict[str, Any]:

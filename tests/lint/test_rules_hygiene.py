@@ -15,30 +15,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from lint_helpers import DATA, R_KERNEL, Where, hits, where
 
 from nb2prod.lint.context import LintContext, LintSettings
 from nb2prod.lint.engine import LintOptions, Selection, lint_notebook
-from nb2prod.lint.rule import Hit, Rule, registry
+from nb2prod.lint.rule import Rule, registry
 from nb2prod.lint.rules import hygiene
 from nb2prod.lint.rules.hygiene import RULES
 from nb2prod.notebook import read_notebook
 
-DATA = Path(__file__).parent.parent / "data" / "lint"
 BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 PYTHON = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, "language_info": {"name": "python"}}
-R_KERNEL = {"kernelspec": {"name": "ir", "display_name": "R", "language": "R"}, "language_info": {"name": "R"}}
 TITLE = ("markdown", "# Churn model")
-Where = tuple[int | None, int | None, int | None]
-
-
-def hits(ctx: LintContext, code: str) -> list[Hit]:
-    """Run one rule over a context."""
-    return list(BY_CODE[code].check(ctx))
-
-
-def where(found: list[Hit]) -> list[Where]:
-    """(cell, line, column) of each hit."""
-    return [(hit.cell_index, hit.line, hit.column) for hit in found]
 
 
 def stream(text: str) -> dict[str, Any]:
