@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
+from hypothesis import strategies as st
+
 from nb2prod.lint.context import LintContext
-from nb2prod.lint.rule import Hit, registry
+from nb2prod.lint.rule import Hit, Rule, registry
 
 DATA = Path(__file__).parent.parent / "data" / "lint"
 R_KERNEL = {"kernelspec": {"name": "ir", "display_name": "R", "language": "R"}, "language_info": {"name": "R"}}
@@ -20,3 +23,20 @@ def hits(ctx: LintContext, code: str) -> list[Hit]:
 def where(found: list[Hit]) -> list[Where]:
     """(cell, line, column) of each hit."""
     return [(hit.cell_index, hit.line, hit.column) for hit in found]
+
+
+#: Awkward cell text every rule must survive: IPython syntax, broken code, odd characters.
+AWKWARD_FRAGMENTS = ["%matplotlib inline", "x = !ls", "obj?", "%%time", "def f(:", '"""', "\\", "é", "\x00", "    ", "f'{x}'"]
+
+
+def cell_sources(fragments: list[str]) -> st.SearchStrategy[list[str]]:
+    """Notebooks (as lists of cell sources) made of ``fragments`` and random text."""
+    cell = st.lists(st.sampled_from(fragments) | st.text(max_size=12), max_size=5).map("\n".join)
+    return st.lists(cell, min_size=1, max_size=4)
+
+
+def assert_hits_inside(ctx: LintContext, rules: Iterable[Rule], cells: int) -> None:
+    """Every rule runs without raising and reports only cells that exist."""
+    for rule in rules:
+        for hit in rule.check(ctx):
+            assert hit.cell_index is not None and 0 <= hit.cell_index < cells

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from lint_helpers import AWKWARD_FRAGMENTS, assert_hits_inside, cell_sources
 
 from nb2prod.lint.context import LintContext
 from nb2prod.lint.rule import Hit, Rule
@@ -398,24 +398,11 @@ FRAGMENTS = [
     "KMeans(**k)",
     "pd.read_csv('/data/x.csv')",
     "np.random.seed()",
-    "%matplotlib inline",
-    "x = !ls",
-    "obj?",
-    "%%time",
-    "def f(:",
-    '"""',
-    "\\",
-    "é",
-    "\x00",
-    "    ",
-    "f'{x}'",
+    *AWKWARD_FRAGMENTS,
 ]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=12), max_size=5).map("\n".join), min_size=1, max_size=4))
+@given(cell_sources(FRAGMENTS))
 def test_rules_never_raise_on_generated_cells(context_for: Callable[..., LintContext], sources: list[str]) -> None:
-    ctx = context_for(sources)
-    for rule in RULES:
-        for hit in rule.check(ctx):
-            assert hit.cell_index is not None and 0 <= hit.cell_index < len(sources)
+    assert_hits_inside(context_for(sources), RULES, len(sources))
