@@ -7,8 +7,10 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from nb2prod.lint.context import LintContext
-from nb2prod.lint.rule import Hit, Rule, registry
+from nb2prod.lint.context import LintContext, LintSettings
+from nb2prod.lint.engine import LintOptions, Selection, lint_notebook
+from nb2prod.lint.rule import Finding, Hit, Rule, registry
+from nb2prod.notebook import read_notebook
 
 DATA = Path(__file__).parent.parent / "data" / "lint"
 R_KERNEL = {"kernelspec": {"name": "ir", "display_name": "R", "language": "R"}, "language_info": {"name": "R"}}
@@ -40,3 +42,17 @@ def assert_hits_inside(ctx: LintContext, rules: Iterable[Rule], cells: int) -> N
     for rule in rules:
         for hit in rule.check(ctx):
             assert hit.cell_index is not None and 0 <= hit.cell_index < cells
+
+
+def fixture_findings(name: str, code: str, settings: LintSettings | None = None) -> list[Finding]:
+    """Lint ``tests/data/lint/<name>.ipynb`` through the engine with only ``code`` selected.
+
+    Also checks what every finding must carry: the id of the cell it points at (None for
+    notebook-level findings).
+    """
+    notebook = read_notebook(DATA / f"{name}.ipynb")
+    options = LintOptions(selection=Selection(select=(code,)), settings=settings or LintSettings())
+    findings = lint_notebook(notebook, options).findings
+    for finding in findings:
+        assert finding.cell_id == (None if finding.cell_index is None else notebook.cells[finding.cell_index].id)
+    return findings

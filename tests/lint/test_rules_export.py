@@ -12,10 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from lint_helpers import DATA, R_KERNEL, Where, hits, where
+from lint_helpers import DATA, R_KERNEL, Where, fixture_findings, hits, where
 
 from nb2prod.lint.context import LintContext
-from nb2prod.lint.engine import LintOptions, Selection, lint_notebook
 from nb2prod.lint.rule import Rule, registry
 from nb2prod.lint.rules import export
 from nb2prod.lint.rules.export import RULES
@@ -65,11 +64,9 @@ FIXTURE_CASES = [
 
 @pytest.mark.parametrize(("name", "code", "expected"), FIXTURE_CASES, ids=[case[0] for case in FIXTURE_CASES])
 def test_fixture_notebooks(name: str, code: str, expected: list[Where]) -> None:
-    notebook = read_notebook(DATA / f"{name}.ipynb")
-    result = lint_notebook(notebook, LintOptions(selection=Selection(select=(code,))))
-    assert [(f.code, f.cell_index, f.line, f.column) for f in result.findings] == [(code, *place) for place in expected]
-    for finding in result.findings:
-        assert finding.cell_id == notebook.cells[finding.cell_index].id
+    findings = fixture_findings(name, code)
+    assert [(f.code, f.cell_index, f.line, f.column) for f in findings] == [(code, *place) for place in expected]
+    assert all(f.cell_index is not None for f in findings), "export rules point at cells"
 
 
 def test_fixture_messages() -> None:

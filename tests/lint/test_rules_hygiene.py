@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from lint_helpers import DATA, R_KERNEL, Where, hits, where
+from lint_helpers import DATA, R_KERNEL, Where, fixture_findings, hits, where
 
 from nb2prod.lint.context import LintContext, LintSettings
 from nb2prod.lint.engine import LintOptions, Selection, lint_notebook
@@ -92,12 +92,9 @@ FIXTURE_CASES = [
 
 @pytest.mark.parametrize(("name", "code", "expected"), FIXTURE_CASES, ids=[case[0] for case in FIXTURE_CASES])
 def test_fixture_notebooks(name: str, code: str, expected: list[tuple[int | None, int | None]]) -> None:
-    notebook = read_notebook(DATA / f"{name}.ipynb")
-    result = lint_notebook(notebook, LintOptions(selection=Selection(select=(code,)), settings=SMALL_OUTPUTS))
-    assert [(f.code, f.cell_index, f.line) for f in result.findings] == [(code, *place) for place in expected]
-    assert all(f.column is None and f.fixable is BY_CODE[code].fixable for f in result.findings)
-    for finding in result.findings:
-        assert finding.cell_id == (None if finding.cell_index is None else notebook.cells[finding.cell_index].id)
+    findings = fixture_findings(name, code, SMALL_OUTPUTS)
+    assert [(f.code, f.cell_index, f.line) for f in findings] == [(code, *place) for place in expected]
+    assert all(f.column is None and f.fixable is BY_CODE[code].fixable for f in findings)
 
 
 def test_fixture_messages() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lint_helpers import DATA, R_KERNEL, Where, hits, where
+from lint_helpers import DATA, R_KERNEL, Where, fixture_findings, hits, where
 
 from nb2prod.lint.context import LintContext, LintSettings
 from nb2prod.lint.engine import LintOptions, Selection, lint_notebook
@@ -59,11 +59,8 @@ FIXTURE_CASES = [
 
 @pytest.mark.parametrize(("name", "code", "expected"), FIXTURE_CASES, ids=[case[0] for case in FIXTURE_CASES])
 def test_fixture_notebooks(name: str, code: str, expected: list[Where]) -> None:
-    notebook = read_notebook(DATA / f"{name}.ipynb")
-    result = lint_notebook(notebook, LintOptions(selection=Selection(select=(code,))))
-    assert [(f.code, f.cell_index, f.line, f.column) for f in result.findings] == [(code, *place) for place in expected]
-    for finding in result.findings:
-        assert finding.cell_id == (None if finding.cell_index is None else notebook.cells[finding.cell_index].id)
+    findings = fixture_findings(name, code)
+    assert [(f.code, f.cell_index, f.line, f.column) for f in findings] == [(code, *place) for place in expected]
 
 
 def test_fixture_messages_name_cells_counts_and_names() -> None:
