@@ -8,7 +8,6 @@ from typing import Any
 
 from ..config import FORMATTERS
 from ..errors import exit_status
-from ..formatting import fmt
 from .common import add_paths, print_summary
 
 
@@ -39,6 +38,8 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Format, print one line per changed notebook, notes, diffs and a summary; return the exit code."""
+    from ..formatting import fmt  # the formatter machinery loads only for this command
+
     writes = not (args.check or args.diff)
     verb, done = ("reformatted", "reformatted") if writes else ("would reformat", "would be reformatted")
     results = fmt(args.paths, write=writes, formatter=args.formatter, diff=args.diff)

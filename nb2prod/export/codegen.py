@@ -427,11 +427,12 @@ def _piece(source: _Source, cell: Cell, role: str, module: str, package: str) ->
             f"{what} does not parse as Python: {error[2]} (NB208)", path=source.where(cell, error[0]), hint="fix the cell so that it runs"
         )
     try:
+        # The dataflow analysis parsed the same text (it never modifies its trees); compiling the tree
+        # adds the compiler's checks the parser does not make (`return` outside a function…).
+        tree = flow.tree if flow.tree is not None and flow.transformed is transformed else parse_quietly(transformed.python)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(transformed.python, source.where(cell), "exec", dont_inherit=True)
-        # The dataflow analysis parsed the same text (it never modifies its trees).
-        tree = flow.tree if flow.tree is not None and flow.transformed is transformed else parse_quietly(transformed.python)
+            compile(tree, source.where(cell), "exec", dont_inherit=True)
     except (RecursionError, MemoryError):
         raise ExportError(f"{what} is nested too deeply to compile", path=source.where(cell), hint="simplify the code") from None
     except SyntaxError as exc:

@@ -31,8 +31,10 @@ deterministic: the same plan gives the same bytes. ``write_package`` uses the ha
 nb2prod wrote from one edited by hand since: an edited file, or a file nb2prod did not write, is
 never overwritten without ``force`` — and then nothing at all is written (the whole export is
 refused, listing every such file), so an export never leaves a half-updated project. Only files
-whose content changes are written (through :func:`nb2prod.atomic.atomic_write`); no file is ever
-deleted. Files nb2prod generated earlier that the plan no longer produces are reported as orphans.
+whose content changes are written, together (:func:`nb2prod.atomic.atomic_write_all`: every new
+file is on disk before the first one replaces its target, so a full disk or a file changed meanwhile
+leaves the project as it was); no file is ever deleted. Files nb2prod generated earlier that the
+plan no longer produces are reported as orphans.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write
+from ..atomic import PendingWrite, atomic_write_all
 from ..errors import ExportError, Nb2prodError, WriteConflictError
 from ..lint.dataflow import BUILTIN_NAMES, analyze_cell
 from ..params import Parameter
@@ -714,9 +716,9 @@ def write_package(files: Mapping[str, str], out: Path, *, check: bool = False, d
             path=os.fspath(out),
             hint="move the changes into the notebook, or pass --force to overwrite them",
         )
-    for item in planned:
-        item.target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(item.target, item.new, check=_unchanged_check(item), display_path=item.shown)
+    for folder in dict.fromkeys(item.target.parent for item in planned):
+        folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_all([PendingWrite(item.target, item.new, _unchanged_check(item), item.shown) for item in planned])
     return ExportResult(out, written=tuple(item.shown for item in planned), unchanged=tuple(unchanged), orphaned=orphaned, diffs=diffs)
 
 

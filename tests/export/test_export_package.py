@@ -9,6 +9,7 @@ overrides, and templates rendered from an installed wheel.
 from __future__ import annotations
 
 import ast
+import errno
 import hashlib
 import json
 import os
@@ -23,7 +24,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nb2prod.errors import ExportError, WriteConflictError
+from nb2prod.atomic import PendingWrite
+from nb2prod.errors import ExportError, WriteConflictError, WriteError
 from nb2prod.export import package
 from nb2prod.export.package import (
     HASH_PREFIX,
@@ -545,20 +547,44 @@ def test_only_changed_files_are_written(tmp_path: Path) -> None:
     assert untouched and all(path.stat().st_mtime_ns == stamps[path] for path in untouched)
 
 
-def test_a_file_changed_during_the_export_is_not_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_changed_during_the_export_is_not_overwritten_and_nothing_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_package(render(), tmp_path)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     readme = tmp_path / "README.md"
-    real = package.atomic_write
+    real = package.atomic_write_all
 
-    def meddling(path: Path, data: bytes, **kwargs: object) -> None:
-        if Path(path) == readme:
-            readme.write_text(readme.read_text() + "someone else\n")
-        real(path, data, **kwargs)  # type: ignore[arg-type]
+    def meddling(writes: list[PendingWrite]) -> None:
+        assert readme in [Path(write.path) for write in writes]
+        readme.write_text(readme.read_text() + "someone else\n")
+        real(writes)
 
-    monkeypatch.setattr(package, "atomic_write", meddling)
+    monkeypatch.setattr(package, "atomic_write_all", meddling)
     with pytest.raises(WriteConflictError, match="changed on disk"):
         write_package(render(make_plan(title="Changed")), tmp_path)
     assert readme.read_text().endswith("someone else\n")
+    after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    assert {path: data for path, data in after.items() if path != readme} == {path: data for path, data in before.items() if path != readme}
+
+
+def test_a_full_disk_while_exporting_leaves_every_file_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The third new file cannot be flushed: the two before it are not put in place either, and no temporary file stays."""
+    write_package(render(), tmp_path)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    real_fsync = os.fsync
+    calls = []
+
+    def failing_fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(WriteError, match="No space left on device"):
+        write_package(render(make_plan(title="Changed")), tmp_path)
+    assert len(calls) == 3
+    after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    assert after == before
 
 
 def test_output_that_is_a_file_is_refused(tmp_path: Path) -> None:
