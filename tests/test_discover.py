@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nb2prod.discover import discover
+from nb2prod.discover import discover, resolve_file
 from nb2prod.errors import NotebookReadError
 
 
@@ -177,3 +177,29 @@ def test_bad_paths_are_errors_that_do_not_stop_the_rest(tree: Path):
 def test_empty_folder_finds_nothing(tmp_path: Path):
     result = discover([tmp_path])
     assert (result.notebooks, result.errors) == ([], [])
+
+
+def test_resolve_file_agrees_with_path_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files in plain, symlinked and dotted folders, symlinked files, relative and missing paths."""
+    real = tmp_path / "real" / "deep"
+    real.mkdir(parents=True)
+    (real / "a.ipynb").write_text("{}")
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    (real / "link.ipynb").symlink_to(real / "a.ipynb")
+    (tmp_path / "elsewhere.ipynb").write_text("{}")
+    (real / "out.ipynb").symlink_to(tmp_path / "elsewhere.ipynb")
+    monkeypatch.chdir(tmp_path)
+    paths = [
+        real / "a.ipynb",
+        tmp_path / "linked" / "deep" / "a.ipynb",
+        real / "link.ipynb",
+        real / "out.ipynb",
+        Path("linked/deep/../deep/a.ipynb"),
+        Path("real/deep/a.ipynb"),
+        Path("elsewhere.ipynb"),
+        Path("linked/deep/missing.ipynb"),
+        Path("linked/deep/.."),
+    ]
+    folders: dict[Path, Path] = {}
+    assert [resolve_file(path, folders) for path in paths] == [path.resolve() for path in paths]
+    assert [resolve_file(path, folders) for path in paths] == [path.resolve() for path in paths]  # from the cache too

@@ -78,6 +78,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import FORMATTERS
+from ..discover import resolve_file
 from ..errors import ExportError, Nb2prodError, ParameterError, UsageError
 from ..lint.context import LintContext
 from ..lint.dataflow import NameIssue, analyze_cell
@@ -254,7 +255,8 @@ def _package_name(name: str | None, notebooks: Sequence[Notebook]) -> str:
     if len(notebooks) == 1:
         return module_identifier(notebooks[0].path.stem)
     try:
-        folder = Path(os.path.commonpath([str(notebook.path.resolve().parent) for notebook in notebooks])).name
+        folders: dict[Path, Path] = {}
+        folder = Path(os.path.commonpath([str(resolve_file(notebook.path, folders).parent) for notebook in notebooks])).name
     except ValueError:  # notebooks on different drives
         folder = ""
     return module_identifier(folder or "package")

@@ -40,6 +40,7 @@ plan no longer produces are reported as orphans.
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import functools
 import hashlib
@@ -110,6 +111,30 @@ def _environment(template_dir: Path | None) -> Any:
 @functools.cache
 def _builtin_environment() -> Any:
     return _new_environment(None)
+
+
+#: Every built-in template, as the renderer names them.
+BUILTIN_TEMPLATES = (
+    "README.md.j2",
+    "pyproject.toml.j2",
+    "package/__init__.py.j2",
+    "package/cli.py.j2",
+    "package/module.py.j2",
+    "tests/test_cli.py.j2",
+    "tests/test_module.py.j2",
+)
+
+
+def warm_templates() -> None:
+    """Import Jinja and compile the built-in templates now, so that rendering later finds them ready.
+
+    The export runs this in a thread while it plans the package: the planning thread waits on the
+    formatter's process meanwhile. A template that fails here fails again, reported, when it renders.
+    """
+    environment = _builtin_environment()
+    for name in BUILTIN_TEMPLATES:
+        with contextlib.suppress(Exception):
+            environment.get_template(name)
 
 
 def _new_environment(template_dir: Path | None) -> Any:

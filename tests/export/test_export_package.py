@@ -567,7 +567,7 @@ def test_a_file_changed_during_the_export_is_not_overwritten_and_nothing_is(tmp_
 
 
 def test_a_full_disk_while_exporting_leaves_every_file_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The third new file cannot be flushed: the two before it are not put in place either, and no temporary file stays."""
+    """The third flush fails: no new file is put in place, and no temporary file stays (files are staged by several threads)."""
     write_package(render(), tmp_path)
     before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     real_fsync = os.fsync
@@ -582,7 +582,7 @@ def test_a_full_disk_while_exporting_leaves_every_file_as_it_was(tmp_path: Path,
     monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(WriteError, match="No space left on device"):
         write_package(render(make_plan(title="Changed")), tmp_path)
-    assert len(calls) == 3
+    assert len(calls) >= 3
     after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     assert after == before
 
