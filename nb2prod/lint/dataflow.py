@@ -714,6 +714,8 @@ class _CellAnalyzer:
         stack: list[tuple[ast.AST, _Scope, bool]] = [(root, scope, False)]
         while stack:
             node, current, bind = stack.pop()
+            if type(node) is ast.Constant:  # the most common leaf: nothing to read or bind
+                continue
             if bind and isinstance(node, ast.Name):
                 self._bind(node.id, current, node.lineno)
             elif isinstance(node, ast.Name):
@@ -740,8 +742,7 @@ class _CellAnalyzer:
             else:
                 if isinstance(node, (ast.Call, ast.Subscript, ast.Attribute)):
                     self._note_dynamic_binding(node)
-                children = [child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.expr_context)]
-                stack.extend((child, current, False) for child in reversed(children))
+                stack.extend((child, current, False) for child in reversed(_expression_children(node)))
 
     def _comprehension(self, node: _Comprehension, scope: _Scope) -> list[tuple[ast.AST, _Scope, bool]]:
         """A comprehension's parts in evaluation order: the first iterable in ``scope``, the rest in its own scope."""
@@ -771,3 +772,15 @@ class _CellAnalyzer:
             self.unknown_bindings |= isinstance(node.ctx, ast.Store)
         else:
             self.unknown_bindings |= node.attr in ("update", "setdefault", "__setitem__")
+
+
+def _expression_children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` without contexts and constants, as a list (a hot path of every analysis)."""
+    children: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            children.extend(item for item in value if isinstance(item, ast.AST) and type(item) is not ast.Constant)
+        elif isinstance(value, ast.AST) and type(value) is not ast.Constant and not isinstance(value, ast.expr_context):
+            children.append(value)
+    return children
