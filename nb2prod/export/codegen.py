@@ -468,7 +468,7 @@ def _piece(source: _Source, cell: Cell, role: str, module: str, package: str) ->
     while kept and not kept[-1][1].strip():
         kept.pop()
     code = "\n".join(line for _, line in kept)
-    if code != transformed.python:  # the same text compiled above
+    if edits:  # removing directives and blank lines cannot break what compiled above; rewriting statements could
         _must_compile(code, f"{source.where(cell)} after export")
     return _Piece(cell, role, module, code, tuple(number for number, _ in kept), future if role in EXPORT_ROLES else (), removed, tree)
 
@@ -667,7 +667,7 @@ def _modules(owners: dict[str, _Source]) -> list[ModulePlan]:
         pieces = _module_pieces(source, module)
         body = _joined(_block(source, piece) for piece in pieces)
         features = sorted({feature for piece in pieces for feature in piece.future})
-        names = sorted(set(analyze_cell(body).defines) - {"__all__", *features}) if body else []
+        names = sorted(_bound_names(source, pieces, body) - {"__all__", *features})
         public = _public_names(pieces, set(names))
         head = [_docstring(f"Exported by nb2prod from {source.shown}.")]
         if features:
@@ -677,6 +677,20 @@ def _modules(owners: dict[str, _Source]) -> list[ModulePlan]:
         blocks = tuple(_provenance(source, piece.cell) for piece in pieces)
         modules.append(ModulePlan(module, (source.shown,), code, tuple(public), tuple(names), blocks))
     return modules
+
+
+def _bound_names(source: _Source, pieces: Sequence[_Piece], body: str) -> set[str]:
+    """The names the module's code leaves bound at top level.
+
+    Each cell's dataflow analysis already lists what it binds; joined, they are the module's, unless
+    the cells interact in ways only a whole analysis sees: a ``del`` (of another cell's name), a
+    removed nb2prod import (the cell's other statements may bind the same name), a magic turned into
+    Python. Then the module's code is analysed as one.
+    """
+    flows = [source.context.flow.cells[piece.cell.index] for piece in pieces]
+    if any(flow.deletes or flow.magics for flow in flows) or any(piece.removed for piece in pieces):
+        return set(analyze_cell(body).defines) if body else set()
+    return {name for flow in flows for name in flow.defines}
 
 
 def _module_pieces(source: _Source, module: str) -> list[_Piece]:
