@@ -125,6 +125,7 @@ class _Job:
     notes: list[str] = field(default_factory=list)
     error: Nb2prodError | None = None
     views: dict[int, _View] = field(default_factory=dict)  # cell index -> _python_of(source), when known
+    plain: bool = False  # the cells are plain Python known to parse (see format_cells)
 
 
 # --- what to format -----------------------------------------------------------------------------
@@ -154,10 +155,11 @@ def _cell_magic(source: str) -> str | None:
     return first[0] if first else ""
 
 
-def _plan(data: Mapping[str, Any], views: dict[int, _View] | None = None) -> tuple[dict[int, str], list[str]]:
+def _plan(data: Mapping[str, Any], views: dict[int, _View] | None = None, *, plain: bool = False) -> tuple[dict[int, str], list[str]]:
     """The code cells to format (index -> source) and notes about the cells that cannot be.
 
-    ``views``, when given, receives the :func:`_python_of` view of each cell to format.
+    ``views``, when given, receives the :func:`_python_of` view of each cell to format. ``plain``:
+    the cells are plain Python known to parse, taken as they are.
     """
     if not is_python_notebook(data):
         return {}, [f"not formatted: the kernel language is {_language(data)}, not Python"]
@@ -176,7 +178,7 @@ def _plan(data: Mapping[str, Any], views: dict[int, _View] | None = None) -> tup
         magic = _cell_magic(source)
         if magic is not None and magic not in PYTHON_CELL_MAGICS:
             continue  # %%bash, %%html…: not Python, never formatted
-        view = _checkable_view(source)
+        view = (source, ()) if plain else _checkable_view(source)
         if view is None:
             notes.append(f"cell {index + 1} not formatted: {_parse_problem(source)}")
             continue
@@ -394,7 +396,7 @@ def _verify(job: _Job) -> None:
     """Refuse (set ``job.error``) when a formatted cell's code or IPython syntax differs from the original."""
     for index, new in sorted(job.formatted.items()):
         before = _tree_view(job.views[index] if index in job.views else _python_of(job.sources[index]))
-        after = _tree_view(_python_of(new))
+        after = _tree_view((new, ()) if job.plain else _python_of(new))
         if before is None or after is None or not _same_code(before[0], after[0]):
             job.error = FormatError(
                 f"cell {index + 1}: formatting would change what the code does (its AST differs); not written", hint=_REPORT
@@ -750,17 +752,19 @@ def _diff_lines(text: str, mark: bool) -> list[str]:
 # --- API ------------------------------------------------------------------------------------------
 
 
-def format_cells(data: Mapping[str, Any], formatter: str = "ruff", *, start: Path | None = None) -> dict[str, Any]:
+def format_cells(data: Mapping[str, Any], formatter: str = "ruff", *, start: Path | None = None, plain: bool = False) -> dict[str, Any]:
     """Return a copy of notebook JSON with its code cells formatted; ``data`` is never modified.
 
     Markdown and raw cells, outputs and metadata are kept as they are; non-Python cells and
     notebooks are left alone; IPython syntax is kept. ``start`` is where the formatter's
-    configuration is looked up from (default: the current folder). Raises ``FormatError`` when the
+    configuration is looked up from (default: the current folder). ``plain`` says the code cells are
+    plain Python modules known to parse (generated code): they are verified as Python, without the
+    IPython rewrite and the parse check a notebook's cells need. Raises ``FormatError`` when the
     formatter fails or its result does not verify (see the module docstring).
     """
     views: dict[int, _View] = {}
-    sources, _notes = _plan(data, views)
-    job = _Job(start or Path.cwd(), sources, views=views)
+    sources, _notes = _plan(data, views, plain=plain)
+    job = _Job(start or Path.cwd(), sources, views=views, plain=plain)
     _format_jobs(formatter, [job])
     if job.error is not None:
         raise job.error

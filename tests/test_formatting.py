@@ -586,3 +586,22 @@ def test_import_of_formatting_is_cheap() -> None:
     )
     done = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("formatter", ["ruff", "black"])
+def test_plain_python_is_formatted_and_verified_as_python(formatter: str, tmp_path: Path) -> None:
+    """Generated modules (``plain=True``): lines that look like IPython syntax inside a string stay text, and the result is verified."""
+    module = 'HELP = """\n%matplotlib is not a magic here\n!ls neither\n"""\nx=(1)\n'
+    formatted = format_cells(notebook(module), formatter, start=tmp_path, plain=True)
+    text = source_text(formatted["cells"][0]["source"])
+    assert text.startswith('HELP = """\n%matplotlib is not a magic here\n!ls neither\n"""\n')
+    assert text.rstrip("\n").endswith("x = 1")
+    assert text == ruff_format_py(module, tmp_path) or formatter == "black"
+
+
+def test_plain_python_that_a_formatter_changes_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import black
+
+    monkeypatch.setattr(black, "format_cell", lambda src, *, fast, mode: src.replace("1", "2"))
+    with pytest.raises(FormatError, match="cell 1"):
+        format_cells(notebook("x = 1\n"), "black", start=tmp_path, plain=True)

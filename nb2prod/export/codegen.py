@@ -793,13 +793,12 @@ def _format(
     sources = [module.code for module in modules] + [main_code] + [test.code for test in tests]
     cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text} for text in sources]
     try:
-        formatted = format_cells({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, formatter, start=start)
+        formatted = format_cells({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, formatter, start=start, plain=True)
     except Nb2prodError as error:
         raise ExportError(f"formatting the generated code with {formatter} failed: {error.message}", hint=error.hint) from None
     texts = [text.rstrip("\n") + "\n" if text.strip() else "" for text in (cell["source"] for cell in formatted["cells"])]
+    # The modules are compiled once, as the files they are written to (package.module_files).
     modules = [replace(module, code=text) for module, text in zip(modules, texts[: len(modules)], strict=True)]
-    for module in modules:
-        _must_compile(module.code, f"module {module.name}")
     main_code = texts[len(modules)]
     _must_compile(main_code, "the entry point")
     tests = [replace(test, code=text.rstrip("\n")) for test, text in zip(tests, texts[len(modules) + 1 :], strict=True)]
