@@ -35,7 +35,7 @@ from ..config import FORMATTERS, config_for
 from ..discover import discover
 from ..errors import ExportError, Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
-from .package import PINS, ExportResult, module_files, render_package, warm_templates, write_package
+from .package import BUILTIN_TEMPLATES, MODULE_TEMPLATE, PINS, ExportResult, module_files, render_package, warm_templates, write_package
 
 __all__ = ["DEFAULT_OUT", "ExportResult", "export", "read_notebooks"]
 
@@ -96,11 +96,11 @@ def export(
     chosen = formatter or config.lint.formatter
     if chosen not in FORMATTERS:
         raise UsageError(f"unknown formatter '{chosen}'", hint="use ruff or black")
-    warming = threading.Thread(target=warm_templates, name="nb2prod-templates", daemon=True)
-    warming.start()
+    if template_dir is None:
+        needed = (MODULE_TEMPLATE,) if into is not None else BUILTIN_TEMPLATES
+        threading.Thread(target=warm_templates, args=(needed,), name="nb2prod-templates", daemon=True).start()
     notebooks = read_notebooks(paths, exclude=config.exclude, root=config.root)
-    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen)
-    warming.join()
+    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, dependencies=into is None)
     templates = Path(template_dir) if template_dir is not None else None
     if into is not None:
         target = Path(into)

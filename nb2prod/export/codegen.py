@@ -87,7 +87,7 @@ from ..model import Cell
 from ..notebook import Notebook
 from ..params import notebook_parameters, parameters_cell
 from .deps import import_statements, infer_dependencies
-from .plan import ExportPlan, ModulePlan, Provenance, TestPlan
+from .plan import Dependency, ExportPlan, ModulePlan, Provenance, TestPlan
 
 EXPORT_ROLES = ("export", "export-internal")
 #: Module names the package itself writes.
@@ -149,13 +149,17 @@ class _Source:
         return place if line is None else f"{place}:line {line}"
 
 
-def build_plan(notebooks: Sequence[Notebook], *, name: str | None = None, all_cells: bool = False, formatter: str = "ruff") -> ExportPlan:
+def build_plan(
+    notebooks: Sequence[Notebook], *, name: str | None = None, all_cells: bool = False, formatter: str = "ruff", dependencies: bool = True
+) -> ExportPlan:
     """Decide the code of the package exported from ``notebooks`` (see the module docstring); writes nothing.
 
     ``name`` is the package's import name (default: the stem of a single notebook, else the name of
     the notebooks' common folder), made a valid identifier; the distribution name is it with ``-``
     for ``_``. ``all_cells`` exports every code cell that has no role. ``formatter`` is ``ruff`` or
-    ``black``. The same notebooks and options give an equal plan. Raises ``ExportError`` naming the
+    ``black``. ``dependencies=False`` leaves them out, and their warnings: who writes only the
+    modules (``--into``, the nbconvert exporter) writes no requirements. The same notebooks and
+    options give an equal plan. Raises ``ExportError`` naming the
     notebook and cell (``path:cell N:line L``) for everything that would make a broken package (a
     parameters cell the entry point cannot use included), ``UsageError`` for an unknown formatter.
     """
@@ -205,12 +209,14 @@ def build_plan(notebooks: Sequence[Notebook], *, name: str | None = None, all_ce
     # The imports of the formatted modules and main code are those of their pieces: formatting keeps
     # the AST (it is verified), and a piece's tree has the imports of its code besides the removed
     # `__future__` and nb2prod ones, which are never dependencies. So nothing is parsed again.
-    coded = [piece for module in sorted(owners) for piece in _module_pieces(owners[module], module)] + main_pieces
-    dependencies = infer_dependencies([piece.tree if piece.tree is not None else piece.code for piece in coded], exclude={package})
-    unknown = [dependency.imports[0] for dependency in dependencies if dependency.version is None]
-    if unknown:
-        importers = _first_importers(marked)
-        notes.extend(_unknown_import_warning(name, importers.get(name)) for name in unknown)
+    requirements: tuple[Dependency, ...] = ()
+    if dependencies:
+        coded = [piece for module in sorted(owners) for piece in _module_pieces(owners[module], module)] + main_pieces
+        requirements = infer_dependencies([piece.tree if piece.tree is not None else piece.code for piece in coded], exclude={package})
+        unknown = [dependency.imports[0] for dependency in requirements if dependency.version is None]
+        if unknown:
+            importers = _first_importers(marked)
+            notes.extend(_unknown_import_warning(name, importers.get(name)) for name in unknown)
     card = main_source or marked[0]
     parameter_source = main_source or (marked[0] if len(marked) == 1 else None)
     try:
@@ -227,7 +233,7 @@ def build_plan(notebooks: Sequence[Notebook], *, name: str | None = None, all_ce
         main_module=main_source.module if main_source else None,
         recorded=tuple(dict.fromkeys(name for piece in main_pieces for name in _recorded(piece.code))),
         tests=tuple(tests),
-        dependencies=dependencies,
+        dependencies=requirements,
         title=title,
         description=description,
         notebooks=tuple(source.shown for source in marked),

@@ -113,26 +113,28 @@ def _builtin_environment() -> Any:
     return _new_environment(None)
 
 
+#: The template of a module file: all that ``--into`` and the nbconvert exporter render.
+MODULE_TEMPLATE = "package/module.py.j2"
 #: Every built-in template, as the renderer names them.
 BUILTIN_TEMPLATES = (
     "README.md.j2",
     "pyproject.toml.j2",
     "package/__init__.py.j2",
     "package/cli.py.j2",
-    "package/module.py.j2",
+    MODULE_TEMPLATE,
     "tests/test_cli.py.j2",
     "tests/test_module.py.j2",
 )
 
 
-def warm_templates() -> None:
-    """Import Jinja and compile the built-in templates now, so that rendering later finds them ready.
+def warm_templates(names: Sequence[str] = BUILTIN_TEMPLATES) -> None:
+    """Import Jinja and compile the built-in templates ``names`` now, so that rendering later finds them ready.
 
     The export runs this in a thread while it plans the package: the planning thread waits on the
     formatter's process meanwhile. A template that fails here fails again, reported, when it renders.
     """
     environment = _builtin_environment()
-    for name in BUILTIN_TEMPLATES:
+    for name in names:
         with contextlib.suppress(Exception):
             environment.get_template(name)
 
@@ -527,7 +529,7 @@ def module_files(plan: ExportPlan, *, nb2prod_version: str, template_dir: Path |
     files = {}
     for module in plan.modules:
         relative = f"{module.name}.py"
-        body = _render(environment, "package/module.py.j2", {"plan": plan, "module": module, "nb2prod_version": nb2prod_version})
+        body = _render(environment, MODULE_TEMPLATE, {"plan": plan, "module": module, "nb2prod_version": nb2prod_version})
         _must_compile(body, relative)
         files[relative] = with_header(relative, body, module.notebooks, nb2prod_version)
     return files

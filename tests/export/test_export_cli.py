@@ -150,6 +150,21 @@ def test_into_writes_only_the_modules_into_an_existing_package(tiny: Path, capsy
     assert code == 2 and "src/missing: error: no such package folder" in err
 
 
+def test_into_warns_of_no_requirement_since_it_writes_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    write_notebook(tmp_path / "lib.ipynb", [("code", "import surely_not_installed_nb2prod_abc\n\nX = 1", ["export"])])
+    Path("pkg").mkdir()
+    code, _, err = cli(capsys, "lib.ipynb", "--into", "pkg")
+    assert code == 0 and "warning" not in err and Path("pkg/lib.py").is_file()
+    code, _, err = cli(capsys, "lib.ipynb", "-o", "full")
+    assert (
+        code == 0 and "lib.ipynb:cell 1: warning: no installed distribution provides the import 'surely_not_installed_nb2prod_abc'" in err
+    )
+
+
 def _exported_module(capsys: pytest.CaptureFixture[str]) -> str:
     assert cli(capsys, "tiny.ipynb", "-o", "full", "-q")[0] == 0
     return Path("full/src/tiny/tiny.py").read_text()

@@ -630,6 +630,14 @@ def test_dependencies_come_from_module_and_main_code_not_tests() -> None:
     )
 
 
+def test_without_dependencies_the_plan_has_none_and_warns_of_none() -> None:
+    """What writes only the modules (--into, the nbconvert exporter) asks for no requirements: no inference, no warning."""
+    cells = [code("import yaml\nimport surely_not_installed_nb2prod_abc", "export")]
+    plan = build_plan([notebook(cells, "train.ipynb")], dependencies=False)
+    assert plan.dependencies == () and plan.warnings == ()
+    assert plan.modules == build_plan([notebook(cells, "train.ipynb")]).modules
+
+
 def test_black_formats_too_and_both_formatters_give_code_that_runs() -> None:
     cells = [code("import math\ndef f( x ):\n  return math.floor( x )\nVALUES=[1,2,\n3]", "export")]
     ruff_module, black_module = (only_module(plan_of(cells, formatter=f)) for f in ("ruff", "black"))
