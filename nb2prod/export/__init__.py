@@ -100,7 +100,7 @@ def export(
         needed = (MODULE_TEMPLATE,) if into is not None else BUILTIN_TEMPLATES
         threading.Thread(target=warm_templates, args=(needed,), name="nb2prod-templates", daemon=True).start()
     notebooks = read_notebooks(paths, exclude=config.exclude, root=config.root)
-    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, dependencies=into is None)
+    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, modules_only=into is not None)
     templates = Path(template_dir) if template_dir is not None else None
     if into is not None:
         target = Path(into)

@@ -90,8 +90,9 @@ from .deps import import_statements, infer_dependencies
 from .plan import Dependency, ExportPlan, ModulePlan, Provenance, TestPlan
 
 EXPORT_ROLES = ("export", "export-internal")
-#: Module names the package itself writes.
+#: Module names the package itself writes; only the dunders when the export writes only the modules.
 RESERVED_MODULES = frozenset({"cli", "__init__", "__main__"})
+RESERVED_WHEN_MODULES_ONLY = frozenset({"__init__", "__main__"})
 _CODE_ROLES = frozenset({*EXPORT_ROLES, "main", "test"})
 _EXPORT_DIRECTIVES = ("export", "exports", "exporti")
 _FLAT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -132,6 +133,7 @@ class _Source:
     default_exp: tuple[str, Cell] | None  # the `#| default_exp` value and its cell
     roles: dict[int, tuple[str, str]] = field(default_factory=dict)  # cell index -> (role, module)
     pieces: list[_Piece] = field(default_factory=list)
+    reserved: frozenset[str] = RESERVED_MODULES  # module names the export writes itself
 
     @property
     def shown(self) -> str:
@@ -150,16 +152,16 @@ class _Source:
 
 
 def build_plan(
-    notebooks: Sequence[Notebook], *, name: str | None = None, all_cells: bool = False, formatter: str = "ruff", dependencies: bool = True
+    notebooks: Sequence[Notebook], *, name: str | None = None, all_cells: bool = False, formatter: str = "ruff", modules_only: bool = False
 ) -> ExportPlan:
     """Decide the code of the package exported from ``notebooks`` (see the module docstring); writes nothing.
 
     ``name`` is the package's import name (default: the stem of a single notebook, else the name of
     the notebooks' common folder), made a valid identifier; the distribution name is it with ``-``
     for ``_``. ``all_cells`` exports every code cell that has no role. ``formatter`` is ``ruff`` or
-    ``black``. ``dependencies=False`` leaves them out, and their warnings: who writes only the
-    modules (``--into``, the nbconvert exporter) writes no requirements. The same notebooks and
-    options give an equal plan. Raises ``ExportError`` naming the
+    ``black``. ``modules_only``: only the modules will be written (``--into``, the nbconvert
+    exporter), so no requirements are inferred (nor warned about) and ``cli`` is a module name like
+    any other. The same notebooks and options give an equal plan. Raises ``ExportError`` naming the
     notebook and cell (``path:cell N:line L``) for everything that would make a broken package (a
     parameters cell the entry point cannot use included), ``UsageError`` for an unknown formatter.
     """
@@ -173,7 +175,7 @@ def build_plan(
     for notebook in notebooks:
         context = LintContext(notebook)
         if context.is_python:
-            sources.append(_select(notebook, context, all_cells))
+            sources.append(_select(notebook, context, all_cells, RESERVED_WHEN_MODULES_ONLY if modules_only else RESERVED_MODULES))
             continue
         message = f"the notebook's kernel language is {notebook.language}, not Python"
         if len(notebooks) == 1:
@@ -210,7 +212,7 @@ def build_plan(
     # the AST (it is verified), and a piece's tree has the imports of its code besides the removed
     # `__future__` and nb2prod ones, which are never dependencies. So nothing is parsed again.
     requirements: tuple[Dependency, ...] = ()
-    if dependencies:
+    if not modules_only:
         coded = [piece for module in sorted(owners) for piece in _module_pieces(owners[module], module)] + main_pieces
         requirements = infer_dependencies([piece.tree if piece.tree is not None else piece.code for piece in coded], exclude={package})
         unknown = [dependency.imports[0] for dependency in requirements if dependency.version is None]
@@ -268,7 +270,7 @@ def _package_name(name: str | None, notebooks: Sequence[Notebook]) -> str:
     return module_identifier(folder or "package")
 
 
-def _module_name(text: str, where: str, *, hint: str) -> str:
+def _module_name(text: str, where: str, *, hint: str, reserved: frozenset[str]) -> str:
     """A module name from a directive, checked: flat, an identifier, not one the package writes itself."""
     text = text.strip()
     parts = text.split(".")
@@ -280,7 +282,7 @@ def _module_name(text: str, where: str, *, hint: str) -> str:
         )
     if not _FLAT_NAME.match(text) or keyword.iskeyword(text):
         raise ExportError(f"'{text}' is not a valid module name", path=where, hint="use letters, digits and underscores, e.g. `core`")
-    if text in RESERVED_MODULES:
+    if text in reserved:
         raise ExportError(f"module name '{text}' is taken by the package's own {text}.py", path=where, hint=hint)
     return text
 
@@ -288,9 +290,9 @@ def _module_name(text: str, where: str, *, hint: str) -> str:
 # --- selection --------------------------------------------------------------------------------------
 
 
-def _select(notebook: Notebook, context: LintContext, all_cells: bool) -> _Source:
+def _select(notebook: Notebook, context: LintContext, all_cells: bool, reserved: frozenset[str]) -> _Source:
     """The roles and target modules of a notebook's cells; raises for contradictory markup and bad module names."""
-    source = _Source(notebook, context, module_identifier(notebook.path.stem), _default_exp(notebook))
+    source = _Source(notebook, context, module_identifier(notebook.path.stem), _default_exp(notebook, reserved), reserved=reserved)
     for cell in context.code_cells():
         role = _role(cell, all_cells, source)
         if role is None:
@@ -299,7 +301,8 @@ def _select(notebook: Notebook, context: LintContext, all_cells: bool) -> _Sourc
         if role in EXPORT_ROLES:
             directive = next((d for d in cell.directives if d.name in _EXPORT_DIRECTIVES and d.args), None)
             if directive is not None:
-                module = _module_name(directive.args, source.where(cell, directive.line), hint="choose another module name")
+                where = source.where(cell, directive.line)
+                module = _module_name(directive.args, where, hint="choose another module name", reserved=reserved)
         source.roles[cell.index] = (role, module or _default_module(source, cell))
     return source
 
@@ -326,7 +329,7 @@ def _role(cell: Cell, all_cells: bool, source: _Source) -> str | None:
     return "export" if all_cells and not roles else None
 
 
-def _default_exp(notebook: Notebook) -> tuple[str, Cell] | None:
+def _default_exp(notebook: Notebook, reserved: frozenset[str]) -> tuple[str, Cell] | None:
     """The notebook's ``#| default_exp`` value and cell (checked), or None."""
     found = [(cell, d) for cell in notebook.cells for d in cell.directives if d.name == "default_exp"]
     if not found:
@@ -342,12 +345,12 @@ def _default_exp(notebook: Notebook) -> tuple[str, Cell] | None:
                 path=f"{notebook.display_path}:cell {other.number}:line {second.line}",
                 hint="keep one; send single cells elsewhere with `#| export NAME`",
             )
-    return _module_name(directive.args, where, hint="choose another module name"), cell
+    return _module_name(directive.args, where, hint="choose another module name", reserved=reserved), cell
 
 
 def _default_module(source: _Source, cell: Cell) -> str:
     """The module a cell without its own target goes to; the stem-derived name is checked when first needed."""
-    if source.default_exp is None and source.stem_module in RESERVED_MODULES:
+    if source.default_exp is None and source.stem_module in source.reserved:
         raise ExportError(
             f"the notebook's module would be '{source.stem_module}', the name of the package's own {source.stem_module}.py",
             path=source.where(cell),

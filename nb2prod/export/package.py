@@ -415,12 +415,12 @@ def header_state(text: str) -> str:
     return "intact" if hashlib.sha256(parts[2].encode("utf-8")).hexdigest() == match.group(1) else "edited"
 
 
-def _check_plan(plan: ExportPlan) -> None:
+def _check_plan(plan: ExportPlan, *, modules_only: bool = False) -> None:
     if not plan.package.isidentifier():
         raise ExportError(f"'{plan.package}' is not a valid package name", hint="pass --name with a Python identifier")
     names = [module.name for module in plan.modules]
     for name in names:
-        if not name.isidentifier() or name in ("cli", "__init__", "__main__"):
+        if not name.isidentifier() or name in ("__init__", "__main__") or (name == "cli" and not modules_only):
             hint = "the package's cli.py is its entry point" if name == "cli" else "module names are Python identifiers"
             raise ExportError(f"cannot export a module named '{name}'", hint=f"{hint}; rename it with #| default_exp or #| export NAME")
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -524,7 +524,7 @@ def module_files(plan: ExportPlan, *, nb2prod_version: str, template_dir: Path |
     The modules' code comes formatted from ``build_plan``; the template (``package/module.py.j2``)
     only places it, so it is not formatted again.
     """
-    _check_plan(plan)
+    _check_plan(plan, modules_only=True)
     environment = environment if environment is not None else _environment(template_dir)
     files = {}
     for module in plan.modules:

@@ -630,10 +630,20 @@ def test_dependencies_come_from_module_and_main_code_not_tests() -> None:
     )
 
 
-def test_without_dependencies_the_plan_has_none_and_warns_of_none() -> None:
+def test_cli_is_a_module_name_like_any_other_when_only_modules_are_written() -> None:
+    """nbdev itself has a `#| default_exp cli` notebook; --into writes no cli.py of its own. The dunders stay refused."""
+    cells = [code("#| default_exp cli"), code("#| export\ndef main():\n    return 0")]
+    assert [module.name for module in build_plan([notebook(cells, "nbs/13_cli.ipynb")], modules_only=True).modules] == ["cli"]
+    assert "module name 'cli' is taken" in error_of(cells, "nbs/13_cli.ipynb")
+    assert "module name '__init__' is taken" in error_of([code("#| default_exp __init__"), code("#| export\nx = 1")], modules_only=True)
+    assert "the notebook's module would be 'cli'" in error_of([code("x = 1", "export")], "cli.ipynb")
+    assert [module.name for module in build_plan([notebook([code("x = 1", "export")], "cli.ipynb")], modules_only=True).modules] == ["cli"]
+
+
+def test_modules_only_infers_no_dependencies_and_warns_of_none() -> None:
     """What writes only the modules (--into, the nbconvert exporter) asks for no requirements: no inference, no warning."""
     cells = [code("import yaml\nimport surely_not_installed_nb2prod_abc", "export")]
-    plan = build_plan([notebook(cells, "train.ipynb")], dependencies=False)
+    plan = build_plan([notebook(cells, "train.ipynb")], modules_only=True)
     assert plan.dependencies == () and plan.warnings == ()
     assert plan.modules == build_plan([notebook(cells, "train.ipynb")]).modules
 

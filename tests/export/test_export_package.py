@@ -426,6 +426,13 @@ def test_plans_that_cannot_make_a_working_package_are_refused(changes: dict[str,
     assert message in str(raised.value)
 
 
+def test_module_files_take_a_module_named_cli_since_they_write_no_cli_py() -> None:
+    plan = make_plan(modules=(ModulePlan("cli", (NOTEBOOK,), "x = 1\n", (), ("x",)),))
+    assert list(module_files(plan, nb2prod_version=VERSION)) == ["cli.py"]
+    with pytest.raises(ExportError, match="cannot export a module named '__init__'"):
+        module_files(make_plan(modules=(ModulePlan("__init__", (NOTEBOOK,), "x = 1\n", (), ("x",)),)), nb2prod_version=VERSION)
+
+
 def test_a_test_cell_that_cannot_be_a_function_is_refused_naming_the_cell() -> None:
     bad = CellTest("test_demo_cell_7", "demo", "from statistics import *", Provenance(NOTEBOOK, 6, "ee"))
     with pytest.raises(ExportError) as raised:
