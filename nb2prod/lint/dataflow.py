@@ -337,7 +337,13 @@ def _scope_bindings(nodes: Iterable[ast.AST]) -> tuple[set[str], set[str], set[s
     stack = list(nodes)
     while stack:
         node = stack.pop()
-        if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+        kind = type(node)
+        if kind is ast.Name:  # the most common node by far
+            if not isinstance(node.ctx, ast.Load):
+                bound.add(node.id)
+        elif kind is ast.Constant:
+            continue
+        elif isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
             bound.add(node.name)
             stack.extend(node.decorator_list)
             if isinstance(node, ast.ClassDef):
@@ -354,9 +360,6 @@ def _scope_bindings(nodes: Iterable[ast.AST]) -> tuple[set[str], set[str], set[s
             declared_global.update(node.names)
         elif isinstance(node, ast.Nonlocal):
             declared_nonlocal.update(node.names)
-        elif isinstance(node, ast.Name):
-            if not isinstance(node.ctx, ast.Load):
-                bound.add(node.id)
         elif isinstance(node, ast.alias):
             if node.name != "*":
                 bound.add(node.asname or node.name.partition(".")[0])
@@ -366,7 +369,7 @@ def _scope_bindings(nodes: Iterable[ast.AST]) -> tuple[set[str], set[str], set[s
                 name = node.rest
             if name:
                 bound.add(name)
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_expression_children(node))
     return bound, declared_global, declared_nonlocal
 
 
@@ -775,7 +778,10 @@ class _CellAnalyzer:
 
 
 def _expression_children(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes(node)`` without contexts and constants, as a list (a hot path of every analysis)."""
+    """``ast.iter_child_nodes(node)`` without contexts and constants, as a list (a hot path of every analysis).
+
+    The statements below a node are among them too: :func:`_scope_bindings` walks whole bodies with it.
+    """
     children: list[ast.AST] = []
     for name in node._fields:
         value = getattr(node, name, None)
