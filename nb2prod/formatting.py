@@ -659,8 +659,8 @@ def _run(formatter: str, jobs: Sequence[_Job]) -> None:
         _run_ruff(jobs)
 
 
-def _format_jobs(formatter: str, jobs: Sequence[_Job]) -> None:
-    """Format, verify, and check that a second pass changes nothing; errors land on the jobs.
+def _format_jobs(formatter: str, jobs: Sequence[_Job], *, stable: bool = True) -> None:
+    """Format, verify, and (``stable``) check that a second pass changes nothing; errors land on the jobs.
 
     The second pass takes the jobs whose result verified. With ruff it starts before the
     verification, on every changed job, and runs in its own process meanwhile; in the rare case a
@@ -671,6 +671,10 @@ def _format_jobs(formatter: str, jobs: Sequence[_Job]) -> None:
         raise UsageError(f"unknown formatter '{formatter}'", hint="use ruff or black")
     _run(formatter, jobs)
     candidates = [job for job in jobs if job.error is None and job.formatted]
+    if not stable:
+        for job in candidates:
+            _verify(job)
+        return
     again = [_Job(job.start, dict(job.formatted)) for job in candidates]
     early = _Background(_run, formatter, again) if formatter == "ruff" and again else None
     try:
@@ -752,20 +756,23 @@ def _diff_lines(text: str, mark: bool) -> list[str]:
 # --- API ------------------------------------------------------------------------------------------
 
 
-def format_cells(data: Mapping[str, Any], formatter: str = "ruff", *, start: Path | None = None, plain: bool = False) -> dict[str, Any]:
+def format_cells(
+    data: Mapping[str, Any], formatter: str = "ruff", *, start: Path | None = None, plain: bool = False, stable: bool = True
+) -> dict[str, Any]:
     """Return a copy of notebook JSON with its code cells formatted; ``data`` is never modified.
 
     Markdown and raw cells, outputs and metadata are kept as they are; non-Python cells and
     notebooks are left alone; IPython syntax is kept. ``start`` is where the formatter's
     configuration is looked up from (default: the current folder). ``plain`` says the code cells are
     plain Python modules known to parse (generated code): they are verified as Python, without the
-    IPython rewrite and the parse check a notebook's cells need. Raises ``FormatError`` when the
-    formatter fails or its result does not verify (see the module docstring).
+    IPython rewrite and the parse check a notebook's cells need. ``stable=False`` skips the second
+    formatter pass that checks stability (the result is still verified). Raises ``FormatError`` when
+    the formatter fails or its result does not verify (see the module docstring).
     """
     views: dict[int, _View] = {}
     sources, _notes = _plan(data, views, plain=plain)
     job = _Job(start or Path.cwd(), sources, views=views, plain=plain)
-    _format_jobs(formatter, [job])
+    _format_jobs(formatter, [job], stable=stable)
     if job.error is not None:
         raise job.error
     return replace_sources(data, job.formatted)

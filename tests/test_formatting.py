@@ -605,3 +605,24 @@ def test_plain_python_that_a_formatter_changes_is_refused(tmp_path: Path, monkey
     monkeypatch.setattr(black, "format_cell", lambda src, *, fast, mode: src.replace("1", "2"))
     with pytest.raises(FormatError, match="cell 1"):
         format_cells(notebook("x = 1\n"), "black", start=tmp_path, plain=True)
+
+
+def test_stable_false_verifies_but_skips_the_second_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """export formats once (stable=False): a formatter that never settles is not run twice, but a change of code is still refused."""
+    import black
+
+    calls: list[str] = []
+
+    def flip(src: str, *, fast: bool, mode: Any) -> str:  # same AST every time, never the same text
+        calls.append(src)
+        return src.replace("'", "\x00").replace('"', "'").replace("\x00", '"')
+
+    monkeypatch.setattr(black, "format_cell", flip)
+    with pytest.raises(FormatError, match="not stable"):
+        format_cells(notebook("x = 'a'"), "black", start=tmp_path, plain=True)
+    calls.clear()
+    formatted = format_cells(notebook("x = 'a'"), "black", start=tmp_path, plain=True, stable=False)
+    assert source_text(formatted["cells"][0]["source"]) == 'x = "a"' and len(calls) == 1
+    monkeypatch.setattr(black, "format_cell", lambda src, *, fast, mode: src.replace("1", "2"))
+    with pytest.raises(FormatError, match="cell 1"):
+        format_cells(notebook("x = 1"), "black", start=tmp_path, plain=True, stable=False)

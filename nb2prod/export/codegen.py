@@ -35,8 +35,10 @@ directive lines are removed; display and tooling magics (``%matplotlib``, ``%loa
 test code that still uses those names is an error, the entry point binds its own ``nb2prod`` and
 ``record``). Everything else IPython-only (``!cmd``, ``x?``, other cell and line magics) is an
 error naming the cell and line, as lint's NB202 reports it. The result is formatted with ruff's
-formatter (or black), configured as ``nb2prod fmt`` would be for the first notebook, and checked to
-compile.
+formatter (or black), configured as ``nb2prod fmt`` would be for the first notebook, verified as
+``fmt`` verifies (the same AST), and checked to compile. Unlike ``fmt`` it is not formatted a
+second time to check that formatting is stable: a generated file is written once per export, from
+the notebook, and its header hash guards it; the second pass cost about a tenth of an export.
 
 ``__all__`` comes from the AST of the final code, never from text, by nbdev's rules (``make_all``):
 the names ``export`` cells (not ``export-internal`` ones) bind with top-level ``def``, ``class``,
@@ -802,7 +804,9 @@ def _format(
     sources = [module.code for module in modules] + [main_code] + [test.code for test in tests]
     cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text} for text in sources]
     try:
-        formatted = format_cells({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, formatter, start=start, plain=True)
+        formatted = format_cells(
+            {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, formatter, start=start, plain=True, stable=False
+        )
     except Nb2prodError as error:
         raise ExportError(f"formatting the generated code with {formatter} failed: {error.message}", hint=error.hint) from None
     texts = [text.rstrip("\n") + "\n" if text.strip() else "" for text in (cell["source"] for cell in formatted["cells"])]

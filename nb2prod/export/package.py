@@ -551,7 +551,7 @@ def _formatted(sources: Sequence[str], formatter: str, start: Path | None) -> li
     cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text} for text in sources]
     notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
     try:
-        formatted = format_cells(notebook, formatter, start=start, plain=True)
+        formatted = format_cells(notebook, formatter, start=start, plain=True, stable=False)
     except Nb2prodError as error:
         raise ExportError(f"formatting the generated files with {formatter} failed: {error.message}", hint=error.hint) from None
     return [cell["source"].rstrip("\n") + "\n" for cell in formatted["cells"]]
