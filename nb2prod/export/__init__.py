@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import types
 from collections.abc import Sequence
 from dataclasses import replace
@@ -35,7 +34,7 @@ from ..config import FORMATTERS, config_for
 from ..discover import discover
 from ..errors import ExportError, Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
-from .package import BUILTIN_TEMPLATES, MODULE_TEMPLATE, PINS, ExportResult, module_files, render_package, warm_templates, write_package
+from .package import PINS, ExportResult, module_files, render_package, write_package
 
 __all__ = ["DEFAULT_OUT", "ExportResult", "export", "read_notebooks"]
 
@@ -96,9 +95,6 @@ def export(
     chosen = formatter or config.lint.formatter
     if chosen not in FORMATTERS:
         raise UsageError(f"unknown formatter '{chosen}'", hint="use ruff or black")
-    if template_dir is None:
-        needed = (MODULE_TEMPLATE,) if into is not None else BUILTIN_TEMPLATES
-        threading.Thread(target=warm_templates, args=(needed,), name="nb2prod-templates", daemon=True).start()
     notebooks = read_notebooks(paths, exclude=config.exclude, root=config.root)
     plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, modules_only=into is not None)
     templates = Path(template_dir) if template_dir is not None else None

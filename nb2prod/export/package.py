@@ -40,7 +40,6 @@ plan no longer produces are reported as orphans.
 from __future__ import annotations
 
 import ast
-import contextlib
 import difflib
 import functools
 import hashlib
@@ -115,28 +114,6 @@ def _builtin_environment() -> Any:
 
 #: The template of a module file: all that ``--into`` and the nbconvert exporter render.
 MODULE_TEMPLATE = "package/module.py.j2"
-#: Every built-in template, as the renderer names them.
-BUILTIN_TEMPLATES = (
-    "README.md.j2",
-    "pyproject.toml.j2",
-    "package/__init__.py.j2",
-    "package/cli.py.j2",
-    MODULE_TEMPLATE,
-    "tests/test_cli.py.j2",
-    "tests/test_module.py.j2",
-)
-
-
-def warm_templates(names: Sequence[str] = BUILTIN_TEMPLATES) -> None:
-    """Import Jinja and compile the built-in templates ``names`` now, so that rendering later finds them ready.
-
-    The export runs this in a thread while it plans the package: the planning thread waits on the
-    formatter's process meanwhile. A template that fails here fails again, reported, when it renders.
-    """
-    environment = _builtin_environment()
-    for name in names:
-        with contextlib.suppress(Exception):
-            environment.get_template(name)
 
 
 def _new_environment(template_dir: Path | None) -> Any:
