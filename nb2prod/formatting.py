@@ -126,6 +126,7 @@ class _Job:
     error: Nb2prodError | None = None
     views: dict[int, _View] = field(default_factory=dict)  # cell index -> _python_of(source), when known
     plain: bool = False  # the cells are plain Python known to parse (see format_cells)
+    trees: Mapping[int, ast.Module] = field(default_factory=dict)  # cell index -> the AST of its source, when the caller has it
 
 
 # --- what to format -----------------------------------------------------------------------------
@@ -395,7 +396,11 @@ def _same_leaf(a: Any, b: Any) -> bool:
 def _verify(job: _Job) -> None:
     """Refuse (set ``job.error``) when a formatted cell's code or IPython syntax differs from the original."""
     for index, new in sorted(job.formatted.items()):
-        before = _tree_view(job.views[index] if index in job.views else _python_of(job.sources[index]))
+        known = job.trees.get(index)
+        if known is not None:
+            before: tuple[ast.Module, tuple[tuple[str, str, str], ...]] | None = (known, ())
+        else:
+            before = _tree_view(job.views[index] if index in job.views else _python_of(job.sources[index]))
         after = _tree_view((new, ()) if job.plain else _python_of(new))
         if before is None or after is None or not _same_code(before[0], after[0]):
             job.error = FormatError(
@@ -757,7 +762,13 @@ def _diff_lines(text: str, mark: bool) -> list[str]:
 
 
 def format_cells(
-    data: Mapping[str, Any], formatter: str = "ruff", *, start: Path | None = None, plain: bool = False, stable: bool = True
+    data: Mapping[str, Any],
+    formatter: str = "ruff",
+    *,
+    start: Path | None = None,
+    plain: bool = False,
+    stable: bool = True,
+    trees: Mapping[int, ast.Module] | None = None,
 ) -> dict[str, Any]:
     """Return a copy of notebook JSON with its code cells formatted; ``data`` is never modified.
 
@@ -766,12 +777,14 @@ def format_cells(
     configuration is looked up from (default: the current folder). ``plain`` says the code cells are
     plain Python modules known to parse (generated code): they are verified as Python, without the
     IPython rewrite and the parse check a notebook's cells need. ``stable=False`` skips the second
-    formatter pass that checks stability (the result is still verified). Raises ``FormatError`` when
+    formatter pass that checks stability (the result is still verified). ``trees`` (with ``plain``)
+    maps cell indices to the AST of their source, when the caller has it: verification compares with
+    it instead of parsing the cell again (it is never modified). Raises ``FormatError`` when
     the formatter fails or its result does not verify (see the module docstring).
     """
     views: dict[int, _View] = {}
     sources, _notes = _plan(data, views, plain=plain)
-    job = _Job(start or Path.cwd(), sources, views=views, plain=plain)
+    job = _Job(start or Path.cwd(), sources, views=views, plain=plain, trees=dict(trees or {}) if plain else {})
     _format_jobs(formatter, [job], stable=stable)
     if job.error is not None:
         raise job.error

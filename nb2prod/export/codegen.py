@@ -123,6 +123,7 @@ class _Piece:
     # were removed (directives, dropped magics, `__future__` and nb2prod imports), so it has the same
     # top-level definitions and the same other imports as ``code``, which is not parsed again.
     tree: ast.Module | None = field(default=None, compare=False, repr=False)
+    exact: bool = False  # ``tree`` is the AST of ``code`` itself: only comments and blank lines were removed
 
 
 @dataclass
@@ -198,7 +199,7 @@ def build_plan(
         _check_names(source)
         notes.extend(_duplicate_warnings(source))
 
-    modules = _modules(owners)
+    modules, module_trees = _modules(owners)
     _check_nb2prod_uses(marked, {module.name: set(module.names) for module in modules})
     main_pieces = [piece for piece in main_source.pieces if piece.role == "main" and piece.code] if main_source else []
     main_code = _joined(_block(main_source, piece) for piece in main_pieces) if main_source else ""
@@ -208,7 +209,7 @@ def build_plan(
         for piece in source.pieces
         if piece.role == "test" and piece.code
     ]
-    modules, main_code, tests = _format(modules, main_code, tests, formatter, marked[0].notebook.path)
+    modules, main_code, tests = _format(modules, module_trees, main_code, tests, formatter, marked[0].notebook.path)
 
     # The imports of the formatted modules and main code are those of their pieces: formatting keeps
     # the AST (it is verified), and a piece's tree has the imports of its code besides the removed
@@ -481,7 +482,9 @@ def _piece(source: _Source, cell: Cell, role: str, module: str, package: str) ->
     code = "\n".join(line for _, line in kept)
     if edits:  # removing directives and blank lines cannot break what compiled above; rewriting statements could
         _must_compile(code, f"{source.where(cell)} after export")
-    return _Piece(cell, role, module, code, tuple(number for number, _ in kept), future if role in EXPORT_ROLES else (), removed, tree)
+    exact = not edits and not transformed.magics
+    lines_kept = tuple(number for number, _ in kept)
+    return _Piece(cell, role, module, code, lines_kept, future if role in EXPORT_ROLES else (), removed, tree, exact)
 
 
 def _import_edits(
@@ -670,9 +673,10 @@ def _docstring(text: str) -> str:
     return '"""' + _printable(text).replace("\\", "\\\\").replace('"', '\\"') + '"""'
 
 
-def _modules(owners: dict[str, _Source]) -> list[ModulePlan]:
-    """Every module's (unformatted) code and names, sorted by module name."""
+def _modules(owners: dict[str, _Source]) -> tuple[list[ModulePlan], list[ast.Module | None]]:
+    """Every module's (unformatted) code and names, sorted by module name; and the AST of each code, when its cells' make it."""
     modules = []
+    trees: list[ast.Module | None] = []
     for module in sorted(owners):
         source = owners[module]
         pieces = _module_pieces(source, module)
@@ -687,7 +691,23 @@ def _modules(owners: dict[str, _Source]) -> list[ModulePlan]:
         code = "\n\n".join(head) + ("\n\n\n" + body if body else "\n")
         blocks = tuple(_provenance(source, piece.cell) for piece in pieces)
         modules.append(ModulePlan(module, (source.shown,), code, tuple(public), tuple(names), blocks))
-    return modules
+        trees.append(_joined_tree(head, pieces))
+    return modules, trees
+
+
+def _joined_tree(head: Sequence[str], pieces: Sequence[_Piece]) -> ast.Module | None:
+    """The AST of a module's code made from its cells' own trees (the dataflow parsed them), when each is exact.
+
+    The formatter's result is verified against it instead of parsing the whole module again. The
+    head (docstring, ``__future__`` import, ``__all__``) is small and parsed; the provenance lines
+    between the cells are comments.
+    """
+    if not all(piece.exact and piece.tree is not None for piece in pieces):
+        return None
+    body = [*parse_quietly("\n\n".join(head)).body]
+    for piece in pieces:
+        body.extend(piece.tree.body)  # type: ignore[union-attr]  # checked above
+    return ast.Module(body=body, type_ignores=[])
 
 
 def _bound_names(source: _Source, pieces: Sequence[_Piece], body: str) -> set[str]:
@@ -796,16 +816,24 @@ def _public_names(pieces: Sequence[_Piece], names: set[str]) -> list[str]:
 
 
 def _format(
-    modules: list[ModulePlan], main_code: str, tests: list[TestPlan], formatter: str, start: Path
+    modules: list[ModulePlan], trees: Sequence[ast.Module | None], main_code: str, tests: list[TestPlan], formatter: str, start: Path
 ) -> tuple[list[ModulePlan], str, list[TestPlan]]:
-    """Format every generated source in one formatter run, as ``nb2prod fmt`` would format a notebook in ``start``'s folder."""
+    """Format every generated source in one formatter run, as ``nb2prod fmt`` would format a notebook in ``start``'s folder.
+
+    ``trees`` holds the AST of each module's code where its cells' trees make it (else None).
+    """
     from ..formatting import format_cells  # imports the formatter machinery only when exporting
 
     sources = [module.code for module in modules] + [main_code] + [test.code for test in tests]
     cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text} for text in sources]
     try:
         formatted = format_cells(
-            {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, formatter, start=start, plain=True, stable=False
+            {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4},
+            formatter,
+            start=start,
+            plain=True,
+            stable=False,
+            trees={index: tree for index, tree in enumerate(trees) if tree is not None},
         )
     except Nb2prodError as error:
         raise ExportError(f"formatting the generated code with {formatter} failed: {error.message}", hint=error.hint) from None

@@ -8,6 +8,7 @@ to show they run, not only parse.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import keyword
 import string
@@ -819,3 +820,25 @@ def test_generated_notebooks_raise_export_error_or_give_modules_that_parse(specs
     for test in plan.tests:
         ast.parse(test.code)
     assert plan_of(specs, all_cells=all_cells) == plan
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(cells(), min_size=1, max_size=7), st.booleans())
+def test_a_modules_tree_made_from_its_cells_is_the_ast_of_its_code(specs: list[dict[str, Any]], all_cells: bool) -> None:
+    """Verification compares the formatted module with this tree instead of parsing the code again: it must be the same AST."""
+    from nb2prod import formatting
+    from nb2prod.export import codegen
+
+    made: list[tuple[ModulePlan, ast.Module]] = []
+    real = codegen._modules
+
+    def capture(owners: Any) -> Any:
+        modules, trees = real(owners)
+        made.extend((module, tree) for module, tree in zip(modules, trees, strict=True) if tree is not None)
+        return modules, trees
+
+    with pytest.MonkeyPatch.context() as patch, contextlib.suppress(ExportError):  # a tree that is wrong fails verification too
+        patch.setattr(codegen, "_modules", capture)
+        plan_of(specs, all_cells=all_cells)
+    for module, tree in made:
+        assert formatting._same_code(ast.parse(module.code), tree)
