@@ -379,20 +379,42 @@ def copy_project(source: Project, dest: Path) -> Project:
     return Project(dest, source.nbs, source.lib, source.notes, source.expected)
 
 
-def nb2prod_command(project: Project, root: Path, *where: str) -> tuple[str, ...]:
-    """``nb2prod export -q <root>/<nbs> --name <lib> WHERE...``: the package is named as nbdev's lib folder."""
-    return (*find_command("nb2prod"), "export", "-q", str(root / project.nbs), "--name", project.lib, *where)
+def nb2prod_command(project: Project, root: Path, *where: str, leave_out: Sequence[Path] = ()) -> tuple[str, ...]:
+    """``nb2prod export -q <root>/<nbs> --name <lib> WHERE...``: the package is named as nbdev's lib folder.
+
+    With ``leave_out`` (notebooks relative to the project root), the other notebooks are named one
+    by one instead of the folder.
+    """
+    if leave_out:
+        relative = [path.relative_to(project.root) for path in notebooks_of(project)]
+        inputs = [str(root / path) for path in relative if path not in leave_out]
+    else:
+        inputs = [str(root / project.nbs)]
+    return (*find_command("nb2prod"), "export", "-q", *inputs, "--name", project.lib, *where)
 
 
-def commands(nbdev: Nbdev, project: Project) -> list[Runner]:
-    """The three runners; each gets the root of a fresh copy of ``project`` as its folder."""
+def notebooks_of(project: Project) -> list[Path]:
+    """The project's notebooks, sorted."""
+    return sorted((project.root / project.nbs).rglob("*.ipynb"))
+
+
+def commands(nbdev: Nbdev, project: Project, whole_project_leaves_out: Sequence[Path] = ()) -> list[Runner]:
+    """The three runners; each gets the root of a fresh copy of ``project`` as its folder.
+
+    ``whole_project_leaves_out``: notebooks (relative to the project root) that only ``-o`` refuses,
+    such as one whose module is named ``cli`` (the whole project writes its own ``cli.py``).
+    """
+    leave_out = tuple(whole_project_leaves_out)
     return [
         Runner("nbdev-export", lambda root: Tool("nbdev-export", (nbdev.export, "--path", str(root / project.nbs)), OK)),
         Runner(
             "nb2prod export --into",
             lambda root: Tool("nb2prod export --into", nb2prod_command(project, root, "--into", str(root / project.lib)), OK),
         ),
-        Runner("nb2prod export -o", lambda root: Tool("nb2prod export -o", nb2prod_command(project, root, "-o", str(root / "build")), OK)),
+        Runner(
+            "nb2prod export -o",
+            lambda root: Tool("nb2prod export -o", nb2prod_command(project, root, "-o", str(root / "build"), leave_out=leave_out), OK),
+        ),
     ]
 
 
@@ -445,6 +467,24 @@ def select_notebooks(project: Project, work: Path) -> Counter[str]:
             refused[refusal_reason(line)] += 1
             print(f"left out {culprit.relative_to(project.root)}: nb2prod export says {line}")
             culprit.unlink()
+
+
+def whole_project_refusals(project: Project, work: Path) -> list[Path]:
+    """The notebooks (relative to the project root) that ``nb2prod export -o`` refuses among those ``--into`` takes; not timed."""
+    left: list[Path] = []
+    while True:
+        trial = copy_project(project, work / "selection-o")
+        command = nb2prod_command(trial, trial.root, "-o", str(trial.root / "build"), leave_out=left)
+        _, _, code, stdout, stderr = run_child(command)
+        shutil.rmtree(trial.root)
+        if code == 0:
+            return left
+        output = (stderr.strip() or stdout.strip()).replace(str(trial.root) + os.sep, "").splitlines()
+        named = [(line, Path(match.group(1))) for line in output if (match := re.match(r"(\S+?\.ipynb):", line))]
+        if not named or named[0][1] in left or not (project.root / named[0][1]).is_file():
+            raise BenchmarkError(f"nb2prod export -o exited with {code} and names no notebook to leave out:\n" + "\n".join(output))
+        print(f"left out of -o only: {named[0][1]}: nb2prod export -o says {named[0][0]}")
+        left.append(named[0][1])
 
 
 def top_level_names(tree: ast.Module) -> set[str]:
@@ -521,21 +561,25 @@ def name_differences(theirs: tuple[set[str], list[str] | None], mine: tuple[set[
     return notes, theirs_all != mine_all and set(theirs_all) == set(mine_all)
 
 
-def compare_modules(project: Project, nbdev_root: Path, into_root: Path, out_root: Path) -> None:
+def compare_modules(project: Project, nbdev_root: Path, into_root: Path, out_root: Path, out_leaves_out: Sequence[Path] = ()) -> None:
     """Compare the modules nbdev-export wrote with nb2prod's: top-level names and ``__all__``; print the differences.
 
     Each module nbdev wrote must be in nb2prod's ``--into`` output and in its project's
-    ``src/<lib>/``, and parse; the names of the two nb2prod outputs must agree. With the installed
+    ``src/<lib>/`` (unless ``-o`` was given fewer notebooks: ``out_leaves_out``), and parse; the
+    names of the two nb2prod outputs must agree. With the installed
     modules (a rebuilt project), also print how many of nbdev's outputs are byte-identical to them:
     a check of the rebuild itself.
     """
     lib = nbdev_root / project.lib
     written = sorted(path.relative_to(lib) for path in lib.rglob("*.py") if GENERATED.search(path.read_text(encoding="utf-8")))
-    same, reordered, differences = 0, [], []
+    same, reordered, differences, not_in_out = 0, [], [], []
     for relative in written:
         theirs = module_names(lib / relative, "nbdev-export")
         mine = module_names(into_root / project.lib / relative, "nb2prod export --into")
-        if module_names(out_root / "build" / "src" / project.lib / relative, "nb2prod export -o") != mine:
+        in_out = out_root / "build" / "src" / project.lib / relative
+        if out_leaves_out and not in_out.exists():
+            not_in_out.append(relative.as_posix())
+        elif module_names(in_out, "nb2prod export -o") != mine:
             differences.append(f"  {relative.as_posix()}: nb2prod export -o and --into bind other names")
         notes, order = name_differences(theirs, mine)
         if order:
@@ -544,7 +588,8 @@ def compare_modules(project: Project, nbdev_root: Path, into_root: Path, out_roo
             differences.append(f"  {relative.as_posix()}: " + "; ".join(notes))
         else:
             same += 1
-    print(f"\nmodules: nbdev-export wrote {len(written)}, nb2prod export --into and -o each wrote all of them")
+    out_wrote = f"-o all but {', '.join(not_in_out)} (from the notebooks it was not given)" if not_in_out else "-o"
+    print(f"\nmodules: nbdev-export wrote {len(written)}; nb2prod export --into wrote all of them, and so did {out_wrote}")
     print(f"same top-level names (def, class, assignments) and __all__ names in {same} of {len(written)}")
     print("\n".join(differences) if differences else "  no difference")
     if reordered:
@@ -576,15 +621,16 @@ def benchmark(nbdev: Nbdev, nbs: Path | None, dest: Path, repeat: int) -> None:
     keep = False
     try:
         project = copy_project(source, work / "project")
-        runners = commands(nbdev, project)
+        refused = select_notebooks(project, work)
+        count = len(notebooks_of(project))
+        left_out = ", ".join(f"{name} {count}" for name, count in refused.most_common()) or "none"
+        print(f"{count} notebook(s) given to both tools; left out for both: {left_out}")
+        out_leaves_out = whole_project_refusals(project, work)
+        runners = commands(nbdev, project, out_leaves_out)
         print("\ncommands (PROJECT: a fresh copy of the project for each run):")
         for runner in runners:
             print(f"  {runner.label}: {' '.join(runner.command(Path('PROJECT')).command)}")
         print()
-        refused = select_notebooks(project, work)
-        count = sum(1 for _ in (project.root / project.nbs).rglob("*.ipynb"))
-        left_out = ", ".join(f"{name} {count}" for name, count in refused.most_common()) or "none"
-        print(f"{count} notebook(s) given to both tools; left out for both: {left_out}")
 
         check = work / "check"
         outputs = []
@@ -593,7 +639,7 @@ def benchmark(nbdev: Nbdev, nbs: Path | None, dest: Path, repeat: int) -> None:
             outputs.append(run_tool(runner.command(check / str(index)), [[]]).output.replace(str(check / str(index)) + os.sep, ""))
         warnings = [line for line in outputs[2].splitlines() if ": warning: " in line]
         print(f"nb2prod export -o warns {len(warnings)} time(s)" + "".join(f"\n  {line}" for line in warnings))
-        compare_modules(project, check / "0", check / "1", check / "2")
+        compare_modules(project, check / "0", check / "1", check / "2", out_leaves_out)
         shutil.rmtree(check)
 
         before = snapshot(project.root)
