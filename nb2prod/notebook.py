@@ -34,7 +34,9 @@ TEXT_EXTENSIONS: Mapping[str, str] = {".py": "py", ".md": "md", ".myst": "myst",
 NOTEBOOK_EXTENSIONS = (".ipynb", *TEXT_EXTENSIONS)
 CELL_TYPES = ("code", "markdown", "raw")
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_ESCAPED_NON_ASCII = re.compile(r"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})")
+# What only an escaping dumper writes: \u escapes of non-ASCII characters, and of DEL (U+007F), which
+# Python's ensure_ascii escapes although it is ASCII.
+_ESCAPED_NON_ASCII = re.compile(r"\\u(?:007[fF]|00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})")
 _UPGRADE_HINT = "convert it with `jupyter nbconvert --to notebook --nbformat 4 --output NEW.ipynb FILE`"
 
 

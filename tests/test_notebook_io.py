@@ -560,6 +560,21 @@ def test_generated_notebooks_round_trip(data: Json, style: Style, choice: st.Dat
         assert _temp_files(Path(folder)) == []
 
 
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_a_del_character_keeps_its_escaping(tmp_path: Path, ensure_ascii: bool) -> None:
+    """Python's ensure_ascii escapes DEL (U+007F), an ASCII character; a change written keeps that style (found by hypothesis)."""
+    data = {"cells": [], "metadata": {"x-\x7f": None}, "nbformat": 4, "nbformat_minor": 5}
+    raw = json.dumps(data, indent=1, ensure_ascii=ensure_ascii).encode("utf-8")
+    path = tmp_path / "del.ipynb"
+    path.write_bytes(raw)
+    changed = copy.deepcopy(data)
+    changed["metadata"]["added"] = "\x7f"
+    assert write_notebook(read_notebook(path), changed) is True
+    assert path.read_bytes() == json.dumps(changed, indent=1, ensure_ascii=ensure_ascii, sort_keys=True).encode("utf-8")
+    assert write_notebook(read_notebook(path), data) is True
+    assert path.read_bytes() == raw
+
+
 @_PROPERTY_SETTINGS
 @given(data=notebooks(), style=styles(), choice=st.data())
 def test_generated_notebooks_keep_their_style(data: Json, style: Style, choice: st.DataObject) -> None:
