@@ -19,7 +19,8 @@ made an identifier (lower-cased, every character outside ``[a-z0-9_]`` replaced 
 before a leading digit, ``_`` after a keyword). ``#| export name`` / ``#| exporti name`` sends one
 cell to module ``name``. Module names are flat: a dotted name (``core.utils``) is refused with an
 error, since the package writes ``src/<package>/<module>.py``; so are ``cli``, ``__init__`` and
-``__main__``, which the package writes itself. Two notebooks writing one module are an error naming
+``__main__``, which the package writes itself (``cli`` is allowed with ``modules_only``: ``--into``
+writes no entry point). Two notebooks writing one module are an error naming
 both (nbdev silently keeps the last writer, nbdev #1034). When several notebooks are given, one
 with nothing marked (an nbdev ``index.ipynb``) is skipped with a warning; a single notebook with
 nothing marked, or a set where none is marked, is an error saying how to mark cells.
