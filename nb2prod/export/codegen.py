@@ -36,7 +36,8 @@ directive lines are removed; display and tooling magics (``%matplotlib``, ``%loa
 test code that still uses those names is an error, the entry point binds its own ``nb2prod`` and
 ``record``). Everything else IPython-only (``!cmd``, ``x?``, other cell and line magics) is an
 error naming the cell and line, as lint's NB202 reports it. The result is formatted with ruff's
-formatter (or black), configured as ``nb2prod fmt`` would be for the first notebook, verified as
+formatter (or black) as the Python file it becomes (not as a notebook cell: a cell's trailing ``;``
+goes), configured as ``nb2prod fmt`` would be for the first notebook, verified as
 ``fmt`` verifies (the same AST), and checked to compile. Unlike ``fmt`` it is not formatted a
 second time to check that formatting is stable: a generated file is written once per export, from
 the notebook, and its header hash guards it; the second pass cost about a tenth of an export.

@@ -271,3 +271,27 @@ def test_nbconvert_reports_an_export_error(tiny: Path) -> None:
     ran = subprocess.run([*_jupyter(), "nbconvert", "--to", "nb2prod", "tiny.ipynb"], capture_output=True, text=True, check=False)
     assert ran.returncode != 0 and "nothing is marked for export" in ran.stderr
     assert not Path("tiny.py").exists()
+
+
+def test_the_package_is_as_ruff_format_leaves_python_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Modules are formatted as .py files, not as notebook cells: `ruff format` on the package changes nothing, so the
+    header hashes stay valid (a cell's trailing `;` and a string line starting with %% are where the two differ)."""
+    from nb2prod.lint.ruff import ruff_executable
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    cells = [
+        ("code", "n = 2  # rows", ["parameters"]),
+        ("code", 'import math\nHELP = """\n%%bash is text\n"""\ndef area(r):\n    return math.pi*r**2;', ["export"]),
+        ("code", "value = area(n);\nnb2prod.record('area', value)", ["main"]),
+        ("code", "assert area(1) == math.pi;", ["test"]),
+    ]
+    write_notebook(tmp_path / "shapes.ipynb", cells)
+    code, _, err = cli(capsys, "shapes.ipynb", "-o", "out")
+    assert code == 0, err
+    assert "return math.pi * r**2\n" in Path("out/src/shapes/shapes.py").read_text()
+    done = subprocess.run([ruff_executable(), "format", "--check", "--no-cache", "out"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert cli(capsys, "shapes.ipynb", "-o", "out", "--check")[0] == 0

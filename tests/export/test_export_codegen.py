@@ -842,3 +842,14 @@ def test_a_modules_tree_made_from_its_cells_is_the_ast_of_its_code(specs: list[d
         plan_of(specs, all_cells=all_cells)
     for module, tree in made:
         assert formatting._same_code(ast.parse(module.code), tree)
+
+
+def test_commented_magics_and_cell_markers_stay_comments_in_place() -> None:
+    """reliability.md scenario 17: text equal to a magic or a cell separator, in a comment or a string, shifts nothing."""
+    cell = 'def f():\n    # %%capture is not run here\n    return 1\n# %% not a new cell\nTEXT = """\n%%bash\n# %%\n"""'
+    plan = plan_of([code(cell, "export"), code("assert f() == 1", "test")])
+    module = only_module(plan)
+    kept = ["    # %%capture is not run here\n    return 1\n", '# %% not a new cell\nTEXT = """\n%%bash\n# %%\n"""\n']
+    assert all(text in module.code for text in kept) and module.code.index(kept[0]) < module.code.index(kept[1])
+    assert assert_runs(module)["TEXT"] == "\n%%bash\n# %%\n"
+    assert module.all_names == ("TEXT", "f") and [test.code for test in plan.tests] == ["assert f() == 1"]
