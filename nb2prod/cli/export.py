@@ -29,7 +29,11 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("paths", nargs="+", metavar="NOTEBOOK", help="notebooks or folders of notebooks (one package)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-o", "--out", metavar="DIR", help="the project folder to write (default: build/<name>)")
-    where.add_argument("--into", metavar="PACKAGE_DIR", help="write only the modules into this existing package folder")
+    where.add_argument(
+        "--into",
+        metavar="PACKAGE_DIR",
+        help="write only the modules into this existing package folder (no pyproject, entry point or tests; no requirements inferred)",
+    )
     parser.add_argument("--name", help="the package's import name (default: the notebook's file name, or the folder's for several)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 and list the files that are out of date")
     parser.add_argument("--diff", action="store_true", help="write nothing; print a unified diff of each file that would change")
