@@ -37,14 +37,14 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .atomic import atomic_write
-from .errors import ParameterError, RunError
+from .errors import ParameterError, RunError, WriteError
 from .notebook import Notebook, read_notebook
 from .params import notebook_parameters, parameters_cell, render, resolve
 from .record import recorded_metrics
@@ -368,7 +368,14 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
         return _Outcome("failed", error(exc.cell_index, exc.ename, exc.evalue), output.data)
     except TimeoutError as exc:  # nbclient's CellTimeoutError, a cell or IOPub timeout
         evalue = f"a cell ran longer than {timeout:g} s" if timeout else str(exc).splitlines()[0]
-        return _Outcome("timeout", error(_running_cell(output.data), type(exc).__name__, evalue), output.data)
+        running = _running_cell(output.data)
+        outcome = _Outcome("timeout", error(running, type(exc).__name__, evalue), output.data)
+        if running is not None and output.data is not None:
+            original = origin[running] if running < len(origin) else None
+            with contextlib.suppress(WriteError):  # the last save stays as it is
+                output.save(json.dumps(_timeout_banners(output.data, running, original, evalue)))
+                outcome = replace(outcome, output=output.data)
+        return outcome
     except DeadKernelError as exc:  # os._exit, a segfault, the OOM killer
         return _Outcome("kernel_died", error(_running_cell(output.data), type(exc).__name__, str(exc)), output.data)
     except KeyboardInterrupt:
@@ -379,6 +386,32 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
     finally:
         _shut_down(managers)
     return _Outcome("ok", None, output.data)
+
+
+def _timeout_banners(data: Mapping[str, Any], running: int, original: int | None, evalue: str) -> dict[str, Any]:
+    """``data`` with two markdown cells saying where the run timed out: one on top linking to one above the cell.
+
+    papermill marks a cell that raised this way, but not one that timed out (nbclient's timeout
+    escapes its check). The cells carry papermill's error-banner tag, so a later run drops them.
+    """
+    taken = {cell.get("id") for cell in data["cells"]}
+    top_id, here_id = _free_id("nb2prod-timeout", taken), _free_id("nb2prod-timed-out-here", taken)
+    where = f"cell {original + 1} of the notebook" if original is not None else "the cell below"
+    top = f"**This run timed out** in [{where}](#{here_id}): {evalue}. The cells after it did not run."
+    here = f'<span id="{here_id}"></span>**The run timed out in the next cell**: {evalue}.'
+    cells = [dict(cell) for cell in data["cells"]]
+    cells.insert(running, {"cell_type": "markdown", "id": here_id, "metadata": {"tags": [ERROR_MARKER_TAG]}, "source": here})
+    cells.insert(0, {"cell_type": "markdown", "id": top_id, "metadata": {"tags": [ERROR_MARKER_TAG]}, "source": top})
+    return {**data, "cells": cells}
+
+
+def _free_id(name: str, taken: set[Any]) -> str:
+    """``name``, or ``name-1``, ``name-2``… if a cell already has that id."""
+    candidate, number = name, 0
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
 
 
 def _running_cell(output: Mapping[str, Any] | None) -> int | None:

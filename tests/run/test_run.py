@@ -251,6 +251,15 @@ def test_timeout_is_exit_124(work: Path, run: Callable[..., tuple[int, dict[str,
     assert time.monotonic() - started < 20
     assert record["error"] == {"cell_index": 1, "cell_id": "cell-1", "ename": "CellTimeoutError", "evalue": "a cell ran longer than 1 s"}
     assert "sleeps.ipynb:cell 2: error: timed out" in err
+    # reliability.md scenario 27: the executed notebook shows where (papermill marks raised errors only)
+    output = output_of(record)
+    top, here = cells_tagged(output, "papermill-error-cell-tag")
+    assert output["cells"][0] is top and "timed out" in source(top) and "cell 2 of the notebook" in source(top)
+    position = next(index for index, cell in enumerate(output["cells"]) if cell.get("id") == "cell-1")
+    assert output["cells"][position - 1] is here and f'id="{here["id"]}"' in source(here) and f"(#{here['id']})" in source(top)
+    import nbformat
+
+    nbformat.validate(nbformat.from_dict(output))
 
 
 def test_kernel_death_is_exit_138(work: Path, run: Callable[..., tuple[int, dict[str, Any], str]]) -> None:
@@ -335,3 +344,17 @@ def test_an_interrupt_while_the_kernel_starts_leaves_no_kernel(work: Path, monke
     }
     assert not any(alive(pid) for pid in launched)
     assert read_record(record.directory).status == "interrupted"
+
+
+def test_timeout_banners_take_free_ids_and_leave_the_notebook_alone() -> None:
+    from nb2prod.run import _timeout_banners
+
+    cells = [
+        {"cell_type": "code", "id": name, "metadata": {}, "source": "x", "outputs": [], "execution_count": None}
+        for name in ("a", "nb2prod-timeout")
+    ]
+    data = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    marked = _timeout_banners(data, 1, 4, "a cell ran longer than 2 s")
+    assert [cell["id"] for cell in marked["cells"]] == ["nb2prod-timeout-1", "a", "nb2prod-timed-out-here", "nb2prod-timeout"]
+    assert "cell 5 of the notebook" in marked["cells"][0]["source"] and "(#nb2prod-timed-out-here)" in marked["cells"][0]["source"]
+    assert [cell["id"] for cell in data["cells"]] == ["a", "nb2prod-timeout"]
