@@ -635,6 +635,48 @@ def test_template_errors_are_export_errors(tmp_path: Path) -> None:
         render(template_dir=tmp_path / "missing")
 
 
+def test_compiled_templates_are_cached_and_an_edited_template_compiles_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "README.md.j2").write_text("First card for {{ plan.package }}.\n")
+    assert render(template_dir=templates)["README.md"].endswith("First card for demo_pkg.\n")
+    cached = sorted((tmp_path / "tmp").rglob("nb2prod-*.cache"))
+    assert cached, "the compiled templates were not cached"
+    (templates / "README.md.j2").write_text("Second card for {{ plan.package }}.\n")
+    assert render(template_dir=templates)["README.md"].endswith("Second card for demo_pkg.\n")
+    for path in (tmp_path / "tmp").rglob("nb2prod-*.cache"):
+        path.write_bytes(b"not a cache")  # damaged: compiled again
+    assert render(template_dir=templates)["README.md"].endswith("Second card for demo_pkg.\n")
+
+
+def test_templates_render_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import jinja2
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Cannot determine safe temp directory.")
+
+    monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "__init__", refuse)
+    assert package._template_cache() is None
+    (tmp_path / "README.md.j2").write_text("Card.\n")
+    assert render(template_dir=tmp_path)["README.md"].endswith("Card.\n")
+
+
+def test_a_cache_that_cannot_be_read_or_written_costs_only_the_compilation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jinja2
+
+    def fail(self: object, bucket: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "load_bytecode", fail)
+    monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "dump_bytecode", fail)
+    (tmp_path / "README.md.j2").write_text("Card.\n")
+    assert render(template_dir=tmp_path)["README.md"].endswith("Card.\n")
+
+
 def test_builtin_templates_are_the_repository_templates_in_a_checkout() -> None:
     assert builtin_template_dir() == ROOT / "templates"
     shipped = sorted(path.relative_to(ROOT / "templates").as_posix() for path in (ROOT / "templates").rglob("*.j2"))
