@@ -628,3 +628,27 @@ def test_stable_false_verifies_but_skips_the_second_pass(tmp_path: Path, monkeyp
     monkeypatch.setattr(black, "format_file_contents", lambda src, *, fast, mode: src.replace("1", "2"))
     with pytest.raises(FormatError, match="cell 1"):
         format_cells(notebook("x = 1"), "black", start=tmp_path, plain=True, stable=False)
+
+
+def test_scratch_files_go_to_shared_memory_only_with_ample_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shm = tmp_path / "shm"
+    monkeypatch.setattr(formatting, "_SHARED_MEMORY", str(shm))
+    assert formatting._scratch_folder(1000) is None  # no such folder: the temporary folder
+    shm.mkdir()
+    room = {"free": 64 << 20}  # a default Docker container's /dev/shm
+
+    class Stats:
+        f_frsize = 1
+
+        @property
+        def f_bavail(self) -> int:
+            return room["free"]
+
+    monkeypatch.setattr(os, "statvfs", lambda path: Stats())
+    assert formatting._scratch_folder(1000) is None
+    room["free"] = 24 << 30
+    assert formatting._scratch_folder(1000) == str(shm)
+    assert formatting._scratch_folder(1 << 30) is None  # too much for it
+    formatted = format_cells(notebook("x=(1)"), "ruff", start=tmp_path)
+    assert source_text(formatted["cells"][0]["source"]) == "x = 1"
+    assert list(shm.iterdir()) == []  # scratch removed
