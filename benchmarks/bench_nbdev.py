@@ -592,8 +592,7 @@ def compare_modules(project: Project, nbdev_root: Path, into_root: Path, out_roo
     print(f"\nmodules: nbdev-export wrote {len(written)}; nb2prod export --into wrote all of them, and so did {out_wrote}")
     print(f"same top-level names (def, class, assignments) and __all__ names in {same} of {len(written)}")
     print("\n".join(differences) if differences else "  no difference")
-    if reordered:
-        print(f"__all__ in another order in {len(reordered)} ({', '.join(reordered)}): nbdev lists them as defined, nb2prod sorts them")
+    print(f"__all__ in another order in {len(reordered)}" + (f": {', '.join(reordered)}" if reordered else ""))
     if project.expected:
         texts = {relative: (lib / relative).read_text(encoding="utf-8") for relative in written}
         identical = sum(1 for relative, text in texts.items() if project.expected.get(relative.as_posix()) == text)

@@ -48,7 +48,8 @@ assignments (``=``, annotated, augmented; unpacking included) and ``type``, not 
 names starting with ``_`` and functions decorated ``@patch…`` (fastcore methods), plus the names an
 nbdev ``_all_ = [...]`` lists; a name an ``export`` cell defines is public even if an
 ``export-internal`` cell defines it too. Only names the module really binds are kept, so ``from
-module import *`` cannot fail. ``names`` lists every name the module may bind at top level (imports
+module import *`` cannot fail. The order is nbdev's too: assigned names, then ``def``/``class``
+names, each in notebook order, then the ``_all_`` names. ``names`` lists every name the module may bind at top level (imports
 included), from the dataflow analysis of the final code: a name bound in only one branch of an
 ``if`` counts.
 
@@ -803,15 +804,23 @@ def _nbdev_all(node: ast.stmt) -> list[str]:
 
 
 def _public_names(pieces: Sequence[_Piece], names: set[str]) -> list[str]:
-    """``__all__`` by nbdev's rules (see the module docstring); only names the module binds, so ``import *`` always works."""
-    public: set[str] = set()
+    """``__all__`` by nbdev's rules and in its order (see the module docstring); only names the module binds, so ``import *`` works.
+
+    nbdev's order: the assigned names, then the ``def`` and ``class`` names, each in notebook order,
+    then the names of ``_all_`` lists; a name once, where it first comes.
+    """
+    assigned: list[str] = []
+    defined: list[str] = []
+    listed: list[str] = []
     for piece in pieces:
         if piece.role != "export":
             continue
         body = (piece.tree if piece.tree is not None else ast.parse(piece.code)).body
-        public.update(name for name, node in _definitions(body) if not name.startswith("_") and not _is_patch(node))
-        public.update(name for node in body for name in _nbdev_all(node))
-    return sorted(public & names)
+        for name, node in _definitions(body):
+            if not name.startswith("_") and not _is_patch(node):
+                (defined if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else assigned).append(name)
+        listed.extend(name for node in body for name in _nbdev_all(node))
+    return [name for name in dict.fromkeys([*assigned, *defined, *listed]) if name in names]
 
 
 # --- formatting ------------------------------------------------------------------------------------------
