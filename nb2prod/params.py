@@ -17,7 +17,7 @@ import json
 import keyword
 import math
 import tokenize
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -291,15 +291,17 @@ def render(values: Mapping[str, Any]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def render_value(value: Any) -> str:
-    """A Python expression that evaluates to ``value`` (JSON-like values)."""
+def render_value(value: Any, *, quote: Callable[[str], str] = repr) -> str:
+    """A Python expression that evaluates to ``value`` (JSON-like values); ``quote`` writes the strings."""
+    if isinstance(value, str):
+        return quote(value)
     if isinstance(value, float) and not math.isfinite(value):
         return f'float("{value}")'
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(render_value(item) for item in value) + "]"
+        return "[" + ", ".join(render_value(item, quote=quote) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{render_value(key)}: {render_value(item)}" for key, item in value.items()) + "}"
-    if value is None or isinstance(value, (bool, int, float, str)):
+        return "{" + ", ".join(f"{render_value(key, quote=quote)}: {render_value(item, quote=quote)}" for key, item in value.items()) + "}"
+    if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
     hint = "use numbers, strings, booleans, lists or dicts"
     raise ParameterError(f"cannot pass a {type(value).__name__} as a parameter value", hint=hint)

@@ -585,7 +585,7 @@ def _check_names(source: _Source) -> None:
         issues.extend(i for i in flow.defined_only_outside(own | {test}) if i.cell_index == test)
     if not issues:
         return
-    issues.sort(key=lambda issue: (issue.cell_index, issue.line, issue.column, issue.name))
+    issues.sort(key=lambda issue: issue.position)
     groups: dict[tuple[int, str], list[str]] = {}  # (cell, where its names are defined) -> the names, in order
     for issue in issues[:_MAX_LISTED]:
         groups.setdefault((issue.cell_index, _definers(source, issue.defined_in)), []).append(f"'{issue.name}' (line {issue.line})")

@@ -46,7 +46,6 @@ import functools
 import hashlib
 import importlib.resources
 import json
-import math
 import os
 import re
 import shlex
@@ -59,7 +58,7 @@ from typing import Any
 from ..atomic import PendingWrite, atomic_write_all
 from ..errors import ExportError, Nb2prodError, WriteConflictError
 from ..lint.dataflow import BUILTIN_NAMES, analyze_cell
-from ..params import Parameter
+from ..params import Parameter, render_value
 from .plan import ExportPlan, ModulePlan, Provenance, TestPlan
 
 #: Version of every exported project (a fresh export starts at 0.1.0; bump it in pyproject.toml by hand).
@@ -189,16 +188,8 @@ def python_string(text: str) -> str:
 
 
 def python_literal(value: Any) -> str:
-    """Python source for a JSON-like value (a parameter default)."""
-    if isinstance(value, str):
-        return python_string(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return f'float("{value}")'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(python_literal(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{python_literal(key)}: {python_literal(item)}" for key, item in value.items()) + "}"
-    return repr(value)
+    """Python source for a JSON-like value (a parameter default), its strings quoted as the formatters quote them."""
+    return render_value(value, quote=python_string)
 
 
 def _docstring(text: str) -> str:

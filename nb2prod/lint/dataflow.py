@@ -108,6 +108,11 @@ class NameIssue:
     column: int
     defined_in: tuple[int, ...]
 
+    @property
+    def position(self) -> tuple[int, int, int, str]:
+        """Where it is, for sorting issues in reading order."""
+        return self.cell_index, self.line, self.column, self.name
+
 
 @dataclass(frozen=True)
 class NotebookFlow:
@@ -158,7 +163,7 @@ class NotebookFlow:
                 later = tuple(other for other in cells if position[other] > pos)
                 if later:
                     issues.append(NameIssue(use.name, index, use.line, use.column, later))
-        return sorted(issues, key=_issue_order)
+        return sorted(issues, key=lambda issue: issue.position)
 
     def undefined(self) -> list[NameIssue]:
         """Reads (immediate or deferred) of names no cell defines that are neither builtins nor IPython names (NB105).
@@ -212,10 +217,6 @@ def _first_uses(uses: Iterable[Use]) -> list[Use]:
             seen.add(use.name)
             first.append(use)
     return first
-
-
-def _issue_order(issue: NameIssue) -> tuple[int, int, int, str]:
-    return issue.cell_index, issue.line, issue.column, issue.name
 
 
 def analyze_notebook(sources: Sequence[str], execution_counts: Sequence[int | None] | None = None) -> NotebookFlow:
@@ -369,7 +370,7 @@ def _scope_bindings(nodes: Iterable[ast.AST]) -> tuple[set[str], set[str], set[s
                 name = node.rest
             if name:
                 bound.add(name)
-            stack.extend(_expression_children(node))
+            stack.extend(_child_nodes(node))
     return bound, declared_global, declared_nonlocal
 
 
@@ -745,7 +746,7 @@ class _CellAnalyzer:
             else:
                 if isinstance(node, (ast.Call, ast.Subscript, ast.Attribute)):
                     self._note_dynamic_binding(node)
-                stack.extend((child, current, False) for child in reversed(_expression_children(node)))
+                stack.extend((child, current, False) for child in reversed(_child_nodes(node)))
 
     def _comprehension(self, node: _Comprehension, scope: _Scope) -> list[tuple[ast.AST, _Scope, bool]]:
         """A comprehension's parts in evaluation order: the first iterable in ``scope``, the rest in its own scope."""
@@ -777,11 +778,8 @@ class _CellAnalyzer:
             self.unknown_bindings |= node.attr in ("update", "setdefault", "__setitem__")
 
 
-def _expression_children(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes(node)`` without contexts and constants, as a list (a hot path of every analysis).
-
-    The statements below a node are among them too: :func:`_scope_bindings` walks whole bodies with it.
-    """
+def _child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` without contexts and constants (which bind and read nothing), as a list: a hot path."""
     children: list[ast.AST] = []
     for name in node._fields:
         value = getattr(node, name, None)

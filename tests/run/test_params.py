@@ -11,7 +11,6 @@ import ast
 import hashlib
 import json
 import math
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from run_helpers import RUN_DATA as DATA
+from run_helpers import copy_fixtures
 
 import nb2prod
 from nb2prod.cli import main
@@ -28,25 +29,11 @@ from nb2prod.notebook import read_notebook
 from nb2prod.params import Parameter, check_value, convert, notebook_parameters, render, render_value, resolve
 from nb2prod.run import git_state, injected_source, input_hashes, load_parameters_file, parameterise
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "run"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def fixtures_unchanged() -> Any:
-    """No test in this module changes a fixture's bytes."""
-    before = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in DATA.iterdir()}
-    yield
-    after = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in DATA.iterdir()}
-    assert after == before
-
 
 @pytest.fixture
 def copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The fixtures copied into a fresh working folder, which is made the current folder."""
-    folder = tmp_path / "work"
-    shutil.copytree(DATA, folder)
-    monkeypatch.chdir(folder)
-    return folder
+    return copy_fixtures(tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from typing import Any
 
 import papermill
 import pytest
+from run_helpers import RUN_DATA as DATA
+from run_helpers import copy_fixtures
 
 import nb2prod
 from nb2prod.cli import main
@@ -32,7 +33,6 @@ from nb2prod.run import run_notebook
 
 pytestmark = pytest.mark.slow
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "run"
 NASTY = 'it\'s "quoted" \'\'\' """; import os\nos.system("echo pwned")  # \\ back\\slash \\n not a newline\r\n\ttab é日本 {x} %s'
 
 
@@ -59,20 +59,10 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.fixture(autouse=True, scope="module")
-def fixtures_unchanged() -> Any:
-    """No run changes a fixture's bytes."""
-    before = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in DATA.iterdir()}
-    yield
-    assert {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in DATA.iterdir()} == before
-
-
 @pytest.fixture
 def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The fixtures copied into the current folder; afterwards the copies still have their bytes and no kernel is left."""
-    folder = tmp_path / "work"
-    shutil.copytree(DATA, folder)
-    monkeypatch.chdir(folder)
+    folder = copy_fixtures(tmp_path, monkeypatch)
     yield folder
     for original in DATA.iterdir():
         assert (folder / original.name).read_bytes() == original.read_bytes(), f"{original.name} was modified"

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from ..context import LintContext
 from ..ipython import EXPORT_DROPPED_LINE_MAGICS, EXPORT_UNWRAPPED_MAGICS
 from ..rule import Hit, Rule, RuleDoc, Severity
-from .order import _cells_list
+from .order import _cells_list, _name_hit
 
 #: Last name of calls that do real work when a module is imported (train, read, plot, print…).
 _WORK_CALLS = frozenset(
@@ -32,12 +32,8 @@ def check_needs_unexported(ctx: LintContext) -> Iterator[Hit]:
     if not ctx.export_cells or not ctx.is_python:
         return
     for issue in ctx.flow.defined_only_outside(set(ctx.export_cells)):
-        yield Hit(
-            issue.cell_index,
-            f"'{issue.name}' is defined only in {_cells_list(issue.defined_in)}, which is not exported: the module would raise NameError",
-            issue.line,
-            issue.column,
-        )
+        where = _cells_list(issue.defined_in)
+        yield _name_hit(issue, f"'{issue.name}' is defined only in {where}, which is not exported: the module would raise NameError")
 
 
 def check_magic_in_export(ctx: LintContext) -> Iterator[Hit]:

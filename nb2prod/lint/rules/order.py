@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..context import LintContext
+from ..dataflow import NameIssue
 from ..rule import Hit, Rule, RuleDoc, Severity
 
 
 def _cells_list(indices: tuple[int, ...] | list[int]) -> str:
     numbers = [str(index + 1) for index in indices]
     return f"cell {numbers[0]}" if len(numbers) == 1 else "cells " + ", ".join(numbers)
+
+
+def _name_hit(issue: NameIssue, message: str) -> Hit:
+    """A finding at the read of the name a dataflow issue is about."""
+    return Hit(issue.cell_index, message, issue.line, issue.column)
 
 
 def check_out_of_order(ctx: LintContext) -> Iterator[Hit]:
@@ -64,12 +70,8 @@ def check_used_before_defined(ctx: LintContext) -> Iterator[Hit]:
     if not ctx.is_python:
         return
     for issue in ctx.flow.used_before_defined():
-        yield Hit(
-            issue.cell_index,
-            f"'{issue.name}' is used before it is defined (in {_cells_list(issue.defined_in)} below): 'Restart & Run All' fails here",
-            issue.line,
-            issue.column,
-        )
+        below = _cells_list(issue.defined_in)
+        yield _name_hit(issue, f"'{issue.name}' is used before it is defined (in {below} below): 'Restart & Run All' fails here")
 
 
 def check_undefined(ctx: LintContext) -> Iterator[Hit]:
@@ -77,12 +79,8 @@ def check_undefined(ctx: LintContext) -> Iterator[Hit]:
     if not ctx.is_python:
         return
     for issue in ctx.flow.undefined():
-        yield Hit(
-            issue.cell_index,
-            f"'{issue.name}' is not defined or imported by any cell: the stored results depend on a kernel state that is gone",
-            issue.line,
-            issue.column,
-        )
+        gone = "the stored results depend on a kernel state that is gone"
+        yield _name_hit(issue, f"'{issue.name}' is not defined or imported by any cell: {gone}")
 
 
 RULES: tuple[Rule, ...] = (
