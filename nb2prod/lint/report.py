@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .redact import Redactor, masked_column
 from .rule import FileResult, Finding, Rule, RuleDoc, Severity
 
 if TYPE_CHECKING:
@@ -175,11 +176,12 @@ def render_text(results: Sequence[FileResult], *, color: bool, show_source: bool
             group.append([(_error_line(result), "red")])
         elif result.findings or result.notes:
             group.append([(result.path, "bold underline")])
-        group.extend([[("  note: ", "cyan"), (_printable(note), "")] for note in result.notes])
+        redactor = Redactor(result.notebook)
+        group.extend([[("  note: ", "cyan"), (_printable(redactor.text(note)), "")] for note in result.notes])
         for finding in _sorted_findings(result):
-            group.append(_finding_line(finding))
+            group.append(_finding_line(finding, redactor))
             if show_source:
-                group.extend(_source_snippet(result.notebook, finding))
+                group.extend(_source_snippet(result.notebook, finding, redactor))
         if group:
             groups.append(group)
     lines: list[_Line] = []
@@ -190,24 +192,25 @@ def render_text(results: Sequence[FileResult], *, color: bool, show_source: bool
     return _render_color(lines) if color else "\n".join("".join(text for text, _ in line) for line in lines)
 
 
-def _finding_line(finding: Finding) -> _Line:
+def _finding_line(finding: Finding, redactor: Redactor) -> _Line:
     location = finding.location + (f":col {finding.column}" if finding.column is not None else "")
     line: _Line = [(location, "bold"), (": ", ""), (finding.code, _SEVERITY_STYLE[finding.severity])]
     line.append((f" [{finding.severity.letter}]", ""))
     if finding.fixable:
         line.append((" [*]", "cyan"))
-    line.append((f" {_printable(finding.message)}", ""))
+    line.append((f" {_printable(redactor.text(finding.message))}", ""))
     return line
 
 
-def _source_snippet(notebook: Notebook | None, finding: Finding) -> list[_Line]:
-    """The source line under a finding, indented, with a caret under the column when it is known."""
+def _source_snippet(notebook: Notebook | None, finding: Finding, redactor: Redactor) -> list[_Line]:
+    """The source line under a finding (secrets masked), indented, with a caret under the column when it is known."""
     text = source_line(notebook, finding)
     if text is None:
         return []
+    text, masked = redactor.line(finding.cell_index, finding.line, text)
     lines: list[_Line] = [[(_SOURCE_INDENT + _printable(text).expandtabs(), "")]]
     if finding.column is not None:
-        prefix = _printable(text[: max(finding.column - 1, 0)]).expandtabs()
+        prefix = _printable(text[: masked_column(masked, max(finding.column - 1, 0))]).expandtabs()
         lines.append([(_SOURCE_INDENT + " " * _display_width(prefix), ""), ("^", "bold red")])
     return lines
 
@@ -245,12 +248,32 @@ def _render_color(lines: list[_Line]) -> str:
 
 def render_json(results: Sequence[FileResult]) -> str:
     """``--format json``: every finding (``Finding.to_json``), every unreadable file, and the counts."""
+    findings = []
+    for result in results:
+        redactor = Redactor(result.notebook)
+        findings.extend(finding_json(finding, redactor) for finding in _sorted_findings(result))
     document = {
-        "findings": [finding.to_json() for result in results for finding in _sorted_findings(result)],
+        "findings": findings,
         "errors": [{"path": result.path, "message": _error_line(result)} for result in results if result.error is not None],
         "summary": Summary.of(results).to_json(),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def finding_json(finding: Finding, redactor: Redactor | None = None) -> dict[str, Any]:
+    """A finding as ``--format json`` shows it: ``Finding.to_json`` plus ``cell_number``, the message masked.
+
+    ``cell_index`` counts cells from 0 (as nbformat's list does); ``cell_number`` is the number
+    Jupyter shows and the text report prints (``cell 3``), i.e. ``cell_index + 1``.
+    """
+    document: dict[str, Any] = {}
+    for key, value in finding.to_json().items():
+        document[key] = value
+        if key == "cell_index":
+            document["cell_number"] = None if finding.cell_index is None else finding.cell_index + 1
+    if redactor is not None and isinstance(document.get("message"), str):
+        document["message"] = redactor.text(document["message"])
+    return document
 
 
 # --- github -------------------------------------------------------------------------------------
@@ -271,6 +294,7 @@ def render_github(results: Sequence[FileResult]) -> str:
         if result.error is not None:
             commands.append(f"::error file={_escape_property(result.path)}::{_escape_data(_error_message(result.error))}")
         lines = FileLines(result.notebook)
+        redactor = Redactor(result.notebook)
         for finding in _sorted_findings(result):
             properties = [f"file={_escape_property(finding.path)}"]
             if finding.cell_index is None:
@@ -278,12 +302,12 @@ def render_github(results: Sequence[FileResult]) -> str:
                     properties.append(f"line={finding.line}")
                     if finding.column is not None:
                         properties.append(f"col={finding.column}")
-                message = finding.message
+                message = redactor.text(finding.message)
             else:
                 mapped = lines.file_line(finding)
                 if mapped is not None:
                     properties.append(f"line={mapped}")
-                message = f"{_cell_position(finding)}: {finding.message}"
+                message = f"{_cell_position(finding)}: {redactor.text(finding.message)}"
             properties.append(f"title={_escape_property(finding.code)}")
             commands.append(f"::{_GITHUB_COMMAND[finding.severity]} {','.join(properties)}::{_escape_data(message)}")
     return "\n".join(commands)
@@ -452,8 +476,9 @@ def render_sarif(results: Sequence[FileResult], rules: Mapping[str, Rule], *, to
     sarif_results = []
     for result, findings in ordered:
         lines = FileLines(result.notebook)
-        for finding, fingerprint in zip(findings, fingerprints(result.notebook, findings), strict=True):
-            sarif_results.append(_sarif_result(finding, rule_index[finding.code], fingerprint, lines.file_line(finding)))
+        redactor = Redactor(result.notebook)
+        for finding, fingerprint in zip(findings, fingerprints(result.notebook, findings, redactor), strict=True):
+            sarif_results.append(_sarif_result(finding, rule_index[finding.code], fingerprint, lines.file_line(finding), redactor))
     notifications = [
         {
             "level": "error",
@@ -474,7 +499,7 @@ def render_sarif(results: Sequence[FileResult], rules: Mapping[str, Rule], *, to
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False)
 
 
-def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int | None) -> dict[str, Any]:
+def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int | None, redactor: Redactor) -> dict[str, Any]:
     if file_line is None and finding.cell_index is None and finding.line is not None:
         file_line = finding.line  # a position in the file itself, not in a cell
     location: dict[str, Any] = {
@@ -483,7 +508,8 @@ def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int
     if finding.cell_index is not None:
         cell = f"cell {finding.cell_index + 1}"
         location["logicalLocations"] = [{"name": cell, "fullyQualifiedName": f"{finding.path}:{cell}", "kind": "module"}]
-    text = finding.message if finding.cell_index is None else f"{finding.message} ({_cell_position(finding)})"
+    message = redactor.text(finding.message)
+    text = message if finding.cell_index is None else f"{message} ({_cell_position(finding)})"
     return {
         "ruleId": finding.code,
         "ruleIndex": index,
@@ -493,6 +519,7 @@ def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
         "properties": {
             "cell_index": finding.cell_index,
+            "cell_number": None if finding.cell_index is None else finding.cell_index + 1,
             "cell_id": finding.cell_id,
             "line": finding.line,
             "column": finding.column,
@@ -559,7 +586,7 @@ def artifact_uri(path: str) -> str:
     return quote(target.as_posix().removeprefix("./"), safe="/")
 
 
-def fingerprints(notebook: Notebook | None, findings: Sequence[Finding]) -> list[str]:
+def fingerprints(notebook: Notebook | None, findings: Sequence[Finding], redactor: Redactor | None = None) -> list[str]:
     """A fingerprint per finding (in the given order) that stays the same when cells move.
 
     It hashes the path, the code, the cell (its id, or the hash of its source for notebooks
@@ -567,11 +594,15 @@ def fingerprints(notebook: Notebook | None, findings: Sequence[Finding]) -> list
     among findings with the same code and line text in that cell — never the cell index or line
     number, so inserting or reordering cells keeps it, while editing the offending line changes it.
     Without the notebook, the line text is unknown and only the occurrence index separates findings.
+    The line is hashed with its secrets masked: a hash of a line holding a short password could be
+    brute-forced.
     """
+    redactor = redactor if redactor is not None else Redactor(notebook)
     seen: Counter[tuple[str, str, str, str]] = Counter()
     prints = []
     for finding in findings:
-        text = " ".join((source_line(notebook, finding) or "").split())
+        line = source_line(notebook, finding) or ""
+        text = " ".join(redactor.line(finding.cell_index, finding.line, line)[0].split())
         key = (artifact_uri(finding.path), finding.code, _cell_anchor(notebook, finding), text)
         occurrence = seen[key]
         seen[key] += 1
