@@ -15,6 +15,9 @@ ruff knows Python, not notebooks, so two things are adjusted before its findings
 - **Names IPython defines**: F821 is dropped when nb2prod's dataflow analysis has a definition for
   the name (``%%capture out``, ``x = !ls``, ``%store -r x``, ``%time x = 1``, a cell below — which
   NB104 reports — or an IPython name such as ``In``/``Out``), see :func:`refine`.
+- **Imports kept for their side effect** (:func:`side_effect_import`: ``enable_*`` modules such as
+  ``sklearn.experimental.enable_halving_search_cv``, ``__future__``) are not unused: their F401 is
+  dropped, and ``lint --fix`` never removes them.
 """
 
 from __future__ import annotations
@@ -80,6 +83,17 @@ F811_ACROSS_CELLS = _I
 _CODE_PARTS = re.compile(r"^([A-Za-z]+)(\d*)$")
 _F811_FIRST_CELL = re.compile(r"\bfrom cell (\d+)\b")
 _BACKTICKED = re.compile(r"`([^`]+)`")
+_NOQA = re.compile(r"#\s*noqa\b", re.IGNORECASE)
+
+
+def side_effect_import(message: str) -> bool:
+    """Whether an F401 message (```sklearn.experimental.enable_iterative_imputer` imported but unused``) names an
+    import that is there for its side effect: a module whose name starts with ``enable_``, or ``__future__``."""
+    found = _BACKTICKED.search(message)
+    if found is None:
+        return False
+    parts = found.group(1).split(" as ")[0].split(".")
+    return parts[0] == "__future__" or any(part.startswith("enable_") for part in parts)
 
 
 def severity(code: str, message: str = "", cell_index: int | None = None) -> Severity:
@@ -227,15 +241,47 @@ def _finding(shown: str, item: Mapping[str, Any]) -> Finding:
     )
 
 
+def _fixable_as_fix_does(findings: list[Finding], notebook: Notebook) -> list[Finding]:
+    """Clear ``fixable`` where ``lint --fix`` refuses ruff's fix (see :mod:`nb2prod.lint.ruff_fix`).
+
+    A line under ``# noqa`` is never changed, and a cell holding nothing but unused imports would be
+    left empty. (Multi-line imports make the second check approximate: it looks at lines.)
+    """
+    cells = notebook.cells
+    unused: dict[int, set[int]] = {}
+    for f in findings:
+        if f.origin == "ruff" and f.code == "F401" and f.fixable and f.cell_index is not None and f.line is not None:
+            unused.setdefault(f.cell_index, set()).add(f.line)
+    refused: set[int] = set()
+    for index, lines in unused.items():
+        if 0 <= index < len(cells):
+            code = {n for n, text in enumerate(cells[index].source.splitlines(), 1) if text.strip() and not text.lstrip().startswith("#")}
+            if code <= lines:
+                refused.add(index)
+    kept = []
+    for f in findings:
+        if f.origin == "ruff" and f.fixable and f.cell_index is not None and 0 <= f.cell_index < len(cells):
+            lines = cells[f.cell_index].source.splitlines()
+            text = lines[f.line - 1] if f.line is not None and 0 < f.line <= len(lines) else ""
+            if _NOQA.search(text) or (f.code == "F401" and f.cell_index in refused):
+                f = Finding(**{**f.__dict__, "fixable": False})
+        kept.append(f)
+    return kept
+
+
 def refine(findings: Sequence[Finding], notebook: Notebook) -> list[Finding]:
-    """Drop ruff's F821 for names nb2prod's dataflow knows a definition of (names IPython syntax binds, IPython's own names).
+    """Drop ruff's F821 for names nb2prod's dataflow knows a definition of (names IPython syntax binds, IPython's own
+    names) and ruff's F401 for imports kept for their side effect.
 
     ruff reads IPython syntax but not what it binds (``%%capture out``, ``%store -r x``), and not
     IPython's names (``In``, ``Out``, ``_1``). A name some cell defines is never undefined to a
     notebook: a definition below the use is reported by NB104, more specifically.
     """
+    findings = _fixable_as_fix_does(
+        [f for f in findings if not (f.code == "F401" and f.origin == "ruff" and side_effect_import(f.message))], notebook
+    )
     if not any(f.code == "F821" and f.origin == "ruff" for f in findings):
-        return list(findings)
+        return findings
     from .dataflow import analyze_notebook, is_predefined
 
     cells = notebook.cells
