@@ -19,7 +19,8 @@ itself, refusing:
 
 Like ruff, the fixes are applied in rounds until none is left (a removed variable can leave an
 import unused), at most :data:`MAX_ROUNDS`. Each fix applied is recorded with its cell and ruff's
-description (``cell 3: F401 removed unused import 'os'``) for the summary.
+description (``cell 3: F401 removed unused import 'os'``) for the summary; like every note, with the notebook's secrets masked (a fix title
+or a syntax error may quote the code).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..errors import Nb2prodError, ToolError
 from ..formatting import _checkable, _python_of
 from ..model import source_text
 from ..notebook import Notebook
+from .redact import Redactor
 from .ruff import ruff_executable, side_effect_import
 from .suppress import cell_suppresses
 
@@ -175,6 +177,7 @@ def ruff_fixes(notebook: Notebook, args: Sequence[str]) -> RuffFixes:
         if broken:
             item = broken[0]
             where = f"cell {item.get('cell')} does not parse (line {(item.get('location') or {}).get('row')}: {item.get('message')})"
+            where = Redactor(notebook).text(where)
             if round_number == 0:
                 result.notes.append(f"ruff's fixes not applied: {where}")
             else:
@@ -183,6 +186,9 @@ def ruff_fixes(notebook: Notebook, args: Sequence[str]) -> RuffFixes:
         taken = _take_round(items or (), current, frozen, result)
         if not taken:
             break
+    redactor = Redactor(notebook)
+    result.notes = [redactor.text(note) for note in result.notes]
+    result.applied = [AppliedFix(fix.cell_index, fix.code, redactor.text(fix.description)) for fix in result.applied]
     for index, (before, after) in enumerate(zip(original, current, strict=True)):
         if before == after:
             continue
