@@ -5,9 +5,10 @@ line (text format), a ruff or nbqa finding on the same line shows that line too,
 message may quote a literal (mypy's ``Literal['…']``). :class:`Redactor` finds the secrets of one
 notebook the way NB302 does — credentials in a known format anywhere in a cell (comments included)
 and string literals bound to a password-, token- or key-like name — and masks every place they
-would appear: a shown source line (with the caret column mapped onto the masked line), a message,
-and the line text hashed into a SARIF fingerprint (a hash of a line with a short password in it
-can be brute-forced).
+would appear: a shown source line (with the caret column mapped onto the masked line), a message
+(the secrets of the finding's own cell, and credentials in a known format wherever they come
+from), and the line text hashed into a SARIF fingerprint (a hash of a line with a short password in
+it can be brute-forced). Cells are examined only when something about them is shown.
 
 A secret is shown as its first 4 characters and an ellipsis when it is at least
 :data:`SHOWN_PREFIX_MIN` characters long (a token's prefix says its kind, ``sk-a…``), else as an
@@ -156,7 +157,6 @@ class Redactor:
     def __init__(self, notebook: Notebook | None):
         self._notebook = notebook
         self._cells: dict[int, _CellSecrets] = {}
-        self._values: list[str] | None = None
 
     def _cell(self, index: int) -> _CellSecrets | None:
         if self._notebook is None or not 0 <= index < len(self._notebook.cells):
@@ -173,20 +173,15 @@ class Redactor:
             return text, []
         return cell.line(line, text)
 
-    def secrets(self) -> list[str]:
-        """Every secret value of the notebook, longest first."""
-        if self._values is None:
-            found: set[str] = set()
-            for index in range(len(self._notebook.cells) if self._notebook is not None else 0):
-                cell = self._cell(index)
-                if cell is not None:
-                    found.update(cell.values)
-            self._values = sorted(found, key=len, reverse=True)
-        return self._values
+    def secrets(self, cell_index: int) -> list[str]:
+        """The secret values of one cell, longest first."""
+        cell = self._cell(cell_index)
+        return sorted(cell.values, key=len, reverse=True) if cell is not None else []
 
-    def text(self, text: str) -> str:
-        """``text`` (a message, a note) with the notebook's secrets and any credential in a known format masked."""
-        for value in self.secrets():
+    def text(self, text: str, cell_index: int | None = None) -> str:
+        """``text`` (a message, a note) with any credential in a known format masked, and the secrets of cell
+        ``cell_index`` (the cell a finding is about: a message quotes code of its own cell)."""
+        for value in self.secrets(cell_index) if cell_index is not None else ():
             if value in text:
                 text = text.replace(value, mask_secret(value))
         if any(True for _ in find_tokens(text)):

@@ -190,7 +190,7 @@ def _finding_line(finding: Finding, redactor: Redactor) -> _Line:
     line.append((f" [{finding.severity.letter}]", ""))
     if finding.fixable:
         line.append((" [*]", "cyan"))
-    line.append((f" {_printable(redactor.text(finding.message))}", ""))
+    line.append((f" {_printable(redactor.text(finding.message, finding.cell_index))}", ""))
     return line
 
 
@@ -264,7 +264,7 @@ def finding_json(finding: Finding, redactor: Redactor | None = None) -> dict[str
         if key == "cell_index":
             document["cell_number"] = None if finding.cell_index is None else finding.cell_index + 1
     if redactor is not None and isinstance(document.get("message"), str):
-        document["message"] = redactor.text(document["message"])
+        document["message"] = redactor.text(document["message"], finding.cell_index)
     return document
 
 
@@ -299,7 +299,7 @@ def render_github(results: Sequence[FileResult]) -> str:
                 mapped = lines.file_line(finding)
                 if mapped is not None:
                     properties.append(f"line={mapped}")
-                message = f"{_cell_position(finding)}: {redactor.text(finding.message)}"
+                message = f"{_cell_position(finding)}: {redactor.text(finding.message, finding.cell_index)}"
             properties.append(f"title={_escape_property(finding.code)}")
             commands.append(f"::{_GITHUB_COMMAND[finding.severity]} {','.join(properties)}::{_escape_data(message)}")
     return "\n".join(commands)
@@ -386,7 +386,7 @@ def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int
     if finding.cell_index is not None:
         cell = f"cell {finding.cell_index + 1}"
         location["logicalLocations"] = [{"name": cell, "fullyQualifiedName": f"{finding.path}:{cell}", "kind": "module"}]
-    message = redactor.text(finding.message)
+    message = redactor.text(finding.message, finding.cell_index)
     text = message if finding.cell_index is None else f"{message} ({_cell_position(finding)})"
     return {
         "ruleId": finding.code,

@@ -177,7 +177,8 @@ def ruff_fixes(notebook: Notebook, args: Sequence[str]) -> RuffFixes:
         if broken:
             item = broken[0]
             where = f"cell {item.get('cell')} does not parse (line {(item.get('location') or {}).get('row')}: {item.get('message')})"
-            where = Redactor(notebook).text(where)
+            cell = item.get("cell")
+            where = Redactor(notebook).text(where, cell - 1 if isinstance(cell, int) else None)
             if round_number == 0:
                 result.notes.append(f"ruff's fixes not applied: {where}")
             else:
@@ -188,7 +189,7 @@ def ruff_fixes(notebook: Notebook, args: Sequence[str]) -> RuffFixes:
             break
     redactor = Redactor(notebook)
     result.notes = [redactor.text(note) for note in result.notes]
-    result.applied = [AppliedFix(fix.cell_index, fix.code, redactor.text(fix.description)) for fix in result.applied]
+    result.applied = [AppliedFix(fix.cell_index, fix.code, redactor.text(fix.description, fix.cell_index)) for fix in result.applied]
     for index, (before, after) in enumerate(zip(original, current, strict=True)):
         if before == after:
             continue
