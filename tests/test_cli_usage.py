@@ -76,3 +76,19 @@ def test_nothing_close_gives_no_suggestion(capsys: pytest.CaptureFixture[str]) -
         main(["strip", "--zzzzzzzz", "a.ipynb"])
     err = capsys.readouterr().err
     assert "unrecognized arguments: --zzzzzzzz" in err and "did you mean" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "suggestion"),
+    [
+        (["lnt", "x.ipynb"], "usage: nb2prod [", "(did you mean lint?)"),
+        (["lint", "--format", "jsn", "x.ipynb"], "usage: nb2prod lint ", "(did you mean json?)"),
+        (["runs", "lst"], "usage: nb2prod runs ", "(did you mean list?)"),
+    ],
+)
+def test_a_mistyped_choice_names_the_closest(argv: list[str], usage: str, suggestion: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.startswith(usage)
+    assert err.rstrip().endswith(suggestion)

@@ -7,14 +7,17 @@ with ``--debug``).
 
 argparse reports an option no parser knows (``nb2prod lint --slect F``) from the top-level parser,
 with the top-level usage; :func:`parse` reports it from the subcommand that was given instead, with
-that subcommand's usage and the closest option it has (``did you mean --select?``), exit 2.
+that subcommand's usage and the closest option it has (``did you mean --select?``), exit 2. A
+value outside an argument's choices (a command, ``--format jsn``) gets the closest choice too.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
+import typing
 from collections.abc import Sequence
 
 from .. import __version__
@@ -23,13 +26,28 @@ from . import export, fmt, lint, params, rules, run, runs, strip, verify
 
 COMMANDS = (strip, lint, rules, fmt, export, params, run, runs, verify)
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
+_INVALID_CHOICE = re.compile(r"invalid choice: '?(?P<typed>[^'(]*?)'? \(choose from (?P<choices>.*)\)$")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose "invalid choice" error also names the closest choice (subparsers inherit it)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        """Print the usage and ``message`` (with a did-you-mean for a mistyped choice) and exit 2."""
+        found = _INVALID_CHOICE.search(message)
+        if found is not None:
+            choices = [choice.strip().strip("'") for choice in found.group("choices").split(",")]
+            close = difflib.get_close_matches(found.group("typed"), choices, n=1, cutoff=0.6)
+            if close:
+                message += f" (did you mean {close[0]}?)"
+        super().error(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of internal errors")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nb2prod",
         description="Take machine-learning notebooks to production: strip, lint, export, run.",
         parents=[common],
