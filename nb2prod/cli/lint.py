@@ -85,7 +85,7 @@ def _apply_fixes(args: argparse.Namespace, config: Config) -> bool:
     results = fix(args.paths, config=config, select=args.select, ignore=args.ignore, ruff=args.ruff)
     failed = False
     for result in results:
-        if result.written or (result.changed and result.error is None):
+        if result.written:  # a notebook that could not be written keeps none of its fixes
             for line in result.lines():
                 print(line, file=sys.stderr)
         for note in result.notes:
