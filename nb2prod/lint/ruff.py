@@ -84,6 +84,7 @@ _CODE_PARTS = re.compile(r"^([A-Za-z]+)(\d*)$")
 _F811_FIRST_CELL = re.compile(r"\bfrom cell (\d+)\b")
 _BACKTICKED = re.compile(r"`([^`]+)`")
 _NOQA = re.compile(r"#\s*noqa\b", re.IGNORECASE)
+_LINE_END = re.compile(r"\r\n|\r|\n")  # how ruff numbers lines
 
 
 def side_effect_import(message: str) -> bool:
@@ -255,13 +256,15 @@ def _fixable_as_fix_does(findings: list[Finding], notebook: Notebook) -> list[Fi
     refused: set[int] = set()
     for index, lines in unused.items():
         if 0 <= index < len(cells):
-            code = {n for n, text in enumerate(cells[index].source.splitlines(), 1) if text.strip() and not text.lstrip().startswith("#")}
+            code = {
+                n for n, text in enumerate(_LINE_END.split(cells[index].source), 1) if text.strip() and not text.lstrip().startswith("#")
+            }
             if code <= lines:
                 refused.add(index)
     kept = []
     for f in findings:
         if f.origin == "ruff" and f.fixable and f.cell_index is not None and 0 <= f.cell_index < len(cells):
-            lines = cells[f.cell_index].source.splitlines()
+            lines = _LINE_END.split(cells[f.cell_index].source)
             text = lines[f.line - 1] if f.line is not None and 0 < f.line <= len(lines) else ""
             if _NOQA.search(text) or (f.code == "F401" and f.cell_index in refused):
                 f = Finding(**{**f.__dict__, "fixable": False})
