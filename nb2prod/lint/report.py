@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..text import printable as _printable
 from .rule import FileResult, Finding, Rule, RuleDoc, Severity
 
 if TYPE_CHECKING:
@@ -210,11 +211,6 @@ def _source_snippet(notebook: Notebook | None, finding: Finding) -> list[_Line]:
         prefix = _printable(text[: max(finding.column - 1, 0)]).expandtabs()
         lines.append([(_SOURCE_INDENT + " " * _display_width(prefix), ""), ("^", "bold red")])
     return lines
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters (other than tab) shown escaped, so nothing reaches the terminal raw."""
-    return "".join(ch if ch == "\t" or unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode() for ch in text)
 
 
 def _display_width(text: str) -> int:

@@ -239,7 +239,7 @@ def test_verify_refuses_redacted_secrets_before_any_kernel(tmp_path: Path, noteb
 
 def test_verify_errors(tmp_path: Path, notebook: Path, fake_run: Any) -> None:
     runs = tmp_path / "runs"
-    with pytest.raises(RecordError, match="no runs in"):
+    with pytest.raises(RecordError, match="no runs here"):
         verify("latest", runs_dir=runs)
     write_run(runs, notebook)
     with pytest.raises(ParameterError, match="negative"):
@@ -266,7 +266,7 @@ def test_cli_verify_reproduced(tmp_path: Path, notebook: Path, fake_run: Any, ca
     assert lines[0] == f"run {RUN_ID} ({notebook}) re-run as 20261128T100000Z-bbbbbb"
     assert lines[1].split() == ["metric", "recorded", "now", "delta", "ok"]
     assert lines[2].split() == ["status", "ok", "ok", "yes"]
-    assert lines[3].split() == ["accuracy", "0.9", "0.9", "+0", "yes"]
+    assert lines[3].split() == ["accuracy", "0.9", "0.9", "+0.0", "yes"]
     assert lines[4].split() == ["label", "rf", "rf", "yes"]
     assert lines[-1] == "reproduced: 2 metrics match within rtol=1e-06, atol=0"
 
