@@ -287,6 +287,18 @@ def test_cli_verify_not_reproduced(tmp_path: Path, notebook: Path, fake_run: Any
     assert data["rerun_record"]["id"] == "20261128T100000Z-bbbbbb"
 
 
+def test_scenario_59_cli_verify_escapes_names_values_and_warnings(
+    tmp_path: Path, notebook: Path, fake_run: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "\x1b]0;pwned\x07\x9b\nx"
+    record = write_run(tmp_path / "runs", notebook, metrics={hostile: 0.9}, environment={"packages": {hostile: "1"}})
+    fake_run(rerun_of(record, metrics={hostile: 0.5}, environment={"packages": {hostile: "2"}}, error={"evalue": hostile}))
+    code, out, err = cli(capsys, "verify", "latest", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 1
+    assert not any(char in out + err for char in "\x1b\x07\x9b")
+    assert "\\x1b]0;pwned\\x07\\x9b\\nx" in out and "\\x1b]0;pwned" in err and len(err.splitlines()) == 1
+
+
 def test_cli_verify_rerun_error_is_shown(tmp_path: Path, notebook: Path, fake_run: Any, capsys: pytest.CaptureFixture[str]) -> None:
     record = write_run(tmp_path / "runs", notebook)
     fake_run(rerun_of(record, status="failed", metrics={}, error={"cell_index": 1, "ename": "KeyError", "evalue": "'x'"}))
