@@ -243,6 +243,8 @@ def read_record(path: str | os.PathLike[str]) -> RunRecord:
     target = Path(path)
     if target.is_dir():
         target = target / RECORD_FILE
+    if target.exists() and not target.is_file():  # a FIFO would block the read forever
+        raise RecordError("damaged run record: not a regular file", path=os.fspath(target), hint=DAMAGED_HINT)
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
     except FileNotFoundError:

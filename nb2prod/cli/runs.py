@@ -181,17 +181,17 @@ def _print_list(entries: Sequence[RunRecord | DamagedRecord], records: Sequence[
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("id", "notebook", "status", "duration", "parameters", "metrics"):
         table.add_column(column, no_wrap=column in ("id", "status", "duration"), justify="right" if column == "duration" else "left")
-    for entry in entries:
-        if isinstance(entry, DamagedRecord):
-            table.add_row(entry.id, "—", _status_text("damaged"), "—", entry.reason, "")
+    for record in entries:
+        if isinstance(record, DamagedRecord):
+            table.add_row(record.id, "—", _status_text("damaged"), "—", record.reason, "")
             continue
         table.add_row(
-            entry.id,
-            entry.notebook,
-            _status_text(entry.status),
-            format_duration(entry.duration_s),
-            _abbreviated(entry.parameters, parameters),
-            _abbreviated(entry.metrics, metrics),
+            record.id,
+            record.notebook,
+            _status_text(record.status),
+            format_duration(record.duration_s),
+            _abbreviated(record.parameters, parameters),
+            _abbreviated(record.metrics, metrics),
         )
     emit(table)
 

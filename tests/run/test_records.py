@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,14 @@ def test_scenario_55_unreadable_records_are_damaged_not_skipped(tmp_path: Path, 
     assert damaged.path == bad and damaged.id == RUN_ID and reason in damaged.reason
     assert str(damaged.error).startswith(f"{bad}: error: damaged run record: ")
     assert [record.id for record in iter_records(tmp_path)] == [read_record(good).id]
+
+
+def test_a_fifo_named_run_json_is_damaged_not_a_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "train" / RUN_ID / "run.json"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    [damaged] = scan_records(tmp_path)
+    assert isinstance(damaged, DamagedRecord) and damaged.reason == "not a regular file"
 
 
 def test_scenario_55_find_record_names_the_damaged_file(tmp_path: Path) -> None:
