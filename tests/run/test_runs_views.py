@@ -13,6 +13,7 @@ refuses before a kernel would start.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +311,12 @@ def test_verify_errors_name_the_run_record(copied: Path, capsys: pytest.CaptureF
     record = write_run(Path("runs"), OLD, notebook="typed_parameters.ipynb", parameters={"api_token": "x"})
     code, _, err = cli(capsys, "verify", "latest", "--runs-dir", "runs")
     assert code == 2 and err.startswith(f"{record.directory / 'run.json'}: error: run {OLD} was started with the secret parameter")
+    shutil.rmtree("runs")
+    record = write_run(Path("runs"), OLD, notebook="typed_parameters.ipynb", parameters={"epochs": "many"}, notebook_sha256="")
+    code, _, err = cli(capsys, "verify", "latest", "--runs-dir", "runs")  # the recorded value no longer fits
+    assert code == 2 and err.startswith(f"{record.directory / 'run.json'}: error: 'epochs' expects an int, got 'many'")
+    code, _, err = cli(capsys, "verify", "latest", "--runs-dir", "runs", "-p", "epochs=None")
+    assert code == 2 and err.startswith("typed_parameters.ipynb: error: 'epochs' expects an int, got 'None'")
     (copied / "typed_parameters.ipynb").unlink()
     code, _, err = cli(capsys, "verify", "latest", "--runs-dir", "runs", "-p", "api_token=y")
     assert code == 2 and err.startswith(f"{record.directory / 'run.json'}: error: the notebook of run {OLD} is not there")
