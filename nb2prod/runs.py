@@ -141,7 +141,10 @@ def _same(left: Any, right: Any) -> bool:
 
 
 def format_value(value: Any, *, width: int | None = 40) -> str:
-    """A short, readable form of a parameter or metric value; cut to ``width`` characters (None: never)."""
+    """A short, readable form of a parameter or metric value; cut to ``width`` characters (None: never).
+
+    A float keeps its decimal point (``1.0``, not ``1``): an int and a float parameter look different.
+    """
     if value is MISSING:
         text = "—"
     elif isinstance(value, float):
