@@ -19,7 +19,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -84,23 +84,121 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], directory: Path | None = None) -> RunRecord:
-        """Read a stored record, every field checked against its type; unknown keys (from newer versions) are ignored.
-
-        Raises ``RecordError`` naming the record's ``run.json`` and the first field that is missing
-        or of the wrong type.
-        """
-        where = os.fspath(directory / RECORD_FILE) if directory else None
-        missing = {"id", "notebook", "status", "started"} - set(data)
-        if missing:
-            raise RecordError(f"damaged run record: no {', '.join(sorted(missing))}", path=where, hint=DAMAGED_HINT)
-        problem = record_problem(data)
-        if problem:
-            raise RecordError(f"damaged run record: {problem}", path=where, hint=DAMAGED_HINT)
+        """Read a stored record; unknown keys (from newer versions) are ignored."""
         known = {f for f in cls.__dataclass_fields__ if f != "directory"}
+        missing = {"id", "notebook", "status", "started"} - set(data)
+        problem = f"no {', '.join(sorted(missing))}" if missing else record_problem(data, known)
+        if problem:  # every stored field is checked against its type: see record_problem
+            where = os.fspath(directory / RECORD_FILE) if directory else None
+            raise RecordError(f"damaged run record: {problem}", path=where, hint=DAMAGED_HINT)
         values = {key: value for key, value in data.items() if key in known}
         values.setdefault("notebook_sha256", "")
         values.setdefault("parameters", {})
         return cls(**values, directory=directory)
+
+
+def write_record(record: RunRecord) -> Path:
+    """Write ``run.json`` atomically into the record's directory (parameters redacted); return its path."""
+    if record.directory is None:
+        raise ValueError("a record needs its directory before it is written")
+    record.parameters = redact(record.parameters)
+    path = record.directory / RECORD_FILE
+    atomic_write(path, (json.dumps(record.to_json(), indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"))
+    return path
+
+
+def read_record(path: str | os.PathLike[str]) -> RunRecord:
+    """Read a run record from its ``run.json`` or its directory.
+
+    Raises ``RecordError`` naming the file when there is no record there, or it is not a record
+    (not JSON, another schema, a field of the wrong type).
+    """
+    target = Path(path)
+    if target.is_dir():
+        target = target / RECORD_FILE
+    if target.exists() and not target.is_file():  # a FIFO would block the read forever
+        raise RecordError("damaged run record: not a regular file", path=os.fspath(target), hint=DAMAGED_HINT)
+    try:
+        data = json.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordError("no run record here", path=os.fspath(path), hint="`nb2prod runs list` shows the runs") from None
+    except json.JSONDecodeError as exc:
+        message = f"damaged run record: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise RecordError(message, path=os.fspath(target), hint=DAMAGED_HINT) from None
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
+        detail = getattr(exc, "strerror", None) or exc
+        raise RecordError(f"damaged run record: cannot read it: {detail}", path=os.fspath(target), hint=DAMAGED_HINT) from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise RecordError(
+            f"not an nb2prod run record (schema {data.get('schema') if isinstance(data, dict) else None!r})", path=os.fspath(target)
+        )
+    return RunRecord.from_json(data, directory=target.parent)
+
+
+def scan_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> list[RunRecord | DamagedRecord]:
+    """Every ``RUNS_DIR/<notebook>/<run>/run.json``, newest first: a record, or a ``DamagedRecord`` saying why not.
+
+    Raises ``RecordError`` when ``runs_dir`` exists but is not a folder; a missing folder holds no runs.
+    """
+    root = Path(runs_dir)
+    if root.exists() and not root.is_dir():
+        raise RecordError("the runs folder is not a folder", path=os.fspath(runs_dir), hint="pass --runs-dir with the folder of the runs")
+    entries: list[RunRecord | DamagedRecord] = []
+    for path in root.glob(f"*/*/{RECORD_FILE}") if root.is_dir() else ():
+        try:
+            entries.append(read_record(path))
+        except RecordError as error:
+            entries.append(DamagedRecord(path, error))
+    return sorted(entries, key=_start_order, reverse=True)
+
+
+def iter_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> Iterator[RunRecord]:
+    """Every readable run record under ``runs_dir``, newest first (by start time, to the millisecond).
+
+    Damaged records are left out: ``scan_records`` has them too.
+    """
+    yield from (entry for entry in scan_records(runs_dir) if isinstance(entry, RunRecord))
+
+
+def _start_order(entry: RunRecord | DamagedRecord) -> tuple[str, str]:
+    """When a run started: the id's UTC second, then the record's (millisecond) start time."""
+    if isinstance(entry, DamagedRecord):
+        return entry.id.split("-")[0], ""
+    started = entry.started
+    if started.endswith("Z") and "." not in started:
+        started = started[:-1] + ".000Z"
+    return entry.id.split("-")[0], started
+
+
+def find_record(reference: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> RunRecord:
+    """A run by id, unique id prefix, path (to the directory or run.json), or ``latest``.
+
+    Raises ``RecordError``: about the runs folder when no run matches or several do, about the
+    run's ``run.json`` when the run it names is damaged.
+    """
+    candidate = Path(reference)
+    if candidate.exists():
+        return read_record(candidate)
+    shown = os.fspath(runs_dir)
+    entries = scan_records(runs_dir)
+    if not entries:
+        raise RecordError("no runs here", path=shown, hint="run a notebook with `nb2prod run NOTEBOOK` first, or pass --runs-dir")
+    if reference == "latest":
+        matches = entries[:1]
+    else:
+        matches = [e for e in entries if e.id == reference] or [e for e in entries if e.id.startswith(reference)]
+    if not matches:
+        raise RecordError(f"no run '{reference}' here", path=shown, hint="`nb2prod runs list` shows the ids")
+    if len(matches) > 1:
+        listed = ", ".join(e.id for e in matches[:5]) + ("…" if len(matches) > 5 else "")
+        raise RecordError(f"'{reference}' matches {len(matches)} runs ({listed})", path=shown, hint="give more of the id")
+    found = matches[0]
+    if isinstance(found, DamagedRecord):
+        raise found.error
+    return found
+
+
+# --- checking a stored record --------------------------------------------------------------------
 
 
 DAMAGED_HINT = "repair the file or delete its run folder"
@@ -113,16 +211,17 @@ _NESTED_FIELDS: Mapping[str, Mapping[str, Any]] = {
 }
 
 
-def record_problem(data: Mapping[str, Any]) -> str | None:
-    """What is wrong with the types of a stored record's fields (None when nothing is).
+def record_problem(data: Mapping[str, Any], fields: Iterable[str]) -> str | None:
+    """What is wrong with the types of a stored record's ``fields`` (None when nothing is).
 
-    Every field of ``RunRecord`` is checked against its annotation, and the fields inside
+    Each stored field of ``RunRecord`` is checked against its annotation, and the fields inside
     ``error``, ``git`` and ``environment`` against ``_NESTED_FIELDS``; keys nb2prod does not know
     are left alone (a newer version may have written them).
     """
     hints = typing.get_type_hints(RunRecord)
-    for name, hint in hints.items():
-        if name != "directory" and name in data and not _fits(data[name], hint):
+    for name in fields:
+        hint = hints[name]
+        if name in data and not _fits(data[name], hint):
             return _mismatch(name, data[name], hint)
     if not data["id"]:
         return "'id' is empty"
@@ -222,103 +321,3 @@ class DamagedRecord:
     def reason(self) -> str:
         """What is wrong, without the path."""
         return self.error.message.removeprefix("damaged run record: ")
-
-
-def write_record(record: RunRecord) -> Path:
-    """Write ``run.json`` atomically into the record's directory (parameters redacted); return its path."""
-    if record.directory is None:
-        raise ValueError("a record needs its directory before it is written")
-    record.parameters = redact(record.parameters)
-    path = record.directory / RECORD_FILE
-    atomic_write(path, (json.dumps(record.to_json(), indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"))
-    return path
-
-
-def read_record(path: str | os.PathLike[str]) -> RunRecord:
-    """Read a run record from its ``run.json`` or its directory.
-
-    Raises ``RecordError`` naming the file when there is no record there, or it is not a record
-    (not JSON, another schema, a field of the wrong type).
-    """
-    target = Path(path)
-    if target.is_dir():
-        target = target / RECORD_FILE
-    if target.exists() and not target.is_file():  # a FIFO would block the read forever
-        raise RecordError("damaged run record: not a regular file", path=os.fspath(target), hint=DAMAGED_HINT)
-    try:
-        data = json.loads(target.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecordError("no run record here", path=os.fspath(path), hint="`nb2prod runs list` shows the runs") from None
-    except json.JSONDecodeError as exc:
-        message = f"damaged run record: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise RecordError(message, path=os.fspath(target), hint=DAMAGED_HINT) from None
-    except (OSError, UnicodeDecodeError, RecursionError) as exc:
-        detail = getattr(exc, "strerror", None) or exc
-        raise RecordError(f"damaged run record: cannot read it: {detail}", path=os.fspath(target), hint=DAMAGED_HINT) from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        found = data.get("schema") if isinstance(data, dict) else None
-        raise RecordError(f"damaged run record: not an nb2prod run record (schema {found!r})", path=os.fspath(target), hint=DAMAGED_HINT)
-    return RunRecord.from_json(data, directory=target.parent)
-
-
-def scan_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> list[RunRecord | DamagedRecord]:
-    """Every ``RUNS_DIR/<notebook>/<run>/run.json``, newest first: a record, or a ``DamagedRecord`` saying why not.
-
-    Raises ``RecordError`` when ``runs_dir`` exists but is not a folder; a missing folder holds no runs.
-    """
-    root = Path(runs_dir)
-    if root.exists() and not root.is_dir():
-        raise RecordError("the runs folder is not a folder", path=os.fspath(runs_dir), hint="pass --runs-dir with the folder of the runs")
-    entries: list[RunRecord | DamagedRecord] = []
-    for path in root.glob(f"*/*/{RECORD_FILE}") if root.is_dir() else ():
-        try:
-            entries.append(read_record(path))
-        except RecordError as error:
-            entries.append(DamagedRecord(path, error))
-    return sorted(entries, key=_start_order, reverse=True)
-
-
-def iter_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> Iterator[RunRecord]:
-    """Every readable run record under ``runs_dir``, newest first (by start time, to the millisecond).
-
-    Damaged records are left out: ``scan_records`` has them too.
-    """
-    yield from (entry for entry in scan_records(runs_dir) if isinstance(entry, RunRecord))
-
-
-def _start_order(entry: RunRecord | DamagedRecord) -> tuple[str, str]:
-    """When a run started: the id's UTC second, then the record's (millisecond) start time."""
-    if isinstance(entry, DamagedRecord):
-        return entry.id.split("-")[0], ""
-    started = entry.started
-    if started.endswith("Z") and "." not in started:
-        started = started[:-1] + ".000Z"
-    return entry.id.split("-")[0], started
-
-
-def find_record(reference: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> RunRecord:
-    """A run by id, unique id prefix, path (to the directory or run.json), or ``latest``.
-
-    Raises ``RecordError``: about the runs folder when no run matches or several do, about the
-    run's ``run.json`` when the run it names is damaged.
-    """
-    candidate = Path(reference)
-    if candidate.exists():
-        return read_record(candidate)
-    shown = os.fspath(runs_dir)
-    entries = scan_records(runs_dir)
-    if not entries:
-        raise RecordError("no runs here", path=shown, hint="run a notebook with `nb2prod run NOTEBOOK` first, or pass --runs-dir")
-    if reference == "latest":
-        matches = entries[:1]
-    else:
-        matches = [e for e in entries if e.id == reference] or [e for e in entries if e.id.startswith(reference)]
-    if not matches:
-        raise RecordError(f"no run '{reference}' here", path=shown, hint="`nb2prod runs list` shows the ids")
-    if len(matches) > 1:
-        listed = ", ".join(e.id for e in matches[:5]) + ("…" if len(matches) > 5 else "")
-        raise RecordError(f"'{reference}' matches {len(matches)} runs ({listed})", path=shown, hint="give more of the id")
-    found = matches[0]
-    if isinstance(found, DamagedRecord):
-        raise found.error
-    return found

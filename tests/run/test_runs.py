@@ -520,7 +520,7 @@ def test_record_errors_are_exit_2_without_traceback(tmp_path: Path, capsys: pyte
     (bad / "run.json").write_text('{"schema": "other"}', encoding="utf-8")
     code, _, err = cli(capsys, "runs", "show", str(bad))
     assert code == 2 and "not an nb2prod run record" in err and "Traceback" not in err
-    assert err.startswith(f"{bad / 'run.json'}: error: damaged run record")
+    assert err.startswith(f"{bad / 'run.json'}: error: not an nb2prod run record")
     with pytest.raises(RecordError, match="no runs here"):
         find_record("latest", tmp_path / "nothing")
 
