@@ -22,7 +22,9 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
+from ..text import printable
 from . import export, fmt, lint, params, rules, run, runs, strip, verify
+from .common import print_error
 
 COMMANDS = (strip, lint, rules, fmt, export, params, run, runs, verify)
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
@@ -104,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except Nb2prodError as error:
-        print(error, file=sys.stderr)
+        print_error(error)
         return exit_code(error)
     except KeyboardInterrupt:
         print("nb2prod: interrupted", file=sys.stderr)
@@ -121,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             traceback.print_exc()
         print(
-            f"nb2prod: internal error: {type(error).__name__}: {error}\n"
+            f"nb2prod: internal error: {printable(f'{type(error).__name__}: {error}')}\n"
             f"This is a bug in nb2prod {__version__}; please report it at {ISSUES_URL}"
             + ("" if debug else " with the output of the same command run with --debug"),
             file=sys.stderr,

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..text import printable as _printable
 from .filelines import FileLines, split_lines
 from .redact import Redactor, masked_column
 from .rule import FileResult, Finding, Rule, RuleDoc, Severity
@@ -205,11 +206,6 @@ def _source_snippet(notebook: Notebook | None, finding: Finding, redactor: Redac
         prefix = _printable(text[: masked_column(masked, max(finding.column - 1, 0))]).expandtabs()
         lines.append([(_SOURCE_INDENT + " " * _display_width(prefix), ""), ("^", "bold red")])
     return lines
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters (other than tab) shown escaped, so nothing reaches the terminal raw."""
-    return "".join(ch if ch == "\t" or unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode() for ch in text)
 
 
 def _display_width(text: str) -> int:
