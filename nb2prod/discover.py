@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Nb2prodError, NotebookReadError
-from .notebook import NOTEBOOK_EXTENSIONS, is_notebook_path, not_regular_error
+from .notebook import NOTEBOOK_EXTENSIONS, is_notebook_path, not_regular_error, symlink_loop_error
 from .runlayout import DEFAULT_RUNS_DIR, OUTPUT_FILE, is_run_folder
 
 SKIPPED_FOLDERS = frozenset({".ipynb_checkpoints", "__pycache__", "node_modules", "site-packages"})
@@ -58,8 +58,14 @@ def discover(paths: Sequence[str | os.PathLike[str]], *, exclude: Iterable[str] 
     def add(shown: str, path: Path) -> None:
         try:
             key = resolve_file(path, folders)
-        except (RuntimeError, OSError):  # Path.resolve raises RuntimeError on a symlink loop before Python 3.13
-            result.errors.append(_loop_error(shown))
+        except RuntimeError:  # Path.resolve's "Symlink loop" before Python 3.13
+            result.errors.append(symlink_loop_error(shown))
+            return
+        except OSError as exc:
+            loop = exc.errno == errno.ELOOP
+            result.errors.append(
+                symlink_loop_error(shown) if loop else NotebookReadError(f"cannot read: {exc.strerror or exc}", path=shown)
+            )
             return
         if key not in seen and not _excluded(key, patterns, base):
             seen.add(key)
@@ -73,7 +79,7 @@ def discover(paths: Sequence[str | os.PathLike[str]], *, exclude: Iterable[str] 
         except OSError as exc:
             mode = None
             if exc.errno == errno.ELOOP:
-                result.errors.append(_loop_error(shown))
+                result.errors.append(symlink_loop_error(shown))
                 continue
         if mode is not None and stat.S_ISDIR(mode):
             for found in _walk(path, patterns, base, runs_folders):
@@ -88,10 +94,6 @@ def discover(paths: Sequence[str | os.PathLike[str]], *, exclude: Iterable[str] 
         else:
             result.errors.append(NotebookReadError("no such file or folder", path=shown, hint="check the path"))
     return result
-
-
-def _loop_error(shown: str) -> NotebookReadError:
-    return NotebookReadError("symbolic link loop: the link never reaches a file", path=shown, hint="fix or remove the link")
 
 
 def resolve_file(path: Path, folders: dict[Path, Path]) -> Path:

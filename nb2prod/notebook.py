@@ -134,9 +134,7 @@ def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = No
         raise not_regular_error(exc.mode, shown) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise NotebookReadError(
-                "symbolic link loop: the link never reaches a file", path=shown, hint="fix or remove the link"
-            ) from None
+            raise symlink_loop_error(shown) from None
         raise NotebookReadError(f"cannot read: {exc.strerror or exc}", path=shown) from None
     suffix = target.suffix.lower()
     if suffix in TEXT_EXTENSIONS:
@@ -473,6 +471,11 @@ def read_regular_file(path: str | os.PathLike[str]) -> bytes:
         if not stat.S_ISREG(mode):
             raise NotRegularFileError(mode, path)
         return handle.read()
+
+
+def symlink_loop_error(shown: str) -> NotebookReadError:
+    """The error for a path whose symlinks lead back to themselves."""
+    return NotebookReadError("symbolic link loop: the link never reaches a file", path=shown, hint="fix or remove the link")
 
 
 def not_regular_error(mode: int, shown: str) -> NotebookReadError:
