@@ -465,12 +465,15 @@ def read_regular_file(path: str | os.PathLike[str]) -> bytes:
             if stat.S_ISDIR(mode)
             else NotRegularFileError(mode, path)
         )
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with open(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
+    with open(path, "rb", opener=_open_without_blocking) as handle:
+        mode = os.fstat(handle.fileno()).st_mode
         if not stat.S_ISREG(mode):
             raise NotRegularFileError(mode, path)
         return handle.read()
+
+
+def _open_without_blocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
 
 
 def symlink_loop_error(shown: str) -> NotebookReadError:
