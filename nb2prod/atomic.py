@@ -181,7 +181,7 @@ def _check_replaceable(target: Path, current: os.stat_result, shown: str) -> Non
     notebook would be rewritten.
     """
     if not stat.S_ISREG(current.st_mode):
-        raise WriteError("not a regular file; not overwritten", path=shown, hint="nb2prod writes notebook files only")
+        raise WriteError("not a regular file; not overwritten", path=shown, hint="nb2prod replaces regular files only; move it away first")
     if not current.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not _user_can_write(target):
         raise WriteError("the file is read-only; not rewritten", path=shown, hint="make it writable (chmod u+w) if nb2prod is to change it")
 

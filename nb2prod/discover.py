@@ -19,6 +19,7 @@ paths are still processed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import os
@@ -52,7 +53,9 @@ def discover(paths: Sequence[str | os.PathLike[str]], *, exclude: Iterable[str] 
     seen: set[Path] = set()
     patterns = tuple(exclude)
     base = (root or Path.cwd()).resolve()
-    runs_folders = {base / DEFAULT_RUNS_DIR, Path.cwd().resolve() / DEFAULT_RUNS_DIR}
+    runs_folders = {base / DEFAULT_RUNS_DIR}
+    with contextlib.suppress(OSError):  # the current folder may have been deleted
+        runs_folders.add(Path.cwd().resolve() / DEFAULT_RUNS_DIR)
     folders: dict[Path, Path] = {}
 
     def add(shown: str, path: Path) -> None:
