@@ -78,7 +78,9 @@ def test_strip_hooks_in_a_real_repository(tmp_path: Path) -> None:
 def test_missing_pre_commit_fails_in_ci_and_skips_elsewhere(ci: str, tmp_path: Path) -> None:
     """The hook test, run where ``pre-commit`` is not on PATH: it fails when CI is set, and is skipped otherwise."""
     env = {key: value for key, value in os.environ.items() if key not in ("CI", "PYTEST_ADDOPTS")}
-    env.update(PATH=os.pathsep.join(["/usr/bin", "/bin"]), CI=ci)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env.update(PATH=str(empty), CI=ci)  # no pre-commit, whatever the machine has installed
     test = f"{Path(__file__).resolve()}::test_strip_hooks_in_a_real_repository"
     command = [sys.executable, "-m", "pytest", test, "-q", "-rs", "-p", "no:randomly", "-p", "no:cacheprovider"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300, check=False)
