@@ -8,11 +8,17 @@ runs just before the replace, to refuse when the target changed meanwhile.
 Several files (an exported package) are written as one step: every new file is on disk and every
 check has passed before the first target is replaced, and each folder is flushed once at the end
 instead of once per file.
+
+A replace keeps what the user set up, as an editor's save does: a symlink is written through (its
+target is replaced, the link stays a link); the new file gets the old one's mode, owner and group
+(refused if they cannot be kept); a file that is read-only to the user is refused, and so is
+anything that is not a regular file (a FIFO, a device), which is never opened.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import stat
@@ -47,10 +53,12 @@ def atomic_write(
     check: Callable[[], None] | None = None,
     display_path: str | None = None,
 ) -> None:
-    """Write ``data`` to ``path`` atomically, keeping the existing file's permission bits.
+    """Write ``data`` to ``path`` atomically, keeping the existing file's mode, owner and group.
 
-    Raises ``WriteError`` (the target untouched, the temporary file removed) when the disk or the
-    permissions refuse, and whatever ``check`` raises when it refuses.
+    A symlink is written through to its target. Raises ``WriteError`` (the target untouched, the
+    temporary file removed) when the disk or the permissions refuse, when the file is read-only
+    to the user or not a regular file, or when its owner and group cannot be kept; and whatever
+    ``check`` raises when it refuses.
     """
     atomic_write_all([PendingWrite(path, data, check, display_path)])
 
@@ -70,21 +78,21 @@ def atomic_write_all(writes: Sequence[PendingWrite]) -> None:
         for write, _ in staged:
             if write.check is not None:
                 write.check()
-        for write, temp in staged:
+        for write, (temp, target) in staged:
             try:
-                os.replace(temp, write.path)
+                os.replace(temp, target)
             except OSError as exc:
                 raise _write_error(write.shown, exc) from None
             replaced += 1
     finally:
-        for _, temp in staged[replaced:]:
+        for _, (temp, _target) in staged[replaced:]:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-    for folder in dict.fromkeys(Path(write.path).parent for write in writes):
+    for folder in dict.fromkeys(target.parent for _, (_temp, target) in staged):
         _fsync_folder(folder)
 
 
-def _stage_all(writes: Sequence[PendingWrite]) -> list[str]:
+def _stage_all(writes: Sequence[PendingWrite]) -> list[tuple[str, Path]]:
     """Stage every write (see :func:`_stage`); if one fails, remove the others' temporary files and raise its error.
 
     Several files are staged by a few threads: each waits for its own ``fsync``, and file systems
@@ -105,23 +113,28 @@ def _stage_all(writes: Sequence[PendingWrite]) -> list[str]:
         for future in futures:
             if not future.cancelled() and future.exception() is None:
                 with contextlib.suppress(OSError):
-                    os.unlink(future.result())
+                    os.unlink(future.result()[0])
         raise
     pool.shutdown()
     return temps
 
 
-def _stage(write: PendingWrite) -> str:
-    """Write ``write.data`` to a flushed temporary file beside the target, with the target's mode; return its path."""
-    target = Path(write.path)
+def _stage(write: PendingWrite) -> tuple[str, Path]:
+    """Write ``write.data`` to a flushed temporary file beside the real target, with the target's mode, owner and group.
+
+    Returns the temporary file and the real target (a symlink's target) that it is to replace.
+    """
+    target = _real_target(write)
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
+        current = target.stat()
     except FileNotFoundError:
-        mode = None
+        current = None
     except OSError as exc:
         raise _write_error(write.shown, exc) from None
+    if current is not None:
+        _check_replaceable(target, current, write.shown)
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent or ".")
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
     except OSError as exc:
         raise _write_error(write.shown, exc) from None
     try:
@@ -129,14 +142,75 @@ def _stage(write: PendingWrite) -> str:
             handle.write(write.data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, mode if mode is not None else 0o666 & ~_umask())
+        if current is not None:
+            _keep_owner(temp, current, write.shown)  # before the mode: a change of owner clears set-id bits
+        os.chmod(temp, stat.S_IMODE(current.st_mode) if current is not None else 0o666 & ~_umask())
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
             raise _write_error(write.shown, exc) from None
         raise
-    return temp
+    return temp, target
+
+
+def _real_target(write: PendingWrite) -> Path:
+    """The file a write replaces: ``write.path``, or the file its symlinks lead to, as editors save through a link.
+
+    A link whose target does not exist yet is written through too (its target is created).
+    """
+    path = Path(write.path)
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        return Path(os.path.realpath(path))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise WriteError("symbolic link loop: the link never reaches a file", path=write.shown, hint="fix or remove the link") from None
+        raise _write_error(write.shown, exc) from None
+
+
+def _check_replaceable(target: Path, current: os.stat_result, shown: str) -> None:
+    """Refuse to replace what is not a regular file, or what the user cannot write.
+
+    Read-only means what an editor takes it to mean: no write bit at all (which root too is held to,
+    although the system would let root write), or a file the user has no write permission on.
+    Replacing the file only needs the folder to be writable, so without this check a read-only
+    notebook would be rewritten.
+    """
+    if not stat.S_ISREG(current.st_mode):
+        raise WriteError("not a regular file; not overwritten", path=shown, hint="nb2prod replaces regular files only; move it away first")
+    if not current.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not _user_can_write(target):
+        raise WriteError("the file is read-only; not rewritten", path=shown, hint="make it writable (chmod u+w) if nb2prod is to change it")
+
+
+def _user_can_write(target: Path) -> bool:
+    if os.access in os.supports_effective_ids:
+        return os.access(target, os.W_OK, effective_ids=True)
+    return os.access(target, os.W_OK)
+
+
+def _keep_owner(temp: str, current: os.stat_result, shown: str) -> None:
+    """Give the new file the old one's owner and group; refuse if the system does not allow it.
+
+    A new file belongs to whoever writes it, so without this a shared notebook would change group
+    (its group members could lose access) or owner on every rewrite.
+    """
+    if not hasattr(os, "chown"):  # Windows: no POSIX owners
+        return
+    mine = os.stat(temp)
+    if (mine.st_uid, mine.st_gid) == (current.st_uid, current.st_gid):
+        return
+    try:
+        os.chown(temp, current.st_uid if mine.st_uid != current.st_uid else -1, current.st_gid if mine.st_gid != current.st_gid else -1)
+    except PermissionError:
+        raise WriteError(
+            f"cannot keep the file's owner and group (uid {current.st_uid}, gid {current.st_gid}); not rewritten",
+            path=shown,
+            hint="run nb2prod as the file's owner, or as a member of its group",
+        ) from None
 
 
 def _write_error(shown: str, exc: OSError) -> WriteError:

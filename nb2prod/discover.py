@@ -8,18 +8,29 @@ explicitly: inside a folder nearly every ``.py`` file is a module, not a noteboo
 ``exclude`` applies to files named on the command line too (pre-commit names every file it
 passes), unlike black's default; patterns with a ``/`` match from the project root, as in
 ``.gitignore``.
+
+nb2prod's own outputs are not the user's notebooks: folders skip the default runs folder (``runs/``
+in the project root and in the current folder) and a run's executed notebook wherever its runs
+folder is (see ``runlayout``), so ``strip .`` never empties a run's log. Only regular files are
+notebooks: a FIFO, socket or device named ``*.ipynb`` is skipped in folders (opening a FIFO would
+wait forever for a writer) and refused when named. A symlink loop is reported, and the other
+paths are still processed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fnmatch
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Nb2prodError, NotebookReadError
-from .notebook import NOTEBOOK_EXTENSIONS, is_notebook_path
+from .notebook import NOTEBOOK_EXTENSIONS, is_notebook_path, not_regular_error, symlink_loop_error
+from .runlayout import DEFAULT_RUNS_DIR, OUTPUT_FILE, is_run_folder
 
 SKIPPED_FOLDERS = frozenset({".ipynb_checkpoints", "__pycache__", "node_modules", "site-packages"})
 
@@ -42,10 +53,23 @@ def discover(paths: Sequence[str | os.PathLike[str]], *, exclude: Iterable[str] 
     seen: set[Path] = set()
     patterns = tuple(exclude)
     base = (root or Path.cwd()).resolve()
+    runs_folders = {base / DEFAULT_RUNS_DIR}
+    with contextlib.suppress(OSError):  # the current folder may have been deleted
+        runs_folders.add(Path.cwd().resolve() / DEFAULT_RUNS_DIR)
     folders: dict[Path, Path] = {}
 
     def add(shown: str, path: Path) -> None:
-        key = resolve_file(path, folders)
+        try:
+            key = resolve_file(path, folders)
+        except RuntimeError:  # Path.resolve's "Symlink loop" before Python 3.13
+            result.errors.append(symlink_loop_error(shown))
+            return
+        except OSError as exc:
+            loop = exc.errno == errno.ELOOP
+            result.errors.append(
+                symlink_loop_error(shown) if loop else NotebookReadError(f"cannot read: {exc.strerror or exc}", path=shown)
+            )
+            return
         if key not in seen and not _excluded(key, patterns, base):
             seen.add(key)
             result.notebooks.append((shown, path))
@@ -53,15 +77,23 @@ def discover(paths: Sequence[str | os.PathLike[str]], *, exclude: Iterable[str] 
     for given in paths:
         shown = os.fspath(given)
         path = Path(given)
-        if path.is_dir():
-            for found in _walk(path, patterns, base):
+        try:
+            mode: int | None = path.stat().st_mode
+        except OSError as exc:
+            mode = None
+            if exc.errno == errno.ELOOP:
+                result.errors.append(symlink_loop_error(shown))
+                continue
+        if mode is not None and stat.S_ISDIR(mode):
+            for found in _walk(path, patterns, base, runs_folders):
                 add(os.path.normpath(os.path.join(shown, os.path.relpath(found, path))), found)
-        elif path.is_file() or path.is_symlink():
-            if not is_notebook_path(path):
-                kinds = ", ".join(NOTEBOOK_EXTENSIONS)
-                result.errors.append(NotebookReadError("not a notebook file", path=shown, hint=f"nb2prod reads {kinds}"))
-            else:
-                add(shown, path)
+        elif (mode is not None or path.is_symlink()) and not is_notebook_path(path):
+            kinds = ", ".join(NOTEBOOK_EXTENSIONS)
+            result.errors.append(NotebookReadError("not a notebook file", path=shown, hint=f"nb2prod reads {kinds}"))
+        elif mode is not None and not stat.S_ISREG(mode):
+            result.errors.append(not_regular_error(mode, shown))
+        elif mode is not None or path.is_symlink():  # a broken link is reported by the reader
+            add(shown, path)
         else:
             result.errors.append(NotebookReadError("no such file or folder", path=shown, hint="check the path"))
     return result
@@ -82,7 +114,7 @@ def resolve_file(path: Path, folders: dict[Path, Path]) -> Path:
     return real / path.name
 
 
-def _walk(folder: Path, patterns: tuple[str, ...], base: Path) -> Iterable[Path]:
+def _walk(folder: Path, patterns: tuple[str, ...], base: Path, runs_folders: set[Path]) -> Iterable[Path]:
     for current, folders, files in os.walk(folder):
         here = Path(current)
         folders[:] = sorted(
@@ -91,11 +123,20 @@ def _walk(folder: Path, patterns: tuple[str, ...], base: Path) -> Iterable[Path]
             if not name.startswith(".")
             and name not in SKIPPED_FOLDERS
             and not (here / name / "pyvenv.cfg").exists()
-            and not _excluded((here / name).resolve(), patterns, base)
+            and not _excluded(real := (here / name).resolve(), patterns, base)
+            and real not in runs_folders
         )
+        run_folder = OUTPUT_FILE in files and is_run_folder(here, files)
         for name in sorted(files):
-            if name.lower().endswith(".ipynb") and not name.startswith("."):
-                yield here / name
+            if not name.lower().endswith(".ipynb") or name.startswith(".") or (run_folder and name == OUTPUT_FILE):
+                continue
+            path = here / name
+            try:
+                if not stat.S_ISREG(path.stat().st_mode):
+                    continue  # a FIFO, socket or device: never opened, not a notebook
+            except OSError:
+                pass  # a broken link or a link loop: taken, so that it is reported
+            yield path
 
 
 def _excluded(path: Path, patterns: tuple[str, ...], base: Path) -> bool:

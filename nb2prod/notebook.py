@@ -15,9 +15,11 @@ Text notebooks (py:percent, light, markdown, MyST) are read and written through 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -25,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write
-from .errors import NotebookFormatError, NotebookReadError, WriteConflictError
+from .errors import NotebookFormatError, NotebookReadError, WriteConflictError, WriteError
 from .model import Cell, make_cell
+from .runlayout import is_run_output
 
 BOM = b"\xef\xbb\xbf"
 #: File extensions read through jupytext, and the jupytext format family each one implies.
@@ -116,9 +119,10 @@ def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = No
     shown = display_path or os.fspath(path)
     target = Path(path)
     try:
-        with open(target, "rb") as handle:
-            raw = handle.read()
+        raw = read_regular_file(target)
     except FileNotFoundError:
+        if target.is_symlink():
+            raise NotebookReadError("broken symbolic link: its target does not exist", path=shown, hint="fix or remove the link") from None
         raise NotebookReadError("no such file", path=shown, hint="check the path") from None
     except IsADirectoryError:
         raise NotebookReadError(
@@ -126,7 +130,11 @@ def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = No
         ) from None
     except PermissionError:
         raise NotebookReadError("cannot read: permission denied", path=shown, hint="check the file's permissions") from None
+    except NotRegularFileError as exc:
+        raise not_regular_error(exc.mode, shown) from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise symlink_loop_error(shown) from None
         raise NotebookReadError(f"cannot read: {exc.strerror or exc}", path=shown) from None
     suffix = target.suffix.lower()
     if suffix in TEXT_EXTENSIONS:
@@ -381,15 +389,35 @@ def _serialize_text(notebook: Notebook, data: Mapping[str, Any]) -> bytes:
 def write_notebook(notebook: Notebook, data: Mapping[str, Any]) -> bool:
     """Write ``data`` over the file ``notebook`` was read from, if it differs; True if written.
 
-    The write is atomic and refused with ``WriteConflictError`` if the file changed on disk
-    since it was read; the new content is checked to read back as a valid notebook first.
+    The new content is checked first to read back as a valid notebook (``WriteError`` if not:
+    nothing is written). A run's executed notebook is the run's log and is never rewritten
+    (``WriteError``). The write is atomic, goes through a symlink to its target, and is refused
+    with ``WriteConflictError`` if the file changed on disk since it was read; see
+    :func:`nb2prod.atomic.atomic_write` for read-only and non-regular files and what a replace keeps.
     """
-    new = serialize(notebook, data)
-    if new == notebook.raw:
-        return False
-    if not notebook.is_text:
-        parse_ipynb(new, notebook.display_path)  # verify before write: never save what we cannot read
-    atomic_write(notebook.path, new, check=lambda: _check_unchanged(notebook), display_path=notebook.display_path)
+    shown = notebook.display_path
+    try:
+        if notebook.is_text:
+            validate(data, shown)  # jupytext would fail on broken cells in unrelated ways
+        new = serialize(notebook, data)
+        if new == notebook.raw:
+            return False
+        if not notebook.is_text:
+            parse_ipynb(new, shown)  # verify before write: never save what cannot be read back
+    except (NotebookReadError, TypeError, ValueError, RecursionError) as exc:
+        reason = exc.message if isinstance(exc, NotebookReadError) else str(exc)
+        raise WriteError(
+            f"not written: the new content is not a valid notebook ({reason})",
+            path=shown,
+            hint="the file on disk is unchanged; this is a bug in what changed the notebook, please report it",
+        ) from None
+    if is_run_output(notebook.path, notebook.metadata):
+        raise WriteError(
+            "is a run's executed notebook (the record of that run); not rewritten",
+            path=shown,
+            hint="run outputs stay as the run left them; copy it under another name to change it",
+        )
+    atomic_write(notebook.path, new, check=lambda: _check_unchanged(notebook), display_path=shown)
     return True
 
 
@@ -397,7 +425,7 @@ def _check_unchanged(notebook: Notebook) -> None:
     # Compare the bytes, not only mtime and size: on file systems with coarse timestamps (HFS+ 1 s,
     # FAT 2 s, some network mounts) a same-size edit keeps both. This runs only before a write.
     try:
-        current = Path(notebook.path).read_bytes()
+        current = read_regular_file(notebook.path)
     except FileNotFoundError:
         raise _conflict(notebook, "was deleted") from None
     except OSError:
@@ -410,3 +438,56 @@ def _conflict(notebook: Notebook, what: str) -> WriteConflictError:
     return WriteConflictError(
         f"{what} after nb2prod read it; not overwritten", path=notebook.display_path, hint="run the command again on the current file"
     )
+
+
+# --- files that are not regular files -----------------------------------------------------------
+
+
+class NotRegularFileError(OSError):
+    """The path is a FIFO, socket or device: reading it could block forever or never end."""
+
+    def __init__(self, mode: int, path: str | os.PathLike[str]):
+        super().__init__(f"not a regular file: {os.fspath(path)}")
+        self.mode = mode
+
+
+def read_regular_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a regular file; ``NotRegularFileError`` for anything else, which is never opened.
+
+    A FIFO named ``*.ipynb`` would make a plain ``open`` wait forever for a writer, and a device
+    can be endless. The file is checked before it is opened, and opened without blocking and
+    checked again, in case it was swapped between the two.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise (
+            IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+            if stat.S_ISDIR(mode)
+            else NotRegularFileError(mode, path)
+        )
+    with open(path, "rb", opener=_open_without_blocking) as handle:
+        mode = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(mode, path)
+        return handle.read()
+
+
+def _open_without_blocking(path: str, flags: int) -> int:
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def symlink_loop_error(shown: str) -> NotebookReadError:
+    """The error for a path whose symlinks lead back to themselves."""
+    return NotebookReadError("symbolic link loop: the link never reaches a file", path=shown, hint="fix or remove the link")
+
+
+def not_regular_error(mode: int, shown: str) -> NotebookReadError:
+    """The error for a path that is not a regular file: which kind of file it is, and that it was not opened."""
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    kind = next((name for test, name in kinds if test(mode)), "not a file")
+    return NotebookReadError(f"not a regular file: {kind}", path=shown, hint="nb2prod reads notebook files; pass the notebook itself")

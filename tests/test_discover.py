@@ -203,3 +203,106 @@ def test_resolve_file_agrees_with_path_resolve(tmp_path: Path, monkeypatch: pyte
     folders: dict[Path, Path] = {}
     assert [resolve_file(path, folders) for path in paths] == [path.resolve() for path in paths]
     assert [resolve_file(path, folders) for path in paths] == [path.resolve() for path in paths]  # from the cache too
+
+
+# --- nb2prod's own outputs, files that are not files, links that go nowhere (reliability.md 47, 51, 52) ---
+
+RUN_ID = "20261206T101500Z-3fa2c1"
+
+
+def run_folder(folder: Path, *, record: bool = True) -> Path:
+    """A run folder as ``nb2prod run`` leaves it: the executed notebook and, once the run ended, its record."""
+    folder.mkdir(parents=True)
+    (folder / "output.ipynb").write_text("{}")
+    if record:
+        (folder / "run.json").write_text('{"schema": "nb2prod.run/1", "id": "x"}')
+    return folder
+
+
+def test_scenario_47_run_outputs_are_not_a_users_notebooks(tree: Path):
+    """The default runs folder, a runs folder given with --runs-dir, and a run still going are all skipped."""
+    run_folder(tree / "runs" / "top" / RUN_ID)
+    (tree / "runs" / "stray.ipynb").write_text("{}")  # whatever lies in the default runs folder is nb2prod's
+    run_folder(tree / "notebooks" / "experiments" / "b" / "r1")  # --runs-dir notebooks/experiments
+    run_folder(tree / "notebooks" / "runs" / "a" / RUN_ID, record=False)  # `nb2prod run` from notebooks/, not finished
+    (tree / "notebooks" / "experiments" / "b" / "r1" / "notes.ipynb").write_text("{}")
+    assert shown(["."]) == [
+        "top.ipynb",
+        "notebooks/a.ipynb",
+        "notebooks/b.ipynb",
+        "notebooks/scratch.tmp.ipynb",
+        "notebooks/drafts/idea.ipynb",
+        "notebooks/experiments/b/r1/notes.ipynb",
+        "notebooks/sub/c.ipynb",
+        "notebooks/sub/deeper/d.ipynb",
+    ]
+    assert shown(["notebooks/experiments"]) == ["notebooks/experiments/b/r1/notes.ipynb"], "also when the run folder is the one given"
+
+
+def test_scenario_47_runs_folder_of_the_project_root(tree: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    (tree / "runs" / "x").mkdir(parents=True)
+    (tree / "runs" / "x" / "y.ipynb").write_text("{}")
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    names = [path.name for _, path in discover([tree], root=tree).notebooks]
+    assert names == ["top.ipynb", "a.ipynb", "b.ipynb", "scratch.tmp.ipynb", "idea.ipynb", "c.ipynb", "d.ipynb"]
+
+
+def test_scenario_47_a_users_output_ipynb_is_theirs(tree: Path):
+    (tree / "notebooks" / "output.ipynb").write_text("{}")
+    (tree / "notebooks" / "run.json").write_text('{"epochs": 3}')  # the user's own settings file
+    assert "notebooks/output.ipynb" in shown(["notebooks"])
+
+
+def test_scenario_47_run_output_named_explicitly_is_taken(tree: Path):
+    """Reading a run's output is fine (lint it, export from it); the writer refuses to rewrite it."""
+    run = run_folder(tree / "runs" / "top" / RUN_ID)
+    assert shown([str(run / "output.ipynb")]) == [str(run / "output.ipynb")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_scenario_51_fifo_is_skipped_in_folders_and_refused_when_named(tree: Path):
+    os.mkfifo(tree / "notebooks" / "pipe.ipynb")
+    (tree / "notebooks" / "to-pipe.ipynb").symlink_to(tree / "notebooks" / "pipe.ipynb")
+    assert "notebooks/pipe.ipynb" not in shown(["notebooks"])
+    assert "notebooks/to-pipe.ipynb" not in shown(["notebooks"])
+    result = discover(["notebooks/pipe.ipynb", "top.ipynb", "notebooks/to-pipe.ipynb"])
+    assert [display for display, _ in result.notebooks] == ["top.ipynb"]
+    assert [(error.path, error.message) for error in result.errors] == [
+        ("notebooks/pipe.ipynb", "not a regular file: a named pipe (FIFO)"),
+        ("notebooks/to-pipe.ipynb", "not a regular file: a named pipe (FIFO)"),
+    ]
+
+
+def test_scenario_52_symlink_loop_is_reported_and_the_rest_found(tree: Path):
+    (tree / "notebooks" / "loop-a.ipynb").symlink_to(tree / "notebooks" / "loop-b.ipynb")
+    (tree / "notebooks" / "loop-b.ipynb").symlink_to(tree / "notebooks" / "loop-a.ipynb")
+    (tree / "notebooks" / "self.ipynb").symlink_to("self.ipynb")
+    result = discover(["notebooks", "notebooks/self.ipynb", "top.ipynb"])
+    assert [display for display, _ in result.notebooks] == [
+        "notebooks/a.ipynb",
+        "notebooks/b.ipynb",
+        "notebooks/scratch.tmp.ipynb",
+        "notebooks/drafts/idea.ipynb",
+        "notebooks/sub/c.ipynb",
+        "notebooks/sub/deeper/d.ipynb",
+        "top.ipynb",
+    ]
+    assert [error.path for error in result.errors] == [
+        "notebooks/loop-a.ipynb",
+        "notebooks/loop-b.ipynb",
+        "notebooks/self.ipynb",
+        "notebooks/self.ipynb",
+    ]
+    assert all(error.message.startswith("symbolic link loop") for error in result.errors)
+
+
+def test_scenario_52_folder_reached_through_a_loop(tree: Path):
+    (tree / "loop").symlink_to("loop")
+    result = discover(["loop/x.ipynb", "top.ipynb"])
+    assert [display for display, _ in result.notebooks] == ["top.ipynb"]
+    assert [(error.path, error.message.split(":")[0]) for error in result.errors] == [("loop/x.ipynb", "symbolic link loop")]
+
+
+def test_broken_link_is_taken_so_that_reading_it_reports_it(tree: Path):
+    (tree / "notebooks" / "gone.ipynb").symlink_to(tree / "nowhere.ipynb")
+    assert "notebooks/gone.ipynb" in shown(["notebooks"])

@@ -84,6 +84,25 @@ def test_strip_matches_nbstripout_defaults() -> None:
     assert json.loads(json.dumps(theirs)) == ours
 
 
+def test_keep_output_cell_metadata_keeps_outputs(tmp_path: Path) -> None:
+    """nbstripout's other spelling: ``"keep_output": true`` in the cell's metadata, no tag; the CLI keeps it too."""
+    import nbformat
+    from nbstripout._utils import strip_output
+
+    data = executed_notebook()
+    data["cells"][1]["metadata"] = {"keep_output": True}
+    data["cells"][2]["metadata"] = {"keep_output": False}  # only true keeps
+    ours = strip_notebook(data)
+    assert ours["cells"][1]["outputs"] == data["cells"][1]["outputs"], "outputs kept"
+    assert ours["cells"][1]["execution_count"] is None, "the count still goes"
+    assert ours["cells"][2]["outputs"] == []
+    theirs = strip_output(nbformat.from_dict(copy.deepcopy(data)), None, False, True, extra_keys=list(DEFAULT_KEYS))
+    assert json.loads(json.dumps(theirs)) == ours
+    path = write(tmp_path / "kept.ipynb", data)
+    assert main(["strip", "-q", str(path)]) == 0
+    assert json.loads(path.read_text(encoding="utf-8"))["cells"][1]["outputs"] == data["cells"][1]["outputs"]
+
+
 @pytest.mark.parametrize(
     ("config", "check"),
     [

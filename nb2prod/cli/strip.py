@@ -20,7 +20,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         description=(
             "Clear outputs, execution counts and volatile metadata (nbstripout's defaults) from notebooks. "
             "Cells tagged keep-output keep their outputs; cell ids and the file's formatting are kept. "
-            "Folders are searched for .ipynb files; text notebooks pass through untouched."
+            "Folders are searched for .ipynb files (not the executed notebooks of runs); text notebooks pass through untouched."
         ),
     )
     add_paths(parser)
