@@ -44,7 +44,7 @@ from ..errors import RunError
 from ..record import recorded_metrics
 from ..records import DEFAULT_RUNS_DIR, RunRecord, current_runner, write_record
 from .environment import _environment, git_state, input_hashes, installed_packages
-from .execute import _execute
+from .execute import _execute, _Outcome
 from .inject import ERROR_MARKER_TAG, INJECTED_TAG, injected_source, parameterise
 from .plan import DEFAULT_KERNEL, _plan, load_parameters_file
 
@@ -111,7 +111,11 @@ def run_notebook(
     write_record(record)  # before the kernel starts: a run killed with -9 still has its record (see records.settled)
     with ThreadPoolExecutor(max_workers=1) as pool:
         packages = pool.submit(installed_packages)  # ~0.1 s of metadata reading, done while the kernel starts
-        outcome = _execute(plan, run_dir, timeout)
+        try:
+            outcome = _execute(plan, run_dir, timeout)
+        except Exception as exc:  # a bug before papermill started: the record says failed (not running), the caller sees why
+            error = {"cell_index": None, "cell_id": None, "ename": type(exc).__name__, "evalue": str(exc)}
+            outcome = _Outcome("failed", error, None, exc)
         record = replace(
             record,
             status=outcome.status,

@@ -67,3 +67,22 @@ def test_a_finished_record_stores_no_runner(tmp_path: Path) -> None:
     data = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert "runner" not in data and data["status"] == "ok"
     assert read_record(folder).status == "ok"
+
+
+def test_a_run_that_breaks_before_papermill_starts_ends_its_record_as_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record is written before the kernel starts; a bug after that must not leave it saying ``running``."""
+    from run_helpers import copy_fixtures
+
+    from nb2prod.run import execute, run_notebook
+
+    copy_fixtures(tmp_path, monkeypatch)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(execute, "parameterise", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        run_notebook("sysexit0.ipynb", runs_dir="runs")
+    (path,) = Path("runs").glob("sysexit0/*/run.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["status"] == "failed" and data["error"]["ename"] == "RuntimeError" and "runner" not in data
