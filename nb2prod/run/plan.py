@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ParameterError, RunError
 from ..notebook import Notebook, read_notebook
 from ..params import notebook_parameters, resolve
-from .environment import git_state, input_hashes
+from .environment import ParameterFiles, git_state, snapshot_files
 from .output import _install_handler
 
 DEFAULT_KERNEL = "python3"
@@ -35,7 +35,7 @@ class _Plan:
     cwd: Path | None
     runs_dir: Path
     git: dict[str, Any] | None
-    inputs: dict[str, str]
+    files: ParameterFiles  # the files parameters name, before the run: its inputs, unless the run writes them
 
 
 def _plan(
@@ -72,7 +72,7 @@ def _plan(
         cwd=work_dir,
         runs_dir=root,
         git=git_state(source.resolve().parent),
-        inputs=input_hashes(parameters, work_dir or Path.cwd()),
+        files=snapshot_files(parameters, work_dir or Path.cwd()),
     )
     _install_handler()  # imports papermill: a broken installation fails here, before anything is written
     return plan
