@@ -5,6 +5,10 @@ Every ``nb2prod run`` writes ``runs/<notebook-stem>/<UTC timestamp>-<short id>/`
 DESIGN.md). This module owns that format: the ``RunRecord`` type, writing and reading it, and
 finding runs by id, id prefix, path or ``latest``. Secrets never reach the disk: parameters whose
 names look like keys, tokens, passwords or secrets are redacted before anything is written.
+
+A run's ``run.json`` exists from before its kernel starts (status ``running``, with a ``runner``:
+pid, host, process identity) and is rewritten when the run ends (without ``runner``). A reader
+shows a ``running`` record whose process is gone as ``interrupted`` (``settled``).
 """
 
 from __future__ import annotations
