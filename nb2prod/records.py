@@ -6,14 +6,14 @@ DESIGN.md). This module owns that format: the ``RunRecord`` type, writing and re
 finding runs by id, id prefix, path or ``latest``. Secrets never reach the disk: parameters whose
 names look like keys, tokens, passwords or secrets are redacted before anything is written.
 
-A run's ``run.json`` exists from before its kernel starts (status ``running``, with a ``runner``:
-pid, host, process identity) and is rewritten when the run ends (without ``runner``). A reader
-shows a ``running`` record whose process is gone as ``interrupted`` (``settled``).
-
 Reading is strict: every field of a ``run.json`` is checked against its type before a record is
 made (``"parameters": null`` or a string ``duration_s`` would otherwise break every view of the
 runs folder). A record that cannot be read or fails the check is a ``DamagedRecord``: listed as
 damaged, an error naming its file when it is asked for, never skipped silently.
+
+A run's ``run.json`` exists from before its kernel starts (status ``running``, with a ``runner``:
+pid, host, process identity) and is rewritten when the run ends (without ``runner``). A reader
+shows a ``running`` record whose process is gone as ``interrupted`` (``settled``).
 """
 
 from __future__ import annotations
