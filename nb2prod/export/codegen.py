@@ -92,7 +92,7 @@ from .cells import cell_piece, must_compile
 from .checks import check_names, check_nb2prod_uses, duplicate_warnings
 from .deps import import_statements, infer_dependencies
 from .modules import block, joined, module_pieces, module_plans, provenance
-from .names import RESERVED_MODULES, RESERVED_WHEN_MODULES_ONLY, package_name
+from .names import RESERVED_MODULES, RESERVED_WHEN_MODULES_ONLY, package_name, project_name
 from .plan import Dependency, ExportPlan, ModulePlan, TestPlan
 from .select import Source, check_modules, main_source_of, select_cells
 
@@ -108,8 +108,8 @@ def build_plan(
     """Decide the code of the package exported from ``notebooks`` (see the module docstring); writes nothing.
 
     ``name`` is the package's import name (default: the stem of a single notebook, else the name of
-    the notebooks' common folder), made a valid identifier; the distribution name is it with ``-``
-    for ``_``. ``all_cells`` exports every code cell that has no role. ``formatter`` is ``ruff`` or
+    the notebooks' common folder), made a valid identifier; the distribution name is it
+    PEP 503-normalized (:mod:`nb2prod.export.names`). ``all_cells`` exports every code cell that has no role. ``formatter`` is ``ruff`` or
     ``black``. ``modules_only``: only the modules will be written (``--into``, the nbconvert
     exporter), so no requirements are inferred (nor warned about) and ``cli`` is a module name like
     any other. The same notebooks and options give an equal plan. Raises ``ExportError`` naming the
@@ -179,7 +179,7 @@ def build_plan(
     title, description = title_and_description(card.notebook)
     return ExportPlan(
         package=package,
-        distribution=package.replace("_", "-"),
+        distribution=project_name(package),
         modules=tuple(modules),
         parameters=parameters,
         main_code=main_code,

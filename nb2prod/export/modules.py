@@ -6,26 +6,14 @@ The rules are in :mod:`nb2prod.export.codegen`'s docstring ("A module's source",
 from __future__ import annotations
 
 import ast
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 from ..lint.dataflow import analyze_cell
 from ..lint.ipython import parse_quietly
 from ..model import Cell
 from .plan import ModulePlan, Provenance
+from .pysource import printable
 from .select import EXPORT_ROLES, Piece, Source
-
-
-def printable(text: str) -> str:
-    """``text`` safe inside a comment or docstring: control, separator and surrogate characters escaped."""
-    if text.isprintable():  # none of those categories (nor any other unprintable one): nothing to escape
-        return text
-    return "".join(
-        char.encode("unicode_escape", "backslashreplace").decode("ascii")
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs")
-        else char
-        for char in text
-    )
 
 
 def provenance(source: Source, cell: Cell) -> Provenance:

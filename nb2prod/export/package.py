@@ -45,9 +45,11 @@ from typing import Any
 from ..errors import ExportError, Nb2prodError
 from ..lint.dataflow import BUILTIN_NAMES, analyze_cell
 from ..params import Parameter
+from .names import import_name_problem, project_name_problem
 from .plan import ExportPlan, ModulePlan, Provenance, TestPlan
-from .pysource import docstring, function_body, import_from, list_literal, python_literal, python_string
+from .pysource import docstring, function_body, import_from, list_literal, printable, python_literal, python_string
 from .templates import MODULE_TEMPLATE, render_template, template_environment
+from .validate import check_files, check_python
 from .write import with_header
 
 #: Version of every exported project (a fresh export starts at 0.1.0; bump it in pyproject.toml by hand).
@@ -140,7 +142,7 @@ def _where(origin: Provenance) -> str:
 def _provenance_comment(origin: Provenance) -> str:
     """The comment before generated code from a cell, as ``build_plan`` writes it in modules."""
     identity = f"cell {origin.cell_index + 1}" + (f" (id {origin.cell_id})" if origin.cell_id else "")
-    return f"# -- from {' '.join(origin.notebook.split())}, {identity} --"
+    return f"# -- from {printable(' '.join(origin.notebook.split()))}, {identity} --"
 
 
 # --- the entry point's options -------------------------------------------------------------------
@@ -211,11 +213,16 @@ def _options(parameters: Sequence[Parameter]) -> list[_Option]:
 
 
 def _check_plan(plan: ExportPlan, *, modules_only: bool = False) -> None:
-    if not plan.package.isidentifier():
-        raise ExportError(f"'{plan.package}' is not a valid package name", hint="pass --name with a Python identifier")
+    """The plan's names follow the packaging rules (:mod:`nb2prod.export.names`): checked before anything is rendered."""
+    problem = import_name_problem(plan.package)
+    if problem:
+        raise ExportError(f"'{plan.package}' is not a valid package name: {problem}", hint="pass --name, e.g. --name churn_model")
+    problem = None if modules_only else project_name_problem(plan.distribution)
+    if problem:
+        raise ExportError(f"'{plan.distribution}' is not a valid project name: {problem}", hint="pass --name, e.g. --name churn_model")
     names = [module.name for module in plan.modules]
     for name in names:
-        if not name.isidentifier() or name in ("__init__", "__main__") or (name == "cli" and not modules_only):
+        if import_name_problem(name) or name in ("__init__", "__main__") or (name == "cli" and not modules_only):
             hint = "the package's cli.py is its entry point" if name == "cli" else "module names are Python identifiers"
             raise ExportError(f"cannot export a module named '{name}'", hint=f"{hint}; rename it with #| default_exp or #| export NAME")
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -257,7 +264,7 @@ def render_package(
         "entry_point": entry_point,
         "options": options,
         "all_names": all_names,
-        "notebooks_markdown": ", ".join(f"`{notebook}`" for notebook in plan.notebooks) or "its notebooks",
+        "notebooks_markdown": ", ".join(f"`{printable(notebook)}`" for notebook in plan.notebooks) or "its notebooks",
     }
     bodies: dict[str, tuple[str, Sequence[str]]] = {}
 
@@ -301,11 +308,12 @@ def render_package(
     )
     python = sorted(relative for relative in bodies if relative.endswith(".py"))
     for relative in python:
-        _must_compile(bodies[relative][0], relative)
+        check_python(bodies[relative][0], relative)  # before the formatter, which would report it less clearly
     if formatter is not None:
         texts = _formatted([bodies[relative][0] for relative in python], formatter, start)
         bodies.update({relative: (text, bodies[relative][1]) for relative, text in zip(python, texts, strict=True)})
     files = {relative: with_header(relative, *bodies[relative], nb2prod_version) for relative in bodies}
+    check_files(files)
     prefix = f"src/{plan.package}/"
     files.update(
         {prefix + name: text for name, text in module_files(plan, nb2prod_version=nb2prod_version, environment=environment).items()}
@@ -317,7 +325,7 @@ def module_files(plan: ExportPlan, *, nb2prod_version: str, template_dir: Path |
     """The module files alone, ``{"<module>.py": text}``: what ``--into`` and the nbconvert exporter write.
 
     The modules' code comes formatted from ``build_plan``; the template (``package/module.py.j2``)
-    only places it, so it is not formatted again.
+    only places it, so it is not formatted again. Each file is checked to compile, header included.
     """
     _check_plan(plan, modules_only=True)
     environment = environment if environment is not None else template_environment(template_dir)
@@ -325,18 +333,9 @@ def module_files(plan: ExportPlan, *, nb2prod_version: str, template_dir: Path |
     for module in plan.modules:
         relative = f"{module.name}.py"
         body = render_template(environment, MODULE_TEMPLATE, {"plan": plan, "module": module, "nb2prod_version": nb2prod_version})
-        _must_compile(body, relative)
         files[relative] = with_header(relative, body, module.notebooks, nb2prod_version)
+    check_files(files)
     return files
-
-
-def _must_compile(body: str, relative: str) -> None:
-    try:
-        compile(body, relative, "exec", dont_inherit=True)
-    except SyntaxError as error:
-        raise ExportError(
-            f"the generated {relative} does not compile: line {error.lineno}: {error.msg}", hint="check the templates (--template-dir)"
-        ) from None
 
 
 def _formatted(sources: Sequence[str], formatter: str, start: Path | None) -> list[str]:
@@ -358,7 +357,7 @@ def _and(items: Sequence[str]) -> str:
 
 def _readme_row(parameter: Parameter) -> dict[str, str]:
     def cell(text: str) -> str:
-        return " ".join(text.split()).replace("|", "\\|")
+        return printable(" ".join(text.split())).replace("|", "\\|")
 
     kind = parameter.type + (" or None" if parameter.optional and parameter.type != "any" else "")
     return {

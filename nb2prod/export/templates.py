@@ -20,6 +20,7 @@ import functools
 import importlib.resources
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,22 @@ def _new_environment(template_dir: Path | None) -> Any:
         autoescape=False,
         bytecode_cache=_template_cache(),
     )
-    environment.filters["toml"] = lambda value: json.dumps(value, ensure_ascii=False)
+    environment.filters["toml"] = toml_value
     environment.filters["pystr"] = python_string
     return environment
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def toml_value(value: Any) -> str:
+    """A TOML value for a string or a list of strings (the ``toml`` filter): valid TOML whatever the text holds.
+
+    JSON's escapes are TOML's; TOML also wants DEL escaped, and a lone surrogate, which neither
+    UTF-8 nor TOML can hold, becomes U+FFFD.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    return _SURROGATE.sub("\ufffd", text).replace("\x7f", "\\u007f")
 
 
 def _template_cache() -> Any:
