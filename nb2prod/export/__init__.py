@@ -97,7 +97,7 @@ def export(
     if chosen not in FORMATTERS:
         raise UsageError(f"unknown formatter '{chosen}'", hint="use ruff or black")
     notebooks = read_notebooks(paths, exclude=config.exclude, root=config.root)
-    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, modules_only=into is not None)
+    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, modules_only=into is not None, config=config)
     templates = Path(template_dir) if template_dir is not None else None
     if into is not None:
         target = Path(into)

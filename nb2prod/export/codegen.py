@@ -70,7 +70,8 @@ and the markdown after it up to the first code cell or the next heading, as plai
 ``dependencies``: from the modules and ``main_code`` (test-only imports are not run-time
 dependencies); an import no installed distribution provides gets a warning. ``source_hash``: sha256
 over the marked cells (index, id, role, module, source), the parameters cell, the title and
-description and the options. Warnings are one line each, ``path:cell N:line L: warning: …``.
+description and the options. Warnings are one line each, ``path:cell N:line L: warning: …``; they
+include lint's NB2 findings in the exported cells, as lint prints them (:mod:`.findings`).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ..config import FORMATTERS
+from ..config import FORMATTERS, Config
 from ..errors import ExportError, Nb2prodError, ParameterError, UsageError
 from ..lint.context import LintContext
 from ..notebook import Notebook
@@ -91,6 +92,7 @@ from .card import title_and_description
 from .cells import cell_piece, must_compile
 from .checks import check_names, check_nb2prod_uses, duplicate_warnings
 from .deps import import_statements, infer_dependencies
+from .findings import lint_warnings
 from .modules import block, joined, module_pieces, module_plans, provenance
 from .names import RESERVED_MODULES, RESERVED_WHEN_MODULES_ONLY, package_name, project_name
 from .plan import Dependency, ExportPlan, ModulePlan, TestPlan
@@ -103,18 +105,26 @@ _MARK_HINT = (
 
 
 def build_plan(
-    notebooks: Sequence[Notebook], *, name: str | None = None, all_cells: bool = False, formatter: str = "ruff", modules_only: bool = False
+    notebooks: Sequence[Notebook],
+    *,
+    name: str | None = None,
+    all_cells: bool = False,
+    formatter: str = "ruff",
+    modules_only: bool = False,
+    config: Config | None = None,
 ) -> ExportPlan:
     """Decide the code of the package exported from ``notebooks`` (see the module docstring); writes nothing.
 
     ``name`` is the package's import name (default: the stem of a single notebook, else the name of
     the notebooks' common folder), made a valid identifier; the distribution name is it
-    PEP 503-normalized (:mod:`nb2prod.export.names`). ``all_cells`` exports every code cell that has no role. ``formatter`` is ``ruff`` or
-    ``black``. ``modules_only``: only the modules will be written (``--into``, the nbconvert
-    exporter), so no requirements are inferred (nor warned about) and ``cli`` is a module name like
-    any other. The same notebooks and options give an equal plan. Raises ``ExportError`` naming the
-    notebook and cell (``path:cell N:line L``) for everything that would make a broken package (a
-    parameters cell the entry point cannot use included), ``UsageError`` for an unknown formatter.
+    PEP 503-normalized (:mod:`nb2prod.export.names`). ``all_cells`` exports every code cell that
+    has no role. ``formatter`` is ``ruff`` or ``black``. ``modules_only``: only the modules will be
+    written (``--into``, the nbconvert exporter), so no requirements are inferred (nor warned about)
+    and ``cli`` is a module name like any other. ``config``: the project's configuration, whose
+    lint settings decide which NB2 findings the warnings report (default: nb2prod's defaults). The
+    same notebooks and options give an equal plan. Raises ``ExportError`` naming the notebook and
+    cell (``path:cell N:line L``) for everything that would make a broken package (a parameters
+    cell the entry point cannot use included), ``UsageError`` for an unknown formatter.
     """
     if formatter not in FORMATTERS:
         raise UsageError(f"unknown formatter '{formatter}'", hint="use ruff or black")
@@ -146,6 +156,7 @@ def build_plan(
         ]
         check_names(source)
         notes.extend(duplicate_warnings(source))
+    notes.extend(lint_warnings(marked, config if config is not None else Config()))
 
     modules, module_trees = module_plans(owners)
     check_nb2prod_uses(marked, {module.name: set(module.names) for module in modules})
