@@ -131,6 +131,7 @@ def _template_cache() -> Any:
 def render_template(environment: Any, template: str, context: Mapping[str, Any]) -> str:
     """Render ``template`` with ``context`` (ending with one newline); a template error is an ``ExportError`` naming it."""
     import jinja2
+    from jinja2.exceptions import SecurityError
 
     try:
         text = environment.get_template(template).render(**context)
@@ -147,7 +148,10 @@ def render_template(environment: Any, template: str, context: Mapping[str, Any])
         line = getattr(error, "lineno", None)
         if line is None:  # an error while rendering (the sandbox's refusals): Jinja's traceback has the template's line
             where, line = _failing_line(environment, error) or (where, None)
-        raise ExportError(f"template {where}{f', line {line}' if line else ''}: {error}", hint="fix the template") from None
+        hint = "fix the template"
+        if isinstance(error, SecurityError):
+            hint = "templates render in Jinja's sandbox: use the values nb2prod passes them, not Python's internals"
+        raise ExportError(f"template {where}{f', line {line}' if line else ''}: {error}", hint=hint) from None
     return text.rstrip("\n") + "\n"
 
 

@@ -43,6 +43,7 @@ def test_scenario_57_an_attack_template_is_refused_and_nothing_is_written(
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: template README.md.j2, line 3: "), err
     assert "unsafe" in lines[0] and "Traceback" not in err
+    assert lines[0].endswith("(templates render in Jinja's sandbox: use the values nb2prod passes them, not Python's internals)")
     assert not (workdir / "out").exists()
 
 
