@@ -23,10 +23,10 @@ cells defining one name in different modules do not clash.
 from __future__ import annotations
 
 import functools
-import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..text import printable
 from .select import EXPORT_ROLES, Source
 
 if TYPE_CHECKING:
@@ -65,7 +65,4 @@ def finding_line(finding: Finding) -> str:
     """A finding as ``nb2prod lint`` prints it in its text report, without colour and source line."""
     location = finding.location + (f":col {finding.column}" if finding.column is not None else "")
     fixable = " [*]" if finding.fixable else ""
-    message = finding.message
-    if not message.isprintable():  # control characters escaped, as lint's text report does
-        message = "".join(ch if ch == "\t" or unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode() for ch in message)
-    return f"{location}: {finding.code} [{finding.severity.letter}]{fixable} {message}"
+    return f"{location}: {finding.code} [{finding.severity.letter}]{fixable} {printable(finding.message)}"

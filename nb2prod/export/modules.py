@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from ..lint.dataflow import analyze_cell
 from ..lint.ipython import parse_quietly
 from ..model import Cell
+from ..text import printable
 from .plan import ModulePlan, Provenance
-from .pysource import printable
 from .select import EXPORT_ROLES, Piece, Source
 
 

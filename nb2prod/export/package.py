@@ -45,9 +45,10 @@ from typing import Any
 from ..errors import ExportError, Nb2prodError
 from ..lint.dataflow import BUILTIN_NAMES, analyze_cell
 from ..params import Parameter
+from ..text import printable
 from .names import import_name_problem, project_name_problem
 from .plan import ExportPlan, ModulePlan, Provenance, TestPlan
-from .pysource import docstring, function_body, import_from, list_literal, printable, python_literal, python_string
+from .pysource import docstring, function_body, import_from, list_literal, python_literal, python_string
 from .templates import MODULE_TEMPLATE, render_template, template_environment
 from .validate import check_files, check_python
 from .write import with_header

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,15 +76,3 @@ def list_literal(items: Sequence[str], *, indent: str) -> str:
     if len(indent) + len(flat) <= LINE_LENGTH:
         return flat
     return "[\n" + "".join(f"        {python_string(item)},\n" for item in items) + "    ]"
-
-
-def printable(text: str) -> str:
-    """``text`` safe inside a comment or docstring: control, separator and surrogate characters escaped."""
-    if text.isprintable():  # none of those categories (nor any other unprintable one): nothing to escape
-        return text
-    return "".join(
-        char.encode("unicode_escape", "backslashreplace").decode("ascii")
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp", "Cs")
-        else char
-        for char in text
-    )

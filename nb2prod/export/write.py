@@ -25,8 +25,8 @@ from typing import Any
 
 from ..atomic import PendingWrite, atomic_write_all
 from ..errors import ExportError, WriteConflictError
+from ..text import printable
 from .plan import ExportPlan
-from .pysource import printable
 
 HASH_PREFIX = "nb2prod-hash: sha256:"
 _HASH_LINE = re.compile(r"(?:# |<!-- )nb2prod-hash: sha256:([0-9a-f]{64})(?: -->)?")
