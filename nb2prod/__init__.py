@@ -33,13 +33,72 @@ if TYPE_CHECKING:
     from .export import ExportResult, export
     from .run import run_notebook
 
+#: Public names whose modules load on first use: name -> "module:attribute" (a module alone: the
+#: callable package/module itself, see nb2prod._callable). The command functions, then what the
+#: adapters (CLI, magics) need to present their results; both import only from here.
+_LAZY: dict[str, str] = {
+    # commands
+    "lint": "nb2prod.lint",
+    "fmt": "nb2prod.formatting:fmt",
+    "export": "nb2prod.export",
+    "params": "nb2prod.params",
+    "run_notebook": "nb2prod.run:run_notebook",
+    "verify": "nb2prod.verify",
+    "list_runs": "nb2prod.runs:list_runs",
+    "find_record": "nb2prod.records:find_record",
+    "compare_runs": "nb2prod.runs:compare_runs",
+    "check_run": "nb2prod.runs:check_run",
+    "show": "nb2prod.views:show",
+    # result and option types
+    "ExportResult": "nb2prod.export:ExportResult",
+    "FmtResult": "nb2prod.formatting:FmtResult",
+    "LintResults": "nb2prod.lint.results:LintResults",
+    "KernelState": "nb2prod.lint.live:KernelState",
+    "RunRecord": "nb2prod.records:RunRecord",
+    "DamagedRecord": "nb2prod.records:DamagedRecord",
+    "Verification": "nb2prod.verify:Verification",
+    "Severity": "nb2prod.lint.rule:Severity",
+    "rules": "nb2prod.lint.rule:registry",
+}
+
+#: What the adapters share beyond the commands (formatting of values, constants of the commands'
+#: options); loaded on first use like the above, but not part of ``__all__``.
+_ADAPTER: dict[str, str] = {
+    "FORMATTERS": "nb2prod.config:FORMATTERS",
+    "config_for": "nb2prod.config:config_for",
+    "printable": "nb2prod.text:printable",
+    "atomic_write": "nb2prod.atomic:atomic_write",
+    "fix": "nb2prod.lint.fix:fix",
+    "lint_report": "nb2prod.lint.report",
+    "ParameterValues": "nb2prod.params:ParameterValues",
+    "json_schema": "nb2prod.params:json_schema",
+    "render_value": "nb2prod.params:render_value",
+    "load_parameters_file": "nb2prod.run:load_parameters_file",
+    "DEFAULT_RUNS_DIR": "nb2prod.records:DEFAULT_RUNS_DIR",
+    "STATUSES": "nb2prod.records:STATUSES",
+    "DEFAULT_ATOL": "nb2prod.verify:DEFAULT_ATOL",
+    "DEFAULT_RTOL": "nb2prod.verify:DEFAULT_RTOL",
+    "describe_error": "nb2prod.runs:describe_error",
+    "format_delta": "nb2prod.runs:format_delta",
+    "format_duration": "nb2prod.runs:format_duration",
+    "format_value": "nb2prod.runs:format_value",
+    "key_metrics": "nb2prod.runs:key_metrics",
+    "key_parameters": "nb2prod.runs:key_parameters",
+    "parse_metric_expression": "nb2prod.runs:parse_metric_expression",
+    "record_json": "nb2prod.runs:record_json",
+}
+
 __all__ = [
     "Cell",
     "Config",
     "ConfigError",
+    "DamagedRecord",
     "Directive",
     "ExportError",
     "ExportResult",
+    "FmtResult",
+    "KernelState",
+    "LintResults",
     "Nb2prodError",
     "Notebook",
     "NotebookFormatError",
@@ -48,34 +107,61 @@ __all__ = [
     "ParameterError",
     "RecordError",
     "RunError",
+    "RunRecord",
+    "Severity",
     "StripOptions",
     "StripResult",
     "ToolError",
     "UsageError",
+    "Verification",
     "WriteConflictError",
     "WriteError",
     "__version__",
+    "check_run",
+    "compare_runs",
     "export",
+    "find_record",
+    "fmt",
+    "lint",
+    "list_runs",
     "load_config",
+    "load_ipython_extension",
     "notebook_parameters",
+    "params",
     "read_notebook",
     "record",
+    "rules",
     "run_notebook",
+    "show",
     "strip",
     "strip_notebook",
+    "unload_ipython_extension",
+    "verify",
     "write_notebook",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Public names whose modules load on first use (``run_notebook`` needs papermill when called, ``export`` Jinja)."""
-    if name == "run_notebook":
-        from .run import run_notebook
+    import importlib
 
-        return run_notebook
-    if name in ("export", "ExportResult"):
-        import importlib
+    target = _LAZY.get(name) or _ADAPTER.get(name)
+    if target is None:
+        raise AttributeError(f"module 'nb2prod' has no attribute {name!r}")
+    module, _, attribute = target.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attribute) if attribute else loaded
 
-        package = importlib.import_module(".export", __name__)  # callable: nb2prod.export(paths, ...) exports
-        return package if name == "export" else package.ExportResult
-    raise AttributeError(f"module 'nb2prod' has no attribute {name!r}")
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext nb2prod``: register the ``%nb2prod`` magics (nb2prod.magics; IPython is the caller's, nothing heavy loads)."""
+    from .magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext nb2prod``: remove every magic and hook that loading registered."""
+    from .magics import unload
+
+    unload(ipython)

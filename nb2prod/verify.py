@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._callable import make_callable
 from .errors import ParameterError, RecordError
 from .params import ParameterValues
 from .records import DEFAULT_RUNS_DIR, RECORD_FILE, REDACTED, RunRecord, find_record, is_secret_name
@@ -257,3 +258,6 @@ def verify(
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+make_callable(__name__, "nb2prod.verify:verify")  # nb2prod.verify(run, ...) verifies: see nb2prod._callable

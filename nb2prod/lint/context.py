@@ -16,6 +16,7 @@ from ..model import Cell
 from ..notebook import Notebook
 from .dataflow import NotebookFlow, analyze_notebook
 from .ipython import TransformedCell, transform_cell
+from .live import KernelState, LiveView
 
 EXPORT_ROLES = frozenset({"export", "export-internal"})
 
@@ -32,9 +33,15 @@ class LintSettings:
 class LintContext:
     """One notebook under lint, with lazily computed views of its code."""
 
-    def __init__(self, notebook: Notebook, settings: LintSettings | None = None):
+    def __init__(self, notebook: Notebook, settings: LintSettings | None = None, kernel: KernelState | None = None):
         self.notebook = notebook
         self.settings = settings or LintSettings()
+        self.kernel = kernel
+
+    @cached_property
+    def live(self) -> LiveView | None:
+        """The notebook against the running kernel's state (``%nb2prod lint``); None without a kernel (the live rules then find nothing)."""
+        return LiveView(self.cells, self.kernel) if self.kernel is not None else None
 
     @property
     def cells(self) -> tuple[Cell, ...]:

@@ -1,0 +1,29 @@
+"""``%load_ext nb2prod``: the ``%nb2prod`` magic, a thin adapter over the public API inside a running kernel.
+
+``load`` registers the line magic ``%nb2prod`` and the cell magic ``%%nb2prod`` (the same
+command; the cell's body is ignored, so a whole cell can hold one command); ``unload`` removes
+them. Nothing heavy is imported here: IPython is the caller's, and papermill, nbconvert or
+jupytext load only when a subcommand needs them. The commands are in :mod:`nb2prod.magics.command`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAGIC = "nb2prod"
+_KINDS = ("line", "cell")
+
+
+def load(ipython: Any) -> None:
+    """Register ``%nb2prod`` and ``%%nb2prod`` on the shell ``ipython``."""
+    from .command import cell_magic, line_magic
+
+    ipython.register_magic_function(line_magic, magic_kind="line", magic_name=MAGIC)
+    ipython.register_magic_function(cell_magic, magic_kind="cell", magic_name=MAGIC)
+
+
+def unload(ipython: Any) -> None:
+    """Remove the magics ``load`` registered (and nothing else)."""
+    registered = ipython.magics_manager.magics
+    for kind in _KINDS:
+        registered[kind].pop(MAGIC, None)
