@@ -59,11 +59,16 @@ _LAZY: dict[str, str] = {
     "Verification": "nb2prod.verify:Verification",
     "Severity": "nb2prod.lint.rule:Severity",
     "rules": "nb2prod.lint.rule:registry",
+    "Rule": "nb2prod.lint.rule:Rule",
 }
 
 #: What the adapters share beyond the commands (formatting of values, constants of the commands'
 #: options); loaded on first use like the above, but not part of ``__all__``.
 _ADAPTER: dict[str, str] = {
+    **{name: f"nb2prod.errors:{name}" for name in ("EXIT_OK", "EXIT_FINDINGS", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED")},
+    "exit_code": "nb2prod.errors:exit_code",
+    "exit_status": "nb2prod.errors:exit_status",
+    "run_exit_code": "nb2prod.errors:run_exit_code",
     "FORMATTERS": "nb2prod.config:FORMATTERS",
     "config_for": "nb2prod.config:config_for",
     "printable": "nb2prod.text:printable",
@@ -106,6 +111,7 @@ __all__ = [
     "Parameter",
     "ParameterError",
     "RecordError",
+    "Rule",
     "RunError",
     "RunRecord",
     "Severity",

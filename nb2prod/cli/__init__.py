@@ -20,9 +20,7 @@ import sys
 import typing
 from collections.abc import Sequence
 
-from .. import __version__
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
-from ..text import printable
+from .. import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, __version__, exit_code, printable
 from . import export, fmt, lint, params, rules, run, runs, strip, verify
 from .common import print_error
 

@@ -6,11 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..config import FORMATTERS
-from ..errors import exit_status
+from .. import FORMATTERS, exit_status
 
 if TYPE_CHECKING:
-    from ..export.write import ExportResult
+    from .. import ExportResult
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -50,7 +49,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, print what was written (or is stale) and the plan's warnings on stderr, diffs on stdout; return the exit code."""
-    from ..export import export
+    from .. import export
 
     result = export(
         args.paths,

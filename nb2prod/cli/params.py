@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..notebook import read_notebook
-from ..params import Parameter, json_schema, notebook_parameters, render_value
-from ..text import printable
+from .. import Parameter, json_schema, notebook_parameters, printable, read_notebook, render_value
 from .common import about
 from .runs import emit
 

@@ -16,12 +16,19 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, RecordError
-from ..records import DEFAULT_RUNS_DIR, STATUSES, DamagedRecord, RunRecord, find_record
-from ..runs import (
+from .. import (
+    DEFAULT_RUNS_DIR,
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    STATUSES,
+    DamagedRecord,
+    RecordError,
+    RunRecord,
     check_run,
     compare_runs,
     describe_error,
+    find_record,
     format_delta,
     format_duration,
     format_value,
@@ -29,9 +36,9 @@ from ..runs import (
     key_parameters,
     list_runs,
     parse_metric_expression,
+    printable,
     record_json,
 )
-from ..text import printable
 from .common import about, print_error
 
 if TYPE_CHECKING:

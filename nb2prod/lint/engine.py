@@ -38,6 +38,9 @@ _SAME_LINE: Mapping[str, frozenset[str]] = {
     "invalid-syntax": frozenset({"NB208"}),
     "E999": frozenset({"NB208"}),
 }
+#: A live rule's finding that says more than a static rule's on the same cell (``%nb2prod lint``):
+#: the kernel's history is newer than the saved execution counts.
+_SUPERSEDED: Mapping[str, str] = {"NB101": "NB113"}
 _QUOTED_NAME = re.compile(r"['`]([^'`]+)['`]")
 PARALLEL_THRESHOLD = 8  # below this many notebooks, a process pool costs more than it saves
 
@@ -316,9 +319,11 @@ def _without_duplicates(findings: list[Finding]) -> list[Finding]:
     own_lines = {(f.cell_index, f.line, f.code) for f in findings if f.origin == "nb2prod"}
     own_names = {(f.cell_index, _name_in(f.message), f.code) for f in findings if f.origin == "nb2prod"}
 
+    own_cells = {(f.cell_index, f.code) for f in findings if f.origin == "nb2prod"}
+
     def duplicate(f: Finding) -> bool:
         if f.origin == "nb2prod":
-            return False
+            return f.code in _SUPERSEDED and (f.cell_index, _SUPERSEDED[f.code]) in own_cells
         if any((f.cell_index, f.line, code) in own_lines for code in _SAME_LINE.get(f.code, ())):
             return True
         return any((f.cell_index, _name_in(f.message), code) in own_names for code in _SAME_NAME.get(f.code, ()))

@@ -36,8 +36,8 @@ class LintResults(list[FileResult]):
         return [finding for result in self for finding in result.findings]
 
     def fails(self, fail_on: Severity = Severity.WARNING) -> bool:
-        """Whether a finding is at or above ``fail_on`` or a file could not be read (the exit code 1 of ``nb2prod lint``)."""
-        return any(result.error is not None for result in self) or any(f.severity >= fail_on for f in self.findings)
+        """Whether a finding is at or above ``fail_on`` (``nb2prod lint`` then exits 1)."""
+        return any(f.severity >= fail_on for f in self.findings)
 
     def text(self) -> str:
         """The plain text report (the header lines, then what ``nb2prod lint`` prints)."""
