@@ -33,10 +33,8 @@ def test_import_and_magics_load_nothing_heavy() -> None:
 
 
 def test_the_api_names_load_without_heavy_imports_until_called() -> None:
-    loaded = loaded_after(
     names = ("lint", "params", "verify", "list_runs", "show", "LintResults", "KernelState")
     loaded = loaded_after(f"import nb2prod\nfor name in {names!r}: getattr(nb2prod, name)")
-    )
     assert loaded.isdisjoint(HEAVY), loaded & set(HEAVY)
 
 
