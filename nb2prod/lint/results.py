@@ -95,4 +95,4 @@ def _cell_label(result: FileResult, finding: Finding, redactor: Redactor) -> str
     if notebook is not None and finding.cell_index < len(notebook.cells):
         line = first_line(redactor.text(notebook.cells[finding.cell_index].source, finding.cell_index))
     label = f"cell {finding.cell_index + 1}"
-    return f"{label} <code>{html.escape(printable(line))}</code>" if line else label
+    return f'{label} <code style="white-space:nowrap">{html.escape(printable(line))}</code>' if line else label
