@@ -104,5 +104,5 @@ def test_html_names_each_cell_by_number_and_first_line(make_notebook: Callable[.
     state = KernelState(("", "a = 1", "b = a * 2\nprint(b)", "a = 3", "%nb2prod lint"), frozenset({"a", "b"}), 4)
     results = nb2prod.lint([path], select=["NB11"], ruff=False, kernel=state)
     page = results._repr_html_()
-    assert "<td" in page and "cell 2 <code style=\"white-space:nowrap\">b = a * 2</code>" in page and "NB114" in page
+    assert "<td" in page and 'cell 2 <code style="white-space:nowrap">b = a * 2</code>' in page and "NB114" in page
     assert "NB114" in str(results) and "<td" not in str(results)

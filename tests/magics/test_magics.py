@@ -114,7 +114,11 @@ def test_lint_shows_static_and_live_findings(executed: tuple[Any, Path]) -> None
     assert "notebook.ipynb:cell 5:line 1:col 5: NB114 [W] stale: it ran as [4] with 'a', which [7] (cell 4 ('a = 3'))" in text
     assert "notebook.ipynb:cell 5: NB113 [W] last ran as [4], before cell 4 ('a = 3') above it ran as [7]" in text
     # the HTML table names each cell by its number and first line
-    assert "<table" in page and "b = a * 2</code>" in page and "cell 6 <code style=\"white-space:nowrap\">c = 20</code>" in page
+    assert (
+        "<table" in page
+        and 'cell 5 <code style="white-space:nowrap">b = a * 2</code>' in page
+        and 'cell 6 <code style="white-space:nowrap">c = 20</code>' in page
+    )
     assert "&#x27;helper&#x27; exists only in the kernel" in page and "NB114" in page
 
 
