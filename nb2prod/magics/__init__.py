@@ -14,10 +14,22 @@ MAGIC = "nb2prod"
 _KINDS = ("line", "cell")
 
 
-def load(ipython: Any) -> None:
-    """Register ``%nb2prod`` and ``%%nb2prod`` on the shell ``ipython``."""
-    from .command import cell_magic, line_magic
+def line_magic(line: str) -> None:
+    """``%nb2prod COMMAND [ARGS]``: run one nb2prod command on this kernel's notebook and display the result."""
+    from .command import run
 
+    run(line)
+
+
+def cell_magic(line: str, cell: str) -> None:
+    """``%%nb2prod COMMAND [ARGS]``: the same as the line magic (the cell's body is ignored)."""
+    from .command import run
+
+    run(line)
+
+
+def load(ipython: Any) -> None:
+    """Register ``%nb2prod`` and ``%%nb2prod`` on the shell ``ipython`` (the commands' code loads on first use)."""
     ipython.register_magic_function(line_magic, magic_kind="line", magic_name=MAGIC)
     ipython.register_magic_function(cell_magic, magic_kind="cell", magic_name=MAGIC)
 

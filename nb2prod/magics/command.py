@@ -37,17 +37,8 @@ class _Stop(Exception):
     """Parsing ended: help was printed, or a usage error was shown."""
 
 
-def line_magic(line: str) -> None:
-    """``%nb2prod COMMAND [ARGS]``: run one nb2prod command on this kernel's notebook and display the result."""
-    _run(line)
-
-
-def cell_magic(line: str, cell: str) -> None:
-    """``%%nb2prod COMMAND [ARGS]``: the same as the line magic (the cell's body is ignored)."""
-    _run(line)
-
-
-def _run(line: str) -> None:
+def run(line: str) -> None:
+    """Run ``%nb2prod LINE`` in the current shell: errors become one line on stderr, never a traceback."""
     from IPython import get_ipython
 
     shell = get_ipython()

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import KernelState
+if TYPE_CHECKING:
+    from .. import KernelState
 
 NOTEBOOK_SUFFIXES = (".ipynb", ".py", ".md")
 
@@ -34,6 +35,8 @@ def current_notebook(shell: Any) -> Path | None:
 
 def kernel_state(shell: Any) -> KernelState:
     """The kernel's input history, namespace names and the execution count of the cell running now."""
+    from .. import KernelState  # the live analysis loads with the first lint, not with the extension
+
     history = tuple(str(source) for source in shell.history_manager.input_hist_raw)
     hidden = getattr(shell, "user_ns_hidden", {})
     names = frozenset(name for name in shell.user_ns if name not in hidden)
