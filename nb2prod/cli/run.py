@@ -53,9 +53,15 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a parameter, converted by its type (repeatable; lists and dicts as JSON, e.g. -p layers=[64,32])",
+        help="set a parameter, converted by its type (repeatable; lists and dicts as JSON, e.g. -p layers=[64,32]); "
+        "the environment variable NB2PROD_PARAM_<NAME> sets one too, out of the shell's history (-p wins over it, it wins over -f)",
     )
-    parser.add_argument("-f", "--parameters-file", metavar="FILE", help="parameter values from a YAML or JSON mapping; -p wins over it")
+    parser.add_argument(
+        "-f",
+        "--parameters-file",
+        metavar="FILE",
+        help="parameter values from a YAML or JSON mapping; -p and NB2PROD_PARAM_<NAME> win over it",
+    )
     parser.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where run folders go (default: {DEFAULT_RUNS_DIR}/)")
     parser.add_argument("--timeout", type=seconds, metavar="S", help="fail a cell that runs longer than S seconds (exit 124)")
     parser.add_argument("--kernel", metavar="NAME", help="kernel to run (default: the notebook's kernelspec)")
