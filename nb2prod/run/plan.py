@@ -1,0 +1,154 @@
+"""Before a run: everything that can refuse (parameters, the kernel, the folders), checked without touching the disk.
+
+Bad input (an unknown or ill-typed parameter, a missing kernel or folder, an unreadable parameters
+file) raises here, before any kernel starts and before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParameterError, RunError
+from ..notebook import Notebook, read_notebook
+from ..params import notebook_parameters, resolve
+from .environment import git_state, input_hashes
+from .output import _install_handler
+
+DEFAULT_KERNEL = "python3"
+
+
+@dataclass
+class _Plan:
+    """What a run needs, checked: nothing here has touched the disk or started a kernel."""
+
+    source: Path
+    shown: str
+    notebook: Notebook
+    parameters: dict[str, Any]
+    given: dict[str, Any]
+    kernel: str
+    cwd: Path | None
+    runs_dir: Path
+    git: dict[str, Any] | None
+    inputs: dict[str, str]
+
+
+def _plan(
+    notebook: str | os.PathLike[str],
+    *,
+    strings: Mapping[str, str] | None,
+    values: Mapping[str, Any] | None,
+    runs_dir: str | os.PathLike[str],
+    kernel: str | None,
+    cwd: str | os.PathLike[str] | None,
+) -> _Plan:
+    source = Path(notebook)
+    shown = os.fspath(notebook)
+    nb = read_notebook(source, display_path=shown)
+    parameters = resolve(notebook_parameters(nb), strings=strings, values=values)
+    named = [*(values or {}), *(strings or {})]
+    given = {name: parameters[name] for name in parameters if name in named}
+    kernel_name = _check_kernel(kernel, nb)
+    work_dir = None if cwd is None else Path(cwd)
+    if work_dir is not None and not work_dir.is_dir():
+        raise RunError("the working folder does not exist" if not work_dir.exists() else "is not a folder", path=os.fspath(cwd))
+    root = Path(runs_dir)
+    if root.exists() and not root.is_dir():
+        raise RunError("the runs folder is a file", path=os.fspath(runs_dir), hint="pass --runs-dir with a folder")
+    plan = _Plan(
+        source=source,
+        shown=_record_path(source),
+        notebook=nb,
+        parameters=parameters,
+        given=given,
+        kernel=kernel_name,
+        cwd=work_dir,
+        runs_dir=root,
+        git=git_state(source.resolve().parent),
+        inputs=input_hashes(parameters, work_dir or Path.cwd()),
+    )
+    _install_handler()  # imports papermill: a broken installation fails here, before anything is written
+    return plan
+
+
+def _check_kernel(kernel: str | None, notebook: Notebook) -> str:
+    """The kernel to use; ``RunError`` listing the installed kernels when it is missing or not Python."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    name = kernel or (notebook.metadata.get("kernelspec") or {}).get("name") or DEFAULT_KERNEL
+    specs = KernelSpecManager().get_all_specs()
+    if name not in specs:
+        source = "--kernel" if kernel else "the notebook's kernelspec"
+        raise RunError(
+            f"no kernel named '{name}' ({source}) is installed",
+            path=notebook.display_path,
+            hint=f"installed kernels: {', '.join(sorted(specs)) or 'none'}; pass --kernel NAME, "
+            "or install one with `python -m ipykernel install --user --name NAME`",
+        )
+    language = str(specs[name].get("spec", {}).get("language", "python")).lower()
+    for found in (language, notebook.language):
+        if found not in (None, "python"):
+            raise RunError(
+                f"nb2prod runs Python notebooks; this one uses {found} (kernel '{name}')",
+                path=notebook.display_path,
+                hint="use papermill directly for other languages",
+            )
+    return name
+
+
+def _record_path(path: Path) -> str:
+    """The notebook path stored in the record: relative to the current folder when under it."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def load_parameters_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parameter values from a YAML (``.yaml``/``.yml``) or JSON file holding one mapping.
+
+    YAML is read with a safe loader that keeps dates as strings (as papermill does); a value is
+    then checked against its parameter's type by ``run_notebook``.
+    """
+    shown = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ParameterError("no such parameters file", path=shown) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"cannot read the parameters file: {getattr(exc, 'strerror', None) or exc}", path=shown) from None
+    if shown.lower().endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=shown) from None
+    else:
+        data = _load_yaml(text, shown)
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
+        hint = "write one `name: value` per line"
+        raise ParameterError("a parameters file holds a mapping of parameter names to values", path=shown, hint=hint)
+    return data
+
+
+def _load_yaml(text: str, shown: str) -> Any:
+    import yaml
+
+    class NoDatesLoader(yaml.SafeLoader):
+        """SafeLoader without the timestamp resolver: ``2024-01-31`` stays a string."""
+
+    NoDatesLoader.yaml_implicit_resolvers = {
+        key: [resolver for resolver in resolvers if resolver[0] != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    try:
+        return yaml.load(text, Loader=NoDatesLoader)  # a SafeLoader: builds plain data only
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"not valid YAML: {exc}".replace("\n", " "), path=shown) from None
