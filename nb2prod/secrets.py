@@ -14,7 +14,8 @@ verify and lint agree. It imports nothing else of nb2prod.
   - a word is ``token`` or ends in ``token`` (``hf_token``, ``authtoken``), or is ``auth``,
     ``authorization``, ``bearer`` or ``cookie``, except the special tokens of NLP tokenizers
     (``pad_token``, ``eos_token``…);
-  - its last word is ``pwd``, ``pw`` or ``pass`` after another word (``db_pass``);
+  - its last word is ``pwd``, ``pw`` or ``pass`` after another word (``db_pass``; ``two_pass`` too,
+    but a boolean is never redacted);
   - its last word is ``key`` or ``keys`` (``api_key``, ``openai_key``, ``aws_access_key``,
     ``private_key``, a bare ``key``), unless the word before says what kind of key it is and that
     kind is not a secret: ``sort_key``, ``primary_key``, ``public_key``, ``rng_key``… A bare
@@ -36,7 +37,10 @@ verify and lint agree. It imports nothing else of nb2prod.
   record). A value is also found in the forms it takes when printed as a Python ``repr``, as JSON,
   URL-quoted or HTML-escaped (and those escaped once more), and when ANSI colour codes (IPython's
   tracebacks) are interleaved with it. Values shorter than ``MIN_MASKED`` characters are redacted
-  as parameters but not searched for in text: they would mask ordinary words.
+  as parameters but not searched for in text, and values shorter than ``WHOLE_WORD_BELOW`` are
+  masked only where they stand as a word of their own: a secret parameter's default of ``"none"``
+  must not turn ``nonexistent`` into ``***xistent``. Longer values are masked wherever they are
+  (``"Bearer" + token`` too).
 """
 
 from __future__ import annotations
@@ -51,11 +55,13 @@ from urllib.parse import quote
 REDACTED = "***"
 #: Secret values shorter than this are not searched for in text (``"ab"`` would mask half the words).
 MIN_MASKED = 4
+#: Secret values shorter than this are masked only as words of their own (not inside ``nonexistent``).
+WHOLE_WORD_BELOW = 10
 
 # --- by name --------------------------------------------------------------------------------------
 
 _SECRET_PARTS = ("password", "passwd", "passphrase", "secret", "credential", "apikey", "accesskey", "privatekey")
-_SECRET_WORDS = frozenset({"token", "auth", "authorization", "bearer", "cookie"})
+_SECRET_WORDS = frozenset({"auth", "authorization", "bearer", "cookie"})
 _LAST_SECRET_WORDS = frozenset({"pwd", "pw", "pass"})
 #: The special tokens of NLP tokenizers: ``pad_token="[PAD]"`` is a setting, not a credential.
 _TOKENIZER_TOKENS = frozenset({"pad", "eos", "bos", "unk", "mask", "sep", "cls", "start", "end", "stop", "special"})
@@ -217,7 +223,7 @@ class Masker:
         for secret in {s for s in secrets if isinstance(s, str) and len(s) >= MIN_MASKED}:
             shown = sorted(forms(secret), key=len, reverse=True)
             anchor = _common_prefix(shown)
-            groups.append((anchor if len(anchor) >= 2 else "", shown))
+            groups.append((anchor if len(anchor) >= 2 else "", shown, len(secret) < WHOLE_WORD_BELOW))
         self._groups = groups
 
     def text(self, text: str) -> str:
@@ -256,14 +262,16 @@ class Masker:
 
     def _spans(self, text: str) -> list[tuple[int, int]]:
         spans = []
-        for anchor, shown in self._groups:
+        for anchor, shown, whole_word in self._groups:
             if anchor and anchor not in text:
                 continue
             for form in shown:
                 start = text.find(form)
                 while start != -1:
-                    spans.append((start, start + len(form)))
-                    start = text.find(form, start + len(form))
+                    end = start + len(form)
+                    if not (whole_word and _inside_a_word(text, start, end)):
+                        spans.append((start, end))
+                    start = text.find(form, start + 1)
         spans += [match.span() for _, match in find_tokens(text)]
         if "PRIVATE KEY" in text:
             spans += [match.span() for match in _PRIVATE_KEY_BLOCK.finditer(text)]
@@ -277,6 +285,17 @@ def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
 
 def _is_binary(key: Any) -> bool:
     return isinstance(key, str) and key.startswith(_BINARY_PREFIXES) and not key.startswith("image/svg")
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _inside_a_word(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` continues a word on either side (``none`` in ``nonexistent``)."""
+    before = start > 0 and _word_char(text[start - 1]) and _word_char(text[start])
+    after = end < len(text) and _word_char(text[end]) and _word_char(text[end - 1])
+    return before or after
 
 
 def _common_prefix(texts: list[str]) -> str:

@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ..records import is_secret_name
+from ..secrets import is_secret
 
 _MAX_INPUT_NAME = 4096
 
@@ -44,7 +44,7 @@ def input_hashes(parameters: Mapping[str, Any], folder: Path) -> dict[str, str]:
     """``sha256:…`` of each file named by a string parameter (or a string in a list/dict) that exists."""
     found: dict[str, str] = {}
     for name, value in parameters.items():
-        if is_secret_name(name):
+        if is_secret(name, value):
             continue
         for text in _strings(value):
             if text in found or not text.strip() or len(text) > _MAX_INPUT_NAME or "\0" in text or "\n" in text:

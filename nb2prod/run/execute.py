@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import WriteError
 from ..params import parameters_cell
-from ..records import OUTPUT_FILE, redact
+from ..records import OUTPUT_FILE
+from ..secrets import Masker, redact, secret_values
 from .inject import ERROR_MARKER_TAG, injected_source, parameterise
 from .output import _Output, _registered
 from .plan import _Plan
@@ -63,6 +64,7 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
         path=output_path.resolve(),
         injected_source=injected_source(redacted) if redacted != plan.given else None,
         papermill={"input_path": plan.shown, "output_path": output_path.as_posix(), "parameters": redacted},
+        masker=Masker(secret_values(plan.parameters)),
     )
     interrupt = _Interrupt()
 
