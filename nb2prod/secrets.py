@@ -128,7 +128,6 @@ TOKEN_FORMATS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     ("JSON web token", ("eyJ",), re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
 )
 
-_ANY_MARKER = re.compile("|".join(re.escape(marker) for _, markers, _ in TOKEN_FORMATS for marker in markers))
 #: A whole private key block (masking only its BEGIN line would leave the key itself).
 _PRIVATE_KEY_BLOCK = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|\Z)", re.DOTALL
@@ -137,14 +136,10 @@ _PRIVATE_KEY_BLOCK = re.compile(
 
 def find_tokens(text: str) -> Iterator[tuple[str, re.Match[str]]]:
     """Every well-known credential in ``text``, as (kind, match), in order of position."""
-    if not _ANY_MARKER.search(text):
+    present = [(kind, pattern) for kind, markers, pattern in TOKEN_FORMATS if any(marker in text for marker in markers)]
+    if not present:  # substring tests are far faster than a regular expression over a long output
         return
-    found = [
-        (match.start(), kind, match)
-        for kind, markers, pattern in TOKEN_FORMATS
-        if any(marker in text for marker in markers)
-        for match in pattern.finditer(text)
-    ]
+    found = [(match.start(), kind, match) for kind, pattern in present for match in pattern.finditer(text)]
     for _, kind, match in sorted(found, key=lambda item: item[0]):
         yield kind, match
 
@@ -191,6 +186,9 @@ def secret_values(parameters: Mapping[str, Any]) -> set[str]:
 
 # --- masking --------------------------------------------------------------------------------------
 
+#: Texts at least this long that hold no secret are remembered (at most ``_REMEMBERED_COUNT`` of them).
+_REMEMBERED = 1024
+_REMEMBERED_COUNT = 100_000
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 #: Output data stored base64 in a notebook: a secret cannot appear in them as text, and masking would break them.
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "application/pdf", "application/octet-stream")
@@ -225,6 +223,8 @@ class Masker:
             anchor = _common_prefix(shown)
             groups.append((anchor if len(anchor) >= 2 else "", shown, len(secret) < WHOLE_WORD_BELOW))
         self._groups = groups
+        # Long texts already searched: papermill saves the whole notebook after every cell, the earlier outputs unchanged.
+        self._clean: set[str] = set()
 
     def text(self, text: str) -> str:
         """``text`` with every secret masked; ANSI escape sequences inside a masked span are kept."""
@@ -237,6 +237,17 @@ class Masker:
         spans = self._spans(clean)
         return _replace(text, spans, where) if spans else text
 
+    def finds(self, text: str) -> bool:
+        """Whether ``text`` shows a secret (what ``text`` would mask)."""
+        if not text or text in self._clean:
+            return False
+        found = bool(self._spans(_without_ansi(text)[0] if "\x1b" in text else text))
+        if not found and len(text) >= _REMEMBERED:
+            if len(self._clean) >= _REMEMBERED_COUNT:
+                self._clean.clear()
+            self._clean.add(text)
+        return found
+
     def data(self, value: Any) -> Any:
         """A copy of JSON-like ``value`` with every string masked (dict keys too).
 
@@ -244,13 +255,15 @@ class Masker:
         split across its lines is found; binary output data (``image/png``…) is left as it is.
         """
         if isinstance(value, str):
-            return self.text(value)
+            return value if len(value) >= _REMEMBERED and not self.finds(value) else self.text(value)
         if isinstance(value, list):
             if value and all(isinstance(item, str) for item in value):
+                whole = "".join(value)
+                if not self.finds(whole):
+                    return list(value)  # the common case: one search over the whole text
                 items = [self.text(item) for item in value]
-                joined = "".join(items)
-                if self.text(joined) != joined:
-                    return self.text("".join(value)).splitlines(keepends=True)
+                if self.finds("".join(items)):  # a secret across lines: mask the text as one, then split it again
+                    return self.text(whole).splitlines(keepends=True)
                 return items
             return [self.data(item) for item in value]
         if isinstance(value, dict):
