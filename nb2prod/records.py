@@ -75,9 +75,9 @@ class RunRecord:
         del data["directory"], data["secrets"]
         if data["given"] is None:
             del data["given"]
-        order = ("schema", "id", "notebook", "notebook_sha256", "parameters", "given", "status", "error", "started", "finished")
+        order = ("schema", "id", "notebook", "notebook_sha256", "parameters", "status", "error", "started", "finished")
         ordered = {key: data.pop(key) for key in order if key in data}
-        ordered.update(data)
+        ordered.update(data)  # then the rest in field order; ``given`` (newer than DESIGN.md's list) last
         return ordered
 
     def redact(self) -> RunRecord:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import UsageError, run_exit_code
 from ..records import DEFAULT_RUNS_DIR, RunRecord
+from ..secrets import mask_text
 
 #: What the one-line message on stderr says for each unsuccessful status.
 _PROBLEMS = {
@@ -76,7 +77,7 @@ def parse_assignments(texts: list[str]) -> dict[str, str]:
     for text in texts:
         name, sep, value = text.partition("=")
         if not sep or not name.strip():
-            raise UsageError(f"-p {text!r}: expected NAME=VALUE", hint="for example -p learning_rate=0.01")
+            raise UsageError(f"-p {mask_text(text)!r}: expected NAME=VALUE", hint="for example -p learning_rate=0.01")
         found[name.strip()] = value
     return found
 

@@ -168,9 +168,7 @@ def test_a_written_record_masks_secret_values_everywhere_and_says_what_was_given
     assert "Key-Core" not in text and "CoreKey" not in text
     stored = json.loads(text)
     assert stored["parameters"] == {"api_key": "***", "name": "***", "seed": 1, "hf_token": ""}
-    assert stored["given"] == ["api_key", "name"] and list(stored)[:7] == [
-        "schema", "id", "notebook", "notebook_sha256", "parameters", "given", "status"
-    ]  # fmt: skip
+    assert stored["given"] == ["api_key", "name"] and list(stored)[-1] == "given"  # after the keys DESIGN.md lists, in their order
     assert stored["error"]["evalue"] == "bad ***" and stored["metrics"] == {"tok": "***", "list": ["'***'"]}
     record.metrics["late"] = "abc-Key-Core-123"  # a record redacted once still knows its secrets
     write_record(record)
@@ -185,3 +183,19 @@ def test_a_record_without_given_reads_and_writes_as_before(tmp_path: Path) -> No
     data["given"] = "not a list"
     (directory / "run.json").write_text(json.dumps(data), encoding="utf-8")
     assert read_record(directory).given is None
+
+
+def test_scenario_46_a_malformed_p_does_not_echo_a_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "missing.ipynb", "-p", KEY]) == 2
+    err = capsys.readouterr().err
+    assert "CoreKey" not in err and "expected NAME=VALUE" in err
+
+
+def test_scenario_46_a_value_that_does_not_fit_is_not_echoed_when_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notebook = tmp_path / "typed.py"
+    notebook.write_text('# %% tags=["parameters"]\nlimit = 3\napi_key = 1\n', encoding="utf-8")
+    assert main(["run", str(notebook), "-p", f"limit={KEY}", "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert main(["run", str(notebook), "-p", "api_key=hunter2-Pwd-Core", "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "CoreKey" not in err and "Pwd-Core" not in err and err.count("not shown: a secret") == 2, err
+    assert not (tmp_path / "runs").exists()
