@@ -35,6 +35,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,9 @@ from typing import Any
 from .._version import __version__
 from ..errors import RunError
 from ..record import recorded_metrics
-from ..records import DEFAULT_RUNS_DIR, RunRecord, write_record
+from ..records import DEFAULT_RUNS_DIR, RunRecord, current_runner, write_record
 from .environment import _environment, git_state, input_hashes, installed_packages
-from .execute import _execute
+from .execute import _execute, _Outcome
 from .inject import ERROR_MARKER_TAG, INJECTED_TAG, injected_source, parameterise
 from .plan import DEFAULT_KERNEL, _plan, load_parameters_file
 
@@ -97,27 +98,39 @@ def run_notebook(
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     run_dir = _make_run_dir(plan.runs_dir / plan.source.stem, started)
+    record = RunRecord(
+        id=run_dir.name,
+        notebook=plan.shown,
+        notebook_sha256=hashlib.sha256(plan.notebook.raw).hexdigest(),
+        parameters=plan.parameters,  # write_record redacts them, remembering the values to mask in the final record
+        given=list(plan.given),
+        status="running",
+        started=_timestamp(started),
+        git=plan.git,
+        environment=_environment(None),
+        inputs=plan.inputs,
+        kernel=plan.kernel,
+        nb2prod_version=__version__,
+        runner=current_runner(),
+        directory=run_dir,
+    )
+    write_record(record)  # before the kernel starts: a run killed with -9 still has its record (see records.settled)
     with ThreadPoolExecutor(max_workers=1) as pool:
         packages = pool.submit(installed_packages)  # ~0.1 s of metadata reading, done while the kernel starts
-        outcome = _execute(plan, run_dir, timeout)
-        record = RunRecord(
-            id=run_dir.name,
-            notebook=plan.shown,
-            notebook_sha256=hashlib.sha256(plan.notebook.raw).hexdigest(),
-            parameters=plan.parameters,
-            given=list(plan.given),
+        try:
+            outcome = _execute(plan, run_dir, timeout)
+        except Exception as exc:  # a bug before papermill started: the record says failed (not running), the caller sees why
+            error = {"cell_index": None, "cell_id": None, "ename": type(exc).__name__, "evalue": str(exc)}
+            outcome = _Outcome("failed", error, None, exc)
+        record = replace(
+            record,
             status=outcome.status,
-            started=_timestamp(started),
             finished=_timestamp(datetime.now(timezone.utc)),
             duration_s=round(time.monotonic() - clock, 3),
             error=outcome.error,
             metrics=recorded_metrics(outcome.output) if outcome.output else {},
-            git=plan.git,
             environment=_environment(packages),
-            inputs=plan.inputs,
-            kernel=plan.kernel,
-            nb2prod_version=__version__,
-            directory=run_dir,
+            runner=None,
         )
         write_record(record)
     if outcome.unexpected is not None:

@@ -89,5 +89,7 @@ def installed_packages() -> dict[str, str]:
     return dict(sorted(found.items(), key=lambda item: item[0].lower()))
 
 
-def _environment(packages: Future[dict[str, str]]) -> dict[str, Any]:
-    return {"python": platform.python_version(), "platform": platform.platform(), "packages": packages.result()}
+def _environment(packages: Future[dict[str, str]] | None) -> dict[str, Any]:
+    """Python, platform and (once known: ``packages`` is being read in the background) the installed packages."""
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    return found if packages is None else {**found, "packages": packages.result()}

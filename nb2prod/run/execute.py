@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -55,6 +56,10 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             managers.append(self)
+
+        def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+            """The kernel's command, started under ``nb2prod.run.guard`` (which ends it when nb2prod dies)."""
+            return guarded(super().format_kernel_cmd(extra_arguments))
 
     parameters = parameters_cell(plan.notebook)
     executable, origin = parameterise(plan.notebook.data, plan.given, after=None if parameters is None else parameters.index)
@@ -109,6 +114,20 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
     finally:
         _shut_down(managers)
     return _Outcome("ok", None, output.data)
+
+
+def guarded(command: list[str]) -> list[str]:
+    """``command`` run under the guard process (POSIX): see ``nb2prod.run.guard`` for why.
+
+    The guard runs with nb2prod's own interpreter in isolated mode (``-I``: standard library only,
+    no user site, no ``PYTHON*`` variables), so any kernel, in any environment, gets it. On Windows
+    there are no process groups to end: the command is returned as it is.
+    """
+    if os.name != "posix":
+        return command
+    from . import guard
+
+    return [sys.executable, "-I", os.path.abspath(guard.__file__), *command]
 
 
 def _timeout_banners(data: Mapping[str, Any], running: int, original: int | None, evalue: str) -> dict[str, Any]:

@@ -51,8 +51,10 @@ def _plan(
     source = Path(notebook)
     shown = os.fspath(notebook)
     nb = read_notebook(source, display_path=shown)
+    _check_runnable(nb)
     declared = notebook_parameters(nb)
     environment = environment_strings(declared, os.environ if environ is None else environ)
+    _check_values(values, {**environment, **(strings or {})})
     parameters = resolve(declared, strings=strings, values=values, environment=environment)
     named = [*(values or {}), *environment, *(strings or {})]
     given = {name: parameters[name] for name in parameters if name in named}
@@ -77,6 +79,64 @@ def _plan(
     )
     _install_handler()  # imports papermill: a broken installation fails here, before anything is written
     return plan
+
+
+def _check_runnable(notebook: Notebook) -> None:
+    """``RunError`` for a notebook papermill or the kernel cannot take, though strip, lint and fmt can (scenario 54).
+
+    Two things pass nbformat and nb2prod's reader but break a run half-way: JSON nested deeper than
+    Python's recursion limit allows nbformat, papermill and jupyter_client to copy and serialise, and
+    a lone surrogate (``"\\ud800"`` in the JSON), which no UTF-8 writer accepts. Both are refused
+    here, before a run folder exists. The outputs of code cells are not looked at: a run drops them.
+    """
+    data = notebook.data
+    parts: list[tuple[str, Any]] = [("the notebook's metadata", {key: value for key, value in data.items() if key != "cells"})]
+    for index, cell in enumerate(data.get("cells") or ()):
+        if isinstance(cell, Mapping) and cell.get("cell_type") == "code":
+            cell = {key: value for key, value in cell.items() if key != "outputs"}
+        parts.append((f"cell {index + 1}", cell))
+    for where, part in parts:
+        problem = _unfit(part)
+        if problem is not None:
+            kind, what = problem
+            hint = "flatten it" if kind == "deep" else "replace the escape with the whole character it belongs to, or remove it"
+            raise RunError(f"{where} {what}", path=notebook.display_path, hint=hint)
+
+
+def _check_values(values: Mapping[str, Any] | None, strings: Mapping[str, str] | None) -> None:
+    """``ParameterError`` for a given value no run can carry: nested too deep, or a lone surrogate (invalid UTF-8 in argv)."""
+    for name, value in [*(values or {}).items(), *(strings or {}).items()]:
+        problem = _unfit(name) or _unfit(value)
+        if problem is not None:
+            kind, what = problem
+            hint = "flatten it" if kind == "deep" else "pass valid UTF-8: a lone surrogate comes from bytes that are not"
+            raise ParameterError(f"the parameter {name!r} {what}", hint=hint)
+
+
+#: How deep JSON may nest in what a run hands papermill and the kernel. Notebooks nest about 10 levels
+#: (widget state a few more); past ~400 nbformat's recursive copy exceeds Python's recursion limit.
+MAX_DEPTH = 100
+
+
+def _unfit(value: Any) -> tuple[str, str] | None:
+    """What makes ``value`` (plain JSON data) impossible to run: ``("deep" | "surrogate", phrase)``; None when nothing does."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return "deep", f"is nested more than {MAX_DEPTH} levels deep"
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                found = item[exc.start : exc.start + 1]
+                return "surrogate", f"holds a lone surrogate {found!r}, half of a character, which cannot be written as UTF-8"
+        elif isinstance(item, Mapping):
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def _check_kernel(kernel: str | None, notebook: Notebook) -> str:
