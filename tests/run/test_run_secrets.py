@@ -1,7 +1,8 @@
 """Secrets of runs (reliability.md scenario 46): a secret given to a run never reaches a file or a message.
 
 The slow tests run ``tests/data/run/leaks_secrets.ipynb`` in a real kernel: it prints the secret,
-writes it to stderr, records it as metrics, displays it as text, HTML, JSON and Markdown, and
+writes it to stderr and to file descriptors 1 and 2 (which ipykernel echoes to the kernel
+process's own streams, shown on nb2prod's stderr), records it as metrics, displays it as text, HTML, JSON and Markdown, and
 raises with it (a verbose traceback, with local values). The secret is given three ways — ``-p``
 under a secret name, ``-p`` under a harmless name with a credential-shaped value, and the
 environment variable ``NB2PROD_PARAM_API_KEY`` — and then searched for in every file of the run
@@ -31,7 +32,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 CASES: dict[str, tuple[list[str], dict[str, str], str, str]] = {
     "secret name": (["-p", "hf_token=Zq8\"HfCoreToken'\\λ-771"], {}, "Zq8\"HfCoreToken'\\λ-771", "HfCoreToken"),
     "credential-shaped value": (
-        ["-p", "name=sk-proj-Ab3dEf6hIjCoreKey9kLm2nOp5qRs8tUv"],
+        ["-p", "name=sk-proj-Ab3dEf6hIjCoreKey9kLm2nOp5qRs8tUv", "--format", "json"],
         {},
         "sk-proj-Ab3dEf6hIjCoreKey9kLm2nOp5qRs8tUv",
         "Ab3dEf6hIjCoreKey9kLm",
@@ -81,6 +82,9 @@ def test_scenario_46_a_secret_echoed_by_the_notebook_reaches_no_file_and_no_outp
     assert record["error"]["ename"] == "ValueError" and record["error"]["evalue"] == "bad token ***"
     assert record["metrics"]["tok"] == "***" and record["metrics"]["in_text"] == "the token is ***"
     assert "bad token ***" in result.stderr
+    assert "fd 1: ***" in result.stderr and "fd 2: ***" in result.stderr and "a child process: ***" in result.stderr
+    if "--format" in arguments:
+        assert json.loads(result.stdout)["id"] == record["id"]  # the kernel's own stdout does not break nb2prod's JSON
     output = json.loads((run_dir / "output.ipynb").read_text(encoding="utf-8"))
     assert "***" in json.dumps(output["cells"][-1]["outputs"]), "the traceback is kept, masked"
 
