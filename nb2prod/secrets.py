@@ -218,7 +218,7 @@ class Masker:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         groups = []
-        for secret in {s for s in secrets if isinstance(s, str) and len(s) >= MIN_MASKED}:
+        for secret in {s for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_MASKED}:
             shown = sorted(forms(secret), key=len, reverse=True)
             anchor = _common_prefix(shown)
             groups.append((anchor if len(anchor) >= 2 else "", shown, len(secret) < WHOLE_WORD_BELOW))

@@ -125,7 +125,7 @@ def test_masker_masks_credentials_in_known_formats_without_being_told() -> None:
 
 
 def test_short_values_mask_whole_words_only_and_tiny_ones_not_at_all() -> None:
-    masker = Masker(["none", "ab"])
+    masker = Masker(["none", "ab", "  x  "])
     assert masker.text('api_token = "none"  # nonexistent, none_x, ab') == 'api_token = "***"  # nonexistent, none_x, ab'
     assert len("ab") < MIN_MASKED
     assert Masker(["s3cretvalue1"]).text("Bearers3cretvalue1x") == "Bearer***x"  # a long value: wherever it is
