@@ -89,7 +89,7 @@ class RunRecord:
         return ordered
 
     def redact(self) -> RunRecord:
-        """Make the record safe to write or show, in place: secret parameters ``***``, their values masked everywhere.
+        """Make the record safe to write or show, in place: secret parameters ``***``, their values masked everywhere else.
 
         The values of secret parameters (by name or by shape, ``nb2prod.secrets``) are remembered
         before they are replaced, so calling this again after new metrics or an error arrived masks
@@ -102,6 +102,7 @@ class RunRecord:
         self.error = masker.data(self.error)
         self.metrics = masker.data(self.metrics)
         self.inputs = masker.data(self.inputs)
+        self.artifacts = masker.data(self.artifacts)
         return self
 
     @classmethod

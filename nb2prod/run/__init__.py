@@ -44,7 +44,7 @@ from .._version import __version__
 from ..errors import RunError
 from ..record import recorded_metrics
 from ..records import DEFAULT_RUNS_DIR, RunRecord, current_runner, write_record
-from .environment import _environment, git_state, input_hashes, installed_packages
+from .environment import _environment, git_state, input_hashes, inputs_and_artifacts, installed_packages
 from .execute import _execute, _Outcome
 from .inject import ERROR_MARKER_TAG, INJECTED_TAG, injected_source, parameterise
 from .plan import DEFAULT_KERNEL, _plan, load_parameters_file
@@ -87,7 +87,8 @@ def run_notebook(
     per cell, in seconds, as papermill's ``execution_timeout``.
     ``kernel`` defaults to the notebook's kernelspec (``python3`` when it names none). ``cwd`` is the
     kernel's working folder (default: the current one); string parameters naming files that exist
-    there are hashed into the record's ``inputs``.
+    there are hashed into the record's ``inputs``, or its ``artifacts`` when the run creates or
+    writes them (a model saved to a path given as a parameter).
 
     Raises ``ParameterError`` / ``RunError`` / ``NotebookReadError`` for bad input, before any
     kernel starts and before anything is written. Once the run has started the outcome is the
@@ -108,7 +109,7 @@ def run_notebook(
         started=_timestamp(started),
         git=plan.git,
         environment=_environment(None),
-        inputs=plan.inputs,
+        inputs=plan.files.hashes,
         kernel=plan.kernel,
         nb2prod_version=__version__,
         runner=current_runner(),
@@ -122,6 +123,7 @@ def run_notebook(
         except Exception as exc:  # a bug before papermill started: the record says failed (not running), the caller sees why
             error = {"cell_index": None, "cell_id": None, "ename": type(exc).__name__, "evalue": str(exc)}
             outcome = _Outcome("failed", error, None, exc)
+        inputs, artifacts = inputs_and_artifacts(plan.files)
         record = replace(
             record,
             status=outcome.status,
@@ -130,6 +132,8 @@ def run_notebook(
             error=outcome.error,
             metrics=recorded_metrics(outcome.output) if outcome.output else {},
             environment=_environment(packages),
+            inputs=inputs,
+            artifacts=artifacts,
             runner=None,
         )
         write_record(record)

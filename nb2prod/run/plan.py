@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import ParameterError, RunError
 from ..notebook import Notebook, read_notebook
 from ..params import environment_strings, notebook_parameters, resolve
-from .environment import git_state, input_hashes
+from .environment import ParameterFiles, git_state, snapshot_files
 from .output import _install_handler
 
 DEFAULT_KERNEL = "python3"
@@ -35,7 +35,7 @@ class _Plan:
     cwd: Path | None
     runs_dir: Path
     git: dict[str, Any] | None
-    inputs: dict[str, str]
+    files: ParameterFiles  # the files parameters name, before the run: its inputs, unless the run writes them
 
 
 def _plan(
@@ -75,7 +75,7 @@ def _plan(
         cwd=work_dir,
         runs_dir=root,
         git=git_state(source.resolve().parent),
-        inputs=input_hashes(parameters, work_dir or Path.cwd()),
+        files=snapshot_files(parameters, work_dir or Path.cwd()),
     )
     _install_handler()  # imports papermill: a broken installation fails here, before anything is written
     return plan
@@ -178,6 +178,12 @@ def load_parameters_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
     YAML is read with a safe loader that keeps dates as strings (as papermill does); a value is
     then checked against its parameter's type by ``run_notebook``.
+
+    What the file expands to is capped (scenario 58): YAML aliases let a few hundred bytes stand for
+    a billion values (an "alias bomb") that every later step (typing, rendering the injected cell,
+    the record) would copy out. A file whose values, aliases expanded, number more than
+    ``MAX_FILE_VALUES`` or hold more than ``MAX_FILE_CHARACTERS`` characters of text is refused, as
+    is an alias that contains itself; counting stops at the cap, so refusing takes milliseconds.
     """
     shown = os.fspath(path)
     try:
@@ -191,8 +197,11 @@ def load_parameters_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ParameterError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=shown) from None
+        except RecursionError:
+            raise ParameterError("the JSON is nested too deep to read", path=shown, hint="flatten it") from None
     else:
         data = _load_yaml(text, shown)
+    _check_expansion(data, shown, aliases=not shown.lower().endswith(".json"))
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
@@ -215,3 +224,34 @@ def _load_yaml(text: str, shown: str) -> Any:
         return yaml.load(text, Loader=NoDatesLoader)  # a SafeLoader: builds plain data only
     except yaml.YAMLError as exc:
         raise ParameterError(f"not valid YAML: {exc}".replace("\n", " "), path=shown) from None
+    except RecursionError:  # PyYAML composes and constructs recursively
+        raise ParameterError("the YAML is nested too deep to read", path=shown, hint="flatten it") from None
+
+
+#: Caps on what a parameters file expands to, aliases expanded: far above any real parameter set
+#: (a long list of feature names is thousands of values), far below what stalls a run.
+MAX_FILE_VALUES = 100_000
+MAX_FILE_CHARACTERS = 10_000_000
+
+
+def _check_expansion(data: Any, shown: str, *, aliases: bool) -> None:
+    """``ParameterError`` when ``data`` expands to more than the caps, or contains itself (a recursive YAML alias)."""
+    values = characters = 0
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        values += 1
+        if isinstance(item, str):
+            characters += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        if values > MAX_FILE_VALUES or characters > MAX_FILE_CHARACTERS:
+            what = f"more than {MAX_FILE_VALUES:,} values" if values > MAX_FILE_VALUES else f"more than {MAX_FILE_CHARACTERS:,} characters"
+            raise ParameterError(
+                f"the parameters file expands to {what}" + (" once its aliases (*name) are followed" if aliases else ""),
+                path=shown,
+                hint="write the values out, or pass a path to a data file as a parameter instead",
+            )

@@ -6,6 +6,7 @@ interrupted, and no process started by the notebook outlives the run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -94,3 +95,24 @@ def test_run_stderr_has_no_tcp_encryption_warning(tmp_path: Path, monkeypatch: p
     assert result.returncode == 0, result.stderr
     assert "without encryption" not in result.stderr and "WARNING" not in result.stderr, result.stderr
     assert result.stderr == ""
+
+
+def test_scenario_60_a_file_the_run_writes_is_an_artifact_and_verify_does_not_warn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nb2prod.run import run_notebook
+    from nb2prod.verify import verify
+
+    work = copy_fixtures(tmp_path, monkeypatch)
+    (work / "data.csv").write_text("x\n1\n2\n", encoding="utf-8")
+    data = "sha256:" + hashlib.sha256(b"x\n1\n2\n").hexdigest()
+    model = "sha256:" + hashlib.sha256(b"a model of 3 rows\n").hexdigest()
+
+    first = run_notebook("saves_model.ipynb", runs_dir="runs")
+    assert first.status == "ok"
+    assert first.inputs == {"data.csv": data} and first.artifacts == {"model.bin": model}
+    stored = json.loads((first.directory / RECORD_FILE).read_text(encoding="utf-8"))
+    assert stored["inputs"] == {"data.csv": data} and stored["artifacts"] == {"model.bin": model}
+
+    result = verify(first.id, runs_dir="runs")  # model.bin exists now, and the re-run writes it again
+    assert result.reproduced
+    assert result.rerun.inputs == {"data.csv": data} and result.rerun.artifacts == {"model.bin": model}
+    assert not [warning for warning in result.warnings if "input" in warning], result.warnings
