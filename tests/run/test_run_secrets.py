@@ -3,9 +3,9 @@
 The slow tests run ``tests/data/run/leaks_secrets.ipynb`` in a real kernel: it prints the secret,
 writes it to stderr and to file descriptors 1 and 2 (which ipykernel echoes to the kernel
 process's own streams, shown on nb2prod's stderr), records it as metrics, displays it as text, HTML, JSON and Markdown, and
-raises with it (a verbose traceback, with local values). The secret is given three ways — ``-p``
-under a secret name, ``-p`` under a harmless name with a credential-shaped value, and the
-environment variable ``NB2PROD_PARAM_API_KEY`` — and then searched for in every file of the run
+raises with it (a verbose traceback, with local values). The secret is given four ways — ``-p``
+under a secret name, ``-p`` under a harmless name with a credential-shaped value, the
+environment variable ``NB2PROD_PARAM_API_KEY``, and a parameters file (``-f``) — and then searched for in every file of the run
 folder and in everything the command line printed (``nb2prod run``, ``runs list/show/compare/check``
 as text and JSON). The other tests check records written by hand, older records included.
 """
@@ -38,6 +38,7 @@ CASES: dict[str, tuple[list[str], dict[str, str], str, str]] = {
         "Ab3dEf6hIjCoreKey9kLm",
     ),
     "environment variable": ([], {"NB2PROD_PARAM_API_KEY": "env-Secret-Core-4410"}, "env-Secret-Core-4410", "Secret-Core"),
+    "parameters file": (["-f", "secret.json"], {}, "ghp_" + "GhCoreToken" + "a1B2c3D4e5" * 2 + "XyZ4W", "GhCoreToken"),
 }
 
 
@@ -67,6 +68,8 @@ def test_scenario_46_a_secret_echoed_by_the_notebook_reaches_no_file_and_no_outp
 ) -> None:
     arguments, environment, secret, core = CASES[case]
     copy_fixtures(tmp_path, monkeypatch)
+    if "-f" in arguments:  # a credential-shaped value under a harmless name, from a file
+        Path("secret.json").write_text(json.dumps({"name": secret}), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "nb2prod", "run", "leaks_secrets.ipynb", "--runs-dir", "runs", *arguments],
         env={**os.environ, **environment},
