@@ -218,7 +218,8 @@ class Masker:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         groups = []
-        for secret in {s for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_MASKED}:
+        self._exact = {s for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_MASKED}
+        for secret in self._exact:
             shown = sorted(forms(secret), key=len, reverse=True)
             anchor = _common_prefix(shown)
             groups.append((anchor if len(anchor) >= 2 else "", shown, len(secret) < WHOLE_WORD_BELOW))
@@ -249,13 +250,15 @@ class Masker:
         return found
 
     def data(self, value: Any) -> Any:
-        """A copy of JSON-like ``value`` with every string masked (dict keys too).
+        """A copy of JSON-like ``value`` with every string masked (dict keys too), and numbers equal to a secret.
 
         A list of strings (a notebook's multi-line text) is also checked as one text, so a secret
         split across its lines is found; binary output data (``image/png``…) is left as it is.
         """
         if isinstance(value, str):
             return value if len(value) >= _REMEMBERED and not self.finds(value) else self.text(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return REDACTED if repr(value) in self._exact else value  # a metric equal to a numeric secret
         if isinstance(value, list):
             if value and all(isinstance(item, str) for item in value):
                 whole = "".join(value)

@@ -149,3 +149,4 @@ def test_masker_data_masks_keys_values_and_lines_but_not_binary_outputs() -> Non
         "image/png": data["image/png"],
     }
     assert data["evalue"] == f"bad {SECRET}"  # a copy: the input is unchanged
+    assert Masker(["123456"]).data({"pin": 123456, "n": 12345, "ok": True}) == {"pin": "***", "n": 12345, "ok": True}
