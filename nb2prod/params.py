@@ -23,6 +23,7 @@ import io
 import json
 import keyword
 import math
+import os
 import tokenize
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -211,10 +212,20 @@ def _unknown(name: str, parameters: Sequence[Parameter]) -> ParameterError:
 
 
 def convert(parameter: Parameter, text: str) -> Any:
-    """Convert a command-line string to the parameter's type (no guessing across types)."""
+    """Convert a command-line string to the parameter's type (no guessing across types).
+
+    ``None`` (or ``null``) is None only for an optional parameter (default None, or annotated
+    ``int | None``): a str parameter keeps the string "None", any other type refuses it, with a
+    hint on how to make the parameter optional. Papermill would pass None to every type.
+    """
     kind = parameter.type
-    if parameter.optional and text.strip() in ("None", "null"):
+    is_none = text.strip() in ("None", "null")
+    if parameter.optional and is_none:
         return None
+    if is_none and kind != "str":
+        annotated = f"{parameter.name}: {kind} | None = {render_value(parameter.default)}"
+        hint = f"'{parameter.name}' is not optional; to allow None, write `{annotated}` in the parameters cell"
+        raise ParameterError(f"'{parameter.name}' expects {_article(kind)}, got {text!r}", hint=hint)
     try:
         if kind == "str":
             return text
@@ -301,6 +312,17 @@ def environment_strings(parameters: Sequence[Parameter], environ: Mapping[str, s
     return found
 
 
+class ParameterValues(dict[str, Any]):
+    """Typed parameter values that came from a file (``-f params.yaml``, a run record's ``run.json``).
+
+    ``resolve`` names ``source`` in its errors about these values: that file is what to fix.
+    """
+
+    def __init__(self, values: Mapping[str, Any], *, source: str | os.PathLike[str]) -> None:
+        super().__init__(values)
+        self.source = os.fspath(source)
+
+
 def resolve(
     parameters: Sequence[Parameter],
     *,
@@ -311,15 +333,22 @@ def resolve(
     """The run's parameters: defaults, then ``values`` (typed, from a file), then ``environment``, then ``strings`` (-p).
 
     ``environment`` holds texts by parameter name (``environment_strings``), converted like
-    ``strings``. Unknown names are an error with a did-you-mean; names must be identifiers.
+    ``strings``. Unknown names are an error with a did-you-mean; names must be identifiers. An
+    error about ``values`` that are ``ParameterValues`` names their file.
     """
     by_name = {p.name: p for p in parameters}
     result = {p.name: p.default for p in parameters}
+    source = values.source if isinstance(values, ParameterValues) else None
     for name, value in (values or {}).items():
-        check_name(name)
-        if name not in by_name:
-            raise _unknown(name, parameters)
-        result[name] = check_value(by_name[name], value)
+        try:
+            check_name(name)
+            if name not in by_name:
+                raise _unknown(name, parameters)
+            result[name] = check_value(by_name[name], value)
+        except ParameterError as error:
+            if source is None or error.path is not None:
+                raise
+            raise ParameterError(error.message, path=source, hint=error.hint) from None
     for name, text in (environment or {}).items():
         if name not in by_name:
             raise _unknown(name, parameters)

@@ -15,6 +15,15 @@ notebook's defaults. ``verify`` needs this to know that a redacted secret it can
 notebook's own default (it can use it again) and not a value passed to the run (it must be passed
 again). The key is new in the same schema: a record without it (older versions) says nothing
 about which values were given, and older versions ignore it.
+
+Reading is strict: every field of a ``run.json`` is checked against its type before a record is
+made (``"parameters": null`` or a string ``duration_s`` would otherwise break every view of the
+runs folder). A record that cannot be read or fails the check is a ``DamagedRecord``: listed as
+damaged, an error naming its file when it is asked for, never skipped silently.
+
+A run's ``run.json`` exists from before its kernel starts (status ``running``, with a ``runner``:
+pid, host, process identity) and is rewritten when the run ends (without ``runner``). A reader
+shows a ``running`` record whose process is gone as ``interrupted`` (``settled``).
 """
 
 from __future__ import annotations
@@ -22,15 +31,17 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator, Mapping
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from .atomic import atomic_write
 from .errors import RecordError
 from .secrets import REDACTED as REDACTED
-from .secrets import Masker, redact, secret_values
+from .secrets import Masker, mask_text, redact, secret_values
 from .secrets import is_secret_name as is_secret_name
 
 SCHEMA = "nb2prod.run/1"
@@ -41,7 +52,6 @@ DEFAULT_RUNS_DIR = "runs"
 #: shows a ``running`` record whose process is gone as ``interrupted``, or ``unknown`` when it cannot
 #: tell (see ``read_record``).
 STATUSES = ("ok", "failed", "timeout", "kernel_died", "interrupted", "running", "unknown")
-FINISHED = ("ok", "failed", "timeout", "kernel_died", "interrupted")
 
 
 @dataclass
@@ -110,13 +120,13 @@ class RunRecord:
         """Read a stored record; unknown keys (from newer versions) are ignored."""
         known = {f for f in cls.__dataclass_fields__ if f not in ("directory", "secrets")}
         missing = {"id", "notebook", "status", "started"} - set(data)
-        if missing:
-            raise RecordError(f"run record lacks {', '.join(sorted(missing))}", path=str(directory) if directory else None)
+        problem = f"no {', '.join(sorted(missing))}" if missing else record_problem(data, known)
+        if problem:  # every stored field is checked against its type: see record_problem
+            where = os.fspath(directory / RECORD_FILE) if directory else None
+            raise RecordError(f"damaged run record: {problem}", path=where, hint=DAMAGED_HINT)
         values = {key: value for key, value in data.items() if key in known}
         values.setdefault("notebook_sha256", "")
         values.setdefault("parameters", {})
-        if not (isinstance(values.get("given"), list) and all(isinstance(name, str) for name in values["given"])):
-            values["given"] = None
         return cls(**values, directory=directory)
 
 
@@ -134,16 +144,26 @@ def write_record(record: RunRecord) -> Path:
 
 
 def read_record(path: str | os.PathLike[str]) -> RunRecord:
-    """Read a run record from its ``run.json`` or its directory."""
+    """Read a run record from its ``run.json`` or its directory.
+
+    Raises ``RecordError`` naming the file when there is no record there, or it is not a record
+    (not JSON, another schema, a field of the wrong type).
+    """
     target = Path(path)
     if target.is_dir():
         target = target / RECORD_FILE
+    if target.exists() and not target.is_file():  # a FIFO would block the read forever
+        raise RecordError("damaged run record: not a regular file", path=os.fspath(target), hint=DAMAGED_HINT)
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecordError("no run record here", path=os.fspath(path), hint="`nb2prod runs list` shows the runs") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(f"cannot read the run record: {exc}", path=os.fspath(target)) from None
+    except json.JSONDecodeError as exc:
+        message = f"damaged run record: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise RecordError(message, path=os.fspath(target), hint=DAMAGED_HINT) from None
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
+        detail = getattr(exc, "strerror", None) or exc
+        raise RecordError(f"damaged run record: cannot read it: {detail}", path=os.fspath(target), hint=DAMAGED_HINT) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise RecordError(
             f"not an nb2prod run record (schema {data.get('schema') if isinstance(data, dict) else None!r})", path=os.fspath(target)
@@ -233,42 +253,189 @@ def _process_identity(pid: int) -> str | None:
     return f"{boot}/{fields[19]}"  # field 22 of stat: start time after boot, in clock ticks
 
 
-def iter_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> Iterator[RunRecord]:
-    """Every readable run record under ``runs_dir``, newest first (by start time, to the millisecond)."""
+def scan_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> list[RunRecord | DamagedRecord]:
+    """Every ``RUNS_DIR/<notebook>/<run>/run.json``, newest first: a record, or a ``DamagedRecord`` saying why not.
+
+    Raises ``RecordError`` when ``runs_dir`` exists but is not a folder; a missing folder holds no runs.
+    """
     root = Path(runs_dir)
-    if not root.is_dir():
-        return
-    records = []
-    for path in root.glob(f"*/*/{RECORD_FILE}"):
+    if root.exists() and not root.is_dir():
+        raise RecordError("the runs folder is not a folder", path=os.fspath(runs_dir), hint="pass --runs-dir with the folder of the runs")
+    entries: list[RunRecord | DamagedRecord] = []
+    for path in root.glob(f"*/*/{RECORD_FILE}") if root.is_dir() else ():
         try:
-            records.append(read_record(path))
-        except RecordError:
-            continue  # a run still being written, or a foreign file: not a record to list
-    yield from sorted(records, key=_start_order, reverse=True)
+            entries.append(read_record(path))
+        except RecordError as error:
+            entries.append(DamagedRecord(path, error))
+    return sorted(entries, key=_start_order, reverse=True)
 
 
-def _start_order(record: RunRecord) -> tuple[str, str]:
+def iter_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> Iterator[RunRecord]:
+    """Every readable run record under ``runs_dir``, newest first (by start time, to the millisecond).
+
+    Damaged records are left out: ``scan_records`` has them too.
+    """
+    yield from (entry for entry in scan_records(runs_dir) if isinstance(entry, RunRecord))
+
+
+def _start_order(entry: RunRecord | DamagedRecord) -> tuple[str, str]:
     """When a run started: the id's UTC second, then the record's (millisecond) start time."""
-    started = record.started
+    if isinstance(entry, DamagedRecord):
+        return entry.id.split("-")[0], ""
+    started = entry.started
     if started.endswith("Z") and "." not in started:
         started = started[:-1] + ".000Z"
-    return record.id.split("-")[0], started
+    return entry.id.split("-")[0], started
 
 
 def find_record(reference: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> RunRecord:
-    """A run by id, unique id prefix, path (to the directory or run.json), or ``latest``."""
+    """A run by id, unique id prefix, path (to the directory or run.json), or ``latest``.
+
+    Raises ``RecordError``: about the runs folder when no run matches or several do, about the
+    run's ``run.json`` when the run it names is damaged.
+    """
     candidate = Path(reference)
     if candidate.exists():
         return read_record(candidate)
-    records = list(iter_records(runs_dir))
-    if not records:
-        raise RecordError(f"no runs in {os.fspath(runs_dir)}", hint="run a notebook with `nb2prod run NOTEBOOK` first, or pass --runs-dir")
+    shown = os.fspath(runs_dir)
+    entries = scan_records(runs_dir)
+    if not entries:
+        raise RecordError("no runs here", path=shown, hint="run a notebook with `nb2prod run NOTEBOOK` first, or pass --runs-dir")
     if reference == "latest":
-        return records[0]
-    matches = [r for r in records if r.id == reference] or [r for r in records if r.id.startswith(reference)]
+        matches = entries[:1]
+    else:
+        matches = [e for e in entries if e.id == reference] or [e for e in entries if e.id.startswith(reference)]
     if not matches:
-        raise RecordError(f"no run '{reference}' in {os.fspath(runs_dir)}", hint="`nb2prod runs list` shows the ids")
+        raise RecordError(f"no run '{reference}' here", path=shown, hint="`nb2prod runs list` shows the ids")
     if len(matches) > 1:
-        shown = ", ".join(r.id for r in matches[:5])
-        raise RecordError(f"'{reference}' matches {len(matches)} runs ({shown}…)", hint="give more of the id")
-    return matches[0]
+        listed = ", ".join(e.id for e in matches[:5]) + ("…" if len(matches) > 5 else "")
+        raise RecordError(f"'{reference}' matches {len(matches)} runs ({listed})", path=shown, hint="give more of the id")
+    found = matches[0]
+    if isinstance(found, DamagedRecord):
+        raise found.error
+    return found
+
+
+# --- checking a stored record --------------------------------------------------------------------
+
+
+DAMAGED_HINT = "repair the file or delete its run folder"
+
+#: Fields inside the record's objects that views of the record use, with their types.
+_NESTED_FIELDS: Mapping[str, Mapping[str, Any]] = {
+    "error": {"cell_index": int | None, "cell_id": str | None, "ename": str | None, "evalue": str | None},
+    "git": {"commit": str | None, "dirty": bool | None},
+    "environment": {"python": str, "platform": str, "packages": dict[str, str]},
+}
+
+
+def record_problem(data: Mapping[str, Any], fields: Iterable[str]) -> str | None:
+    """What is wrong with the types of a stored record's ``fields`` (None when nothing is).
+
+    Each stored field of ``RunRecord`` is checked against its annotation, and the fields inside
+    ``error``, ``git`` and ``environment`` against ``_NESTED_FIELDS``; keys nb2prod does not know
+    are left alone (a newer version may have written them).
+    """
+    hints = typing.get_type_hints(RunRecord)
+    for name in fields:
+        hint = hints[name]
+        if name in data and not _fits(data[name], hint):
+            return _mismatch(name, data[name], hint)
+    if not data["id"]:
+        return "'id' is empty"
+    for name, fields in _NESTED_FIELDS.items():
+        outer = data.get(name)
+        for key, hint in fields.items() if isinstance(outer, Mapping) else ():
+            if key in outer and not _fits(outer[key], hint):
+                return _mismatch(f"{name}.{key}", outer[key], hint)
+    return None
+
+
+def _mismatch(name: str, value: Any, hint: Any) -> str:
+    """Why ``value`` is not a ``hint``, down to the first wrong item of an object of strings."""
+    if typing.get_origin(hint) is dict and isinstance(value, dict):
+        value_hint = typing.get_args(hint)[1]
+        key, item = next((k, v) for k, v in value.items() if not _fits(v, value_hint))
+        return _mismatch(f"{name}.{key}", item, value_hint)
+    return f"'{name}' is {_json_kind(value)}, expected {_expected(hint)}"
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a JSON value has the type ``hint`` (an int is a float; a bool is neither)."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is dict:
+        key_hint, value_hint = typing.get_args(hint)
+        return isinstance(value, dict) and all(_fits(k, key_hint) and _fits(v, value_hint) for k, v in value.items())
+    if origin is list:
+        (item_hint,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_fits(item, item_hint) for item in value)
+    return isinstance(value, origin or hint)
+
+
+_KINDS = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    dict: "an object",
+    list: "a list",
+    type(None): "null",
+}
+
+
+def _expected(hint: Any) -> str:
+    """A type annotation in JSON's words: ``dict[str, Any] | None`` is "an object or null"."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        return " or ".join(_expected(arg) for arg in typing.get_args(hint))
+    kind = _KINDS.get(typing.get_origin(hint) or hint, str(hint))
+    if typing.get_origin(hint) in (dict, list) and typing.get_args(hint)[-1] is not Any:
+        kind += f" of {_expected(typing.get_args(hint)[-1]).split(' ', 1)[-1]}s"
+    return kind
+
+
+def _json_kind(value: Any) -> str:
+    """How a JSON value is named in a message: null, true, a string "x"…"""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return f"the string {json.dumps(mask_text(value)[:40], ensure_ascii=False)}"  # a damaged record may hold a key
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+@dataclass(frozen=True)
+class DamagedRecord:
+    """A ``run.json`` under a runs folder that cannot be read as a record: where it is and why.
+
+    ``id`` is its run folder's name (what the id would be), so ``runs show ID`` finds it and says
+    what is wrong instead of "no such run".
+    """
+
+    path: Path
+    error: RecordError
+
+    @property
+    def id(self) -> str:
+        """The name of the run folder."""
+        return self.path.parent.name
+
+    @property
+    def directory(self) -> Path:
+        """The run folder."""
+        return self.path.parent
+
+    @property
+    def reason(self) -> str:
+        """What is wrong, without the path."""
+        return self.error.message.removeprefix("damaged run record: ")

@@ -3,7 +3,8 @@
 Every function here returns data; ``nb2prod.cli.runs`` prints it. Runs are found with
 ``nb2prod.records``: by id, unique id prefix, path or ``latest``.
 
-- ``list_runs`` filters the records of a runs folder by notebook and status, newest first;
+- ``list_runs`` filters the records of a runs folder by notebook and status, newest first (damaged
+  records included, as ``DamagedRecord``: one bad ``run.json`` never hides the others);
 - ``compare_runs`` lines up the parameters and metrics of several runs, marks the rows that differ
   and gives numeric metric deltas against the first run;
 - ``check_run`` evaluates threshold expressions such as ``accuracy>=0.9`` against a run's metrics:
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import RecordError, UsageError
-from .records import DEFAULT_RUNS_DIR, STATUSES, RunRecord, iter_records
+from .errors import UsageError
+from .records import DEFAULT_RUNS_DIR, STATUSES, DamagedRecord, RunRecord, scan_records
 
 #: The comparison operators of ``check`` expressions, two-character ones first (for the parser).
 OPERATORS: Mapping[str, Callable[[Any, Any], bool]] = {
@@ -36,6 +37,8 @@ OPERATORS: Mapping[str, Callable[[Any, Any], bool]] = {
 }
 _ORDERING = frozenset({">=", "<=", ">", "<"})
 _EXPRESSION = re.compile(r"^\s*(?P<name>[^\s<>=!]+)\s*(?P<op>>=|<=|==|!=|>|<)\s*(?P<value>.*?)\s*$")
+#: What a user most likely meant by an operator the grammar does not have.
+_MISSPELT_OPERATORS = {"=": "==", "=<": "<=", "=>": ">=", "=!": "!=", "<>": "!=", "===": "=="}
 _EXPRESSION_HINT = "write NAME OP VALUE with OP one of >= <= > < == !=, for example 'accuracy>=0.9'"
 
 
@@ -63,25 +66,26 @@ def list_runs(
     notebook: str | None = None,
     status: str | None = None,
     limit: int | None = None,
-) -> list[RunRecord]:
+) -> list[RunRecord | DamagedRecord]:
     """The runs under ``runs_dir``, newest first, filtered by notebook (stem, file name or path) and status.
 
-    Raises ``RecordError`` when ``runs_dir`` holds no runs at all (a filter that matches nothing
-    gives an empty list), ``UsageError`` for an unknown status or a limit below 1.
+    A ``run.json`` that cannot be read is a ``DamagedRecord`` in the list, in its run folder's
+    place; a status filter leaves damaged records out (their status is unknown). No runs at all is
+    an empty list. Raises ``UsageError`` for an unknown status or a limit below 1, ``RecordError``
+    when ``runs_dir`` is not a folder.
     """
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status '{status}'", hint="one of " + ", ".join(STATUSES))
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}")
-    records = list(iter_records(runs_dir))
-    if not records:
-        raise RecordError(f"no runs in {os.fspath(runs_dir)}", hint="run a notebook with `nb2prod run NOTEBOOK` first, or pass --runs-dir")
-    selected = [
-        record
-        for record in records
-        if (status is None or record.status == status) and (notebook is None or notebook_matches(record, notebook))
-    ]
+    selected = [entry for entry in scan_records(runs_dir) if _selected(entry, notebook=notebook, status=status)]
     return selected[:limit] if limit is not None else selected
+
+
+def _selected(entry: RunRecord | DamagedRecord, *, notebook: str | None, status: str | None) -> bool:
+    if isinstance(entry, DamagedRecord):
+        return status is None and (notebook is None or Path(notebook).stem == entry.directory.parent.name)
+    return (status is None or entry.status == status) and (notebook is None or notebook_matches(entry, notebook))
 
 
 def notebook_matches(record: RunRecord, name: str) -> bool:
@@ -137,11 +141,14 @@ def _same(left: Any, right: Any) -> bool:
 
 
 def format_value(value: Any, *, width: int | None = 40) -> str:
-    """A short, readable form of a parameter or metric value; cut to ``width`` characters (None: never)."""
+    """A short, readable form of a parameter or metric value; cut to ``width`` characters (None: never).
+
+    A float keeps its decimal point (``1.0``, not ``1``): an int and a float parameter look different.
+    """
     if value is MISSING:
         text = "—"
     elif isinstance(value, float):
-        text = f"{value:.6g}" if width is not None else repr(value)
+        text = _short_float(value) if width is not None else repr(value)
     elif isinstance(value, str):
         text = value if value and not any(ch.isspace() or ch in ",=\"'" for ch in value) else json.dumps(value, ensure_ascii=False)
     else:
@@ -152,8 +159,16 @@ def format_value(value: Any, *, width: int | None = 40) -> str:
 
 
 def format_delta(delta: float | None) -> str:
-    """A signed, short form of a numeric difference (empty when there is none)."""
-    return "" if delta is None else f"{delta:+.6g}"
+    """A signed, short form of a numeric difference (empty when there is none); a float stays a float (``+1.0``)."""
+    if delta is None:
+        return ""
+    return f"{delta:+d}" if isinstance(delta, int) else _short_float(delta, sign="+")
+
+
+def _short_float(value: float, *, sign: str = "") -> str:
+    """Six significant digits, still recognisably a float: ``1.0`` (not ``1``), ``0.123457``, ``1e+20``, ``nan``."""
+    text = f"{value:{sign}.6g}"
+    return text if any(ch in text for ch in ".en") else text + ".0"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -299,17 +314,32 @@ def parse_metric_expression(text: str) -> MetricExpression:
     """
     match = _EXPRESSION.match(text)
     if match is None or not match["value"]:
-        hint = "use == to test equality" if re.fullmatch(r"\s*[^\s<>=!]+\s*=[^=].*", text) else _EXPRESSION_HINT
-        raise UsageError(f"malformed metric expression {text!r}", hint=hint)
+        raise _malformed(text)
     name, op, raw = match["name"], match["op"], match["value"]
     if raw[0] in "<>=!":
-        raise UsageError(f"malformed metric expression {text!r}: unknown operator", hint=_EXPRESSION_HINT)
+        raise _malformed(text, detail="unknown operator")
     threshold = _threshold(raw)
     if op in _ORDERING and not is_number(threshold):
         raise UsageError(f"malformed metric expression {text!r}: {op} needs a number, got {raw!r}", hint=_EXPRESSION_HINT)
     if is_number(threshold) and not math.isfinite(threshold):
         raise UsageError(f"malformed metric expression {text!r}: the threshold must be a finite number")
     return MetricExpression(name, op, threshold)
+
+
+def _malformed(text: str, *, detail: str = "") -> UsageError:
+    """The error for an expression the grammar does not match, suggesting the operator meant.
+
+    ``mse=<3000`` meant ``mse<=3000`` (not ``==``), ``acc=>0.9`` meant ``acc>=0.9``, and a single
+    ``=`` meant ``==``.
+    """
+    near = re.fullmatch(r"\s*(?P<name>[^\s<>=!]+)\s*(?P<op>[<>=!]+)\s*(?P<value>[^\s<>=!].*?)\s*", text)
+    meant = _MISSPELT_OPERATORS.get(near["op"]) if near else None
+    if near is None or meant is None:
+        return UsageError(f"malformed metric expression {text!r}" + (f": {detail}" if detail else ""), hint=_EXPRESSION_HINT)
+    fixed = f"{near['name']}{meant}{near['value']}"
+    if near["op"] == "=":
+        return UsageError(f"malformed metric expression {text!r}", hint=f"use == to test equality: '{fixed}'")
+    return UsageError(f"malformed metric expression {text!r}: {near['op']} is not an operator", hint=f"did you mean '{fixed}'?")
 
 
 def _threshold(raw: str) -> Any:

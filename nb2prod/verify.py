@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ParameterError, RecordError
-from .params import env_variable
-from .records import DEFAULT_RUNS_DIR, RunRecord, find_record
+from .params import ParameterValues, env_variable
+from .records import DEFAULT_RUNS_DIR, RECORD_FILE, RunRecord, find_record
 from .runs import MISSING, is_number, record_json
 from .secrets import REDACTED
 
@@ -222,6 +222,7 @@ def verify(
     if rtol < 0 or atol < 0:
         raise ParameterError(f"tolerances cannot be negative (rtol={rtol}, atol={atol})")
     record = find_record(reference, runs_dir)
+    record_file = os.fspath(record.directory / RECORD_FILE) if record.directory else None
     overrides = dict(overrides or {})
     environ = os.environ if environ is None else environ
     redacted = [name for name, value in record.parameters.items() if value == REDACTED]
@@ -231,6 +232,7 @@ def verify(
         names = ", ".join(secrets)
         raise ParameterError(
             f"run {record.id} was started with the secret parameter{'s' * (len(secrets) != 1)} {names}, which run records do not keep",
+            path=record_file,
             hint="pass them again: "
             + " ".join(f"-p {name}=VALUE" for name in secrets)
             + ", or set "
@@ -240,11 +242,13 @@ def verify(
     if not notebook.is_file():
         raise RecordError(
             f"the notebook of run {record.id} is not there: {record.notebook}",
+            path=record_file,
             hint="run verify from the folder the run was started in",
         )
     from .run import run_notebook
 
-    values = {name: value for name, value in record.parameters.items() if name not in overrides and name not in redacted}
+    recorded = {name: value for name, value in record.parameters.items() if name not in overrides and name not in redacted}
+    values = ParameterValues(recorded, source=record_file) if record_file else recorded
     from_environment = {env_variable(name): environ[env_variable(name)] for name in needed if name not in overrides}
     try:
         rerun = run_notebook(
@@ -259,7 +263,10 @@ def verify(
         )
     except ParameterError as error:
         if record.notebook_sha256 and _sha256(notebook) != record.notebook_sha256:
-            raise ParameterError(f"{error.message}; the notebook changed since run {record.id}", path=error.path, hint=error.hint) from None
+            message = f"{error.message}; the notebook changed since run {record.id}"
+            raise ParameterError(message, path=record.notebook, hint=error.hint) from None
+        if error.path is None:  # an override (-p) that does not fit: about the notebook's parameters
+            error.path = record.notebook
         raise
     comparisons = compare_metrics(record.metrics, rerun.metrics, rtol=rtol, atol=atol)
     warnings = environment_warnings(record, rerun)

@@ -1,30 +1,55 @@
 """The ``nb2prod`` command line: parse arguments, call the API, print, return an exit code.
 
 Each subcommand lives in its own module with ``register(subparsers)``; this module owns what is
-common to all of them: ``--version``, ``--debug``, and turning an escaped error into one line on
-stderr and the exit code from ``nb2prod.errors`` (a traceback only for bugs, and only with
-``--debug``).
+common to all of them: ``--version``, ``--debug``, usage errors, and turning an escaped error into
+one line on stderr and the exit code from ``nb2prod.errors`` (a traceback only for bugs, and only
+with ``--debug``).
+
+argparse reports an option no parser knows (``nb2prod lint --slect F``) from the top-level parser,
+with the top-level usage; :func:`parse` reports it from the subcommand that was given instead, with
+that subcommand's usage and the closest option it has (``did you mean --select?``), exit 2. A
+value outside an argument's choices (a command, ``--format jsn``) gets the closest choice too.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import sys
+import typing
 from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
+from ..text import printable
 from . import export, fmt, lint, params, rules, run, runs, strip, verify
+from .common import print_error
 
 COMMANDS = (strip, lint, rules, fmt, export, params, run, runs, verify)
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
+_INVALID_CHOICE = re.compile(r"invalid choice: '?(?P<typed>[^'(]*?)'? \(choose from (?P<choices>.*)\)$")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose "invalid choice" error also names the closest choice (subparsers inherit it)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        """Print the usage and ``message`` (with a did-you-mean for a mistyped choice) and exit 2."""
+        found = _INVALID_CHOICE.search(message)
+        if found is not None:
+            choices = [choice.strip().strip("'") for choice in found.group("choices").split(",")]
+            close = difflib.get_close_matches(found.group("typed"), choices, n=1, cutoff=0.6)
+            if close:
+                message += f" (did you mean {close[0]}?)"
+        super().error(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of internal errors")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nb2prod",
         description="Take machine-learning notebooks to production: strip, lint, export, run.",
         parents=[common],
@@ -36,15 +61,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; arguments no parser takes are a usage error of the innermost subcommand given (exit 2)."""
+    args, extras = parser.parse_known_args(argv)
+    if not extras:
+        return args
+    command = _innermost(parser, args)
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    unknown = next((extra for extra in extras if extra.startswith("-") and extra != "-"), None)
+    if unknown is not None:
+        suggestion = suggest_option(command, unknown.split("=", 1)[0])
+        if suggestion:
+            message += f" (did you mean {suggestion}?)"
+    command.error(message)
+    raise AssertionError("unreachable: ArgumentParser.error exits")  # pragma: no cover
+
+
+def suggest_option(parser: argparse.ArgumentParser, typed: str) -> str | None:
+    """The option of ``parser`` closest to the mistyped ``typed`` (``--slect`` -> ``--select``), if one is close."""
+    options = [option for action in parser._actions for option in action.option_strings]
+    wanted = [option for option in options if option.startswith("--")] if typed.startswith("--") else options
+    found = difflib.get_close_matches(typed, wanted, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub)subcommand ``args`` was parsed into (``nb2prod runs list`` -> ``runs list``'s)."""
+    while True:
+        chosen = None
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                name = getattr(args, action.dest, None) if action.dest != argparse.SUPPRESS else None
+                chosen = action.choices.get(name) if isinstance(name, str) else None
+        if chosen is None:
+            return parser
+        parser = chosen
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     debug = getattr(args, "debug", False)
     try:
         return args.handler(args)
     except Nb2prodError as error:
-        print(error, file=sys.stderr)
+        print_error(error)
         return exit_code(error)
     except KeyboardInterrupt:
         print("nb2prod: interrupted", file=sys.stderr)
@@ -61,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             traceback.print_exc()
         print(
-            f"nb2prod: internal error: {type(error).__name__}: {error}\n"
+            f"nb2prod: internal error: {printable(f'{type(error).__name__}: {error}')}\n"
             f"This is a bug in nb2prod {__version__}; please report it at {ISSUES_URL}"
             + ("" if debug else " with the output of the same command run with --debug"),
             file=sys.stderr,

@@ -1,9 +1,20 @@
-"""Pieces every file-rewriting command shares: the paths argument and the closing summary line."""
+"""Pieces the commands share: the paths argument, the closing summary line, and error lines.
+
+Error lines are ``path: error: what (what to do)`` on stderr with their control characters
+escaped (a file name or a value from a notebook must not reach the terminal raw); ``about`` gives
+an error without a path the one its command is about.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..errors import Nb2prodError
+from ..text import printable
 
 
 def add_paths(parser: argparse.ArgumentParser) -> None:
@@ -17,3 +28,19 @@ def print_summary(*, changed: int, total: int, failed: int, done: str) -> None:
     if failed:
         parts.append(f"{failed} failed")
     print(", ".join(parts), file=sys.stderr)
+
+
+def print_error(error: Nb2prodError) -> None:
+    """The error's one line on stderr, control characters escaped."""
+    print(printable(str(error)), file=sys.stderr)
+
+
+@contextmanager
+def about(path: str | os.PathLike[str] | None) -> Iterator[None]:
+    """An ``Nb2prodError`` raised inside without a path is about ``path`` (the notebook, run or file the command was given)."""
+    try:
+        yield
+    except Nb2prodError as error:
+        if error.path is None and path is not None:
+            error.path = os.fspath(path)
+        raise

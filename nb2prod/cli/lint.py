@@ -77,13 +77,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _apply_fixes(args: argparse.Namespace, config: Config) -> bool:
-    """Apply the safe fixes; notes, errors and a summary go to stderr. True if a notebook could not be fixed."""
+    """Apply the safe fixes; each fix (``train.ipynb:cell 3: F401 removed unused import 'os'``), notes, errors and a
+    summary go to stderr. True if a notebook could not be fixed."""
     from ..errors import NotebookReadError
     from ..lint.fix import fix
 
     results = fix(args.paths, config=config, select=args.select, ignore=args.ignore, ruff=args.ruff)
     failed = False
     for result in results:
+        if result.written:  # a notebook that could not be written keeps none of its fixes
+            for line in result.lines():
+                print(line, file=sys.stderr)
         for note in result.notes:
             print(f"{result.path}: note: {note}", file=sys.stderr)
         if result.error is not None and not isinstance(result.error, NotebookReadError):  # lint reports unreadable files itself

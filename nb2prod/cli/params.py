@@ -9,6 +9,9 @@ from typing import Any
 
 from ..notebook import read_notebook
 from ..params import Parameter, json_schema, notebook_parameters, render_value
+from ..text import printable
+from .common import about
+from .runs import emit
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -29,8 +32,8 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the parameters; a parameters cell that is not plain literals is an error naming the line (exit 2)."""
-    notebook = read_notebook(args.notebook)
-    parameters = notebook_parameters(notebook)
+    with about(args.notebook):
+        parameters = notebook_parameters(read_notebook(args.notebook))
     if args.format == "json":
         document = {
             "notebook": args.notebook,
@@ -41,19 +44,18 @@ def run(args: argparse.Namespace) -> int:
     elif parameters:
         _print_table(parameters)
     else:
-        print(f"{args.notebook}: no parameters cell (tag a cell `parameters` to give the notebook parameters)")
+        print(printable(f"{args.notebook}: no parameters cell (tag a cell `parameters` to give the notebook parameters)"))
     return 0
 
 
 def _print_table(parameters: tuple[Parameter, ...]) -> None:
-    from rich.console import Console
+    """The table through ``runs``' console: values escaped, folded on a terminal, rows whole in a pipe."""
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("name", "type", "default", "help"):
         table.add_column(column, overflow="fold")
     for p in parameters:
         kind = f"{p.type} | None" if p.optional and p.type != "any" else p.type
-        table.add_row(Text(p.name), Text(kind), Text(render_value(p.default)), Text(p.help))
-    Console(soft_wrap=False).print(table)
+        table.add_row(p.name, kind, render_value(p.default), p.help)
+    emit(table)

@@ -9,8 +9,11 @@ import sys
 from typing import Any
 
 from ..errors import UsageError, run_exit_code
+from ..params import ParameterValues
 from ..records import DEFAULT_RUNS_DIR, RunRecord
 from ..secrets import mask_text
+from ..text import printable
+from .common import about
 
 #: What the one-line message on stderr says for each unsuccessful status.
 _PROBLEMS = {
@@ -83,14 +86,19 @@ def parse_assignments(texts: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the notebook, print the record's summary, return the exit code of its status."""
-    strings = parse_assignments(args.parameters)
-    from ..run import load_parameters_file, run_notebook  # papermill, asyncio: only when a run starts
+    """Run the notebook, print the record's summary, return the exit code of its status.
 
-    values = load_parameters_file(args.parameters_file) if args.parameters_file else None
-    record = run_notebook(
-        args.notebook, strings=strings, values=values, runs_dir=args.runs_dir, timeout=args.timeout, kernel=args.kernel, cwd=args.cwd
-    )
+    An error that names no file is about the notebook (an unknown or ill-typed ``-p``).
+    """
+    with about(args.notebook):
+        strings = parse_assignments(args.parameters)
+        from ..run import load_parameters_file, run_notebook  # papermill, asyncio: only when a run starts
+
+        file = args.parameters_file
+        values = ParameterValues(load_parameters_file(file), source=file) if file else None
+        record = run_notebook(
+            args.notebook, strings=strings, values=values, runs_dir=args.runs_dir, timeout=args.timeout, kernel=args.kernel, cwd=args.cwd
+        )
     if args.format == "json":
         print(json.dumps({**record.to_json(), "directory": os.fspath(record.directory)}, indent=2, ensure_ascii=False))
     else:
@@ -101,23 +109,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary(record: RunRecord) -> str:
-    """The text report of a run: id, status, duration, folder, metrics."""
+    """The text report of a run: id, status, duration, folder, metrics (control characters escaped)."""
     lines = [
         f"run {record.id}: {record.status} in {record.duration_s:.2f} s",
         f"  directory: {os.fspath(record.directory)}",
     ]
     if record.metrics:
         lines.append("  metrics:   " + ", ".join(f"{name}={_value(value)}" for name, value in record.metrics.items()))
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def problem(shown: str, record: RunRecord) -> str:
-    """The one-line ``path:cell N: error: ...`` message for a run that did not succeed."""
+    """The one-line ``path:cell N: error: ...`` message for a run that did not succeed (control characters escaped)."""
     error = record.error or {}
     where = shown if error.get("cell_index") is None else f"{shown}:cell {error['cell_index'] + 1}"
     detail = ": ".join(str(part) for part in (error.get("ename"), error.get("evalue")) if part)
     what = _PROBLEMS[record.status] + (f" ({detail})" if detail else "")
-    return f"{where}: error: {what} (the executed notebook: {record.output_path})"
+    return printable(f"{where}: error: {what} (the executed notebook: {record.output_path})")
 
 
 def _value(value: Any) -> str:

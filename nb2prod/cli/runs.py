@@ -1,19 +1,23 @@
 """``nb2prod runs list|show|compare|check``: the command-line adapter over ``nb2prod.runs``.
 
 Text output is drawn with rich (imported inside the functions that print, so ``import nb2prod.cli``
-stays cheap); ``--format json`` prints plain JSON documents.
+stays cheap) through a console that escapes the control characters of every string it is given
+(names and values come from notebooks: see ``nb2prod.text``); ``--format json`` prints plain JSON
+documents. A damaged ``run.json`` is listed as damaged, named on stderr, and makes the exit code 2:
+the rest is still listed.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EXIT_FINDINGS, EXIT_OK
-from ..records import DEFAULT_RUNS_DIR, STATUSES, RunRecord, find_record
+from ..errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, RecordError
+from ..records import DEFAULT_RUNS_DIR, STATUSES, DamagedRecord, RunRecord, find_record
 from ..runs import (
     check_run,
     compare_runs,
@@ -27,22 +31,39 @@ from ..runs import (
     parse_metric_expression,
     record_json,
 )
+from ..text import printable
+from .common import about, print_error
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 #: ``runs list`` shows this many parameters and metrics per run, then "+N".
 LIST_NAMES = 4
-#: Width of the output when it goes to a file or a pipe (rich would use 80 columns and wrap).
-PIPE_WIDTH = 200
-_STATUS_STYLE = {"ok": "green", "failed": "red"}
+#: Width of the output when it goes to a file or a pipe: rows are never wrapped there (rich would use 80 columns).
+PIPE_WIDTH = 1_000_000
+_STATUS_STYLE = {"ok": "green", "failed": "red", "damaged": "bold red"}
 
 
 def console() -> Console:
-    """A rich console for stdout: no markup (values are data), colour only on a terminal, wide in pipes."""
+    """A rich console for stdout: no markup (values are data), strings escaped, colour only on a terminal, rows whole in pipes."""
+    return _escaping_console()(markup=False, highlight=False, emoji=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+
+
+@functools.cache
+def _escaping_console() -> type[Console]:
     from rich.console import Console
 
-    return Console(markup=False, highlight=False, emoji=False, width=None if sys.stdout.isatty() else PIPE_WIDTH)
+    class EscapingConsole(Console):
+        """A console that shows the control characters of every string it renders escaped (``nb2prod.text.printable``).
+
+        Table cells, headers and printed strings all become text through ``render_str``; ``Text``
+        objects do not, so code that builds them escapes their content itself.
+        """
+
+        def render_str(self, text: str, **options: Any) -> Any:
+            return super().render_str(printable(text), **options)
+
+    return EscapingConsole
 
 
 def emit(*renderables: Any) -> None:
@@ -56,8 +77,13 @@ def emit(*renderables: Any) -> None:
 
 
 def print_json(document: Any) -> None:
-    """Print ``document`` as indented JSON."""
-    print(json.dumps(document, indent=2, ensure_ascii=False))
+    """Print ``document`` as indented JSON (``\\uXXXX`` escapes for what UTF-8 cannot encode, such as a lone surrogate)."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(document, indent=2)
+    print(text)
 
 
 def positive_int(text: str) -> int:
@@ -130,22 +156,35 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print the table of runs (or JSON); a filter that matches nothing says so on stderr."""
-    records = list_runs(args.runs_dir, notebook=args.notebook, status=args.status, limit=args.limit)
+    """Print the table of runs (or JSON); no runs is a note on stderr, a damaged record an error line (exit 2)."""
+    entries = list_runs(args.runs_dir, notebook=args.notebook, status=args.status, limit=args.limit)
+    records = [entry for entry in entries if isinstance(entry, RunRecord)]
+    damaged = [entry for entry in entries if isinstance(entry, DamagedRecord)]
     if args.format == "json":
         print_json([record_json(record) for record in records])
-        return EXIT_OK
-    if not records:
+    elif entries:
+        _print_list(entries, records)
+    if not entries:
         filters = [f"notebook {args.notebook}" if args.notebook else "", f"status {args.status}" if args.status else ""]
-        print(f"no runs with {' and '.join(f for f in filters if f)} in {args.runs_dir}", file=sys.stderr)
-        return EXIT_OK
+        shown = " and ".join(f for f in filters if f)
+        note = f"no runs with {shown}" if shown else "no runs yet (run a notebook with `nb2prod run NOTEBOOK`)"
+        print(printable(f"{args.runs_dir}: {note}"), file=sys.stderr)
+    for entry in damaged:
+        print_error(entry.error)
+    return EXIT_INPUT if damaged else EXIT_OK
+
+
+def _print_list(entries: Sequence[RunRecord | DamagedRecord], records: Sequence[RunRecord]) -> None:
     from rich.table import Table
 
     parameters, metrics = key_parameters(records), key_metrics(records)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("id", "notebook", "status", "duration", "parameters", "metrics"):
         table.add_column(column, no_wrap=column in ("id", "status", "duration"), justify="right" if column == "duration" else "left")
-    for record in records:
+    for record in entries:
+        if isinstance(record, DamagedRecord):
+            table.add_row(record.id, "—", _status_text("damaged"), "—", record.reason, "")
+            continue
         table.add_row(
             record.id,
             record.notebook,
@@ -155,7 +194,6 @@ def run_list(args: argparse.Namespace) -> int:
             _abbreviated(record.metrics, metrics),
         )
     emit(table)
-    return EXIT_OK
 
 
 def _abbreviated(values: dict[str, Any], order: Sequence[str]) -> str:
@@ -169,7 +207,7 @@ def _abbreviated(values: dict[str, Any], order: Sequence[str]) -> str:
 def _status_text(status: str) -> Any:
     from rich.text import Text
 
-    return Text(status, style=_STATUS_STYLE.get(status, "yellow"))
+    return Text(printable(status), style=_STATUS_STYLE.get(status, "yellow"))
 
 
 # --- show -----------------------------------------------------------------------------------------
@@ -243,13 +281,24 @@ def _summary(record: RunRecord) -> list[tuple[str, Any]]:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Print the runs side by side, differing rows marked."""
-    comparison = compare_runs([find_record(reference, args.runs_dir) for reference in args.runs])
+    records: list[RunRecord] = []
+    errors: list[RecordError] = []
+    for reference in args.runs:  # every run that cannot be read is named, not only the first
+        try:
+            records.append(find_record(reference, args.runs_dir))
+        except RecordError as error:
+            errors.append(error)
+    for error in errors:
+        print_error(error)
+    if errors:
+        return EXIT_INPUT
+    with about(records[0].directory):
+        comparison = compare_runs(records)
     if args.format == "json":
         print_json(comparison.to_json())
         return EXIT_OK
     from rich.table import Table
 
-    records = comparison.records
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("", no_wrap=True)
     table.add_column("", no_wrap=True)
@@ -295,13 +344,15 @@ def run_check(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     lines: list[Any] = [f"run {record.id} ({record.notebook}, status {record.status})"]
-    width = max(len(result.check) for result in results)
-    for result in results:
+    checks = [printable(result.check) for result in results]  # Text is not escaped by the console
+    width = max(len(check) for check in checks)
+    for check, result in zip(checks, results, strict=True):
         line = Text("PASS  ", style="green") if result.passed else Text("FAIL  ", style="bold red")
-        line.append(f"{result.check:<{width}}  {result.reason or f'{result.name} = {format_value(result.value, width=None)}'}")
+        line.append(printable(f"{check:<{width}}  {result.reason or f'{result.name} = {format_value(result.value, width=None)}'}"))
         lines.append(line)
     if failed:
-        lines.append(Text(f"{len(failed)} of {len(results)} checks failed: " + ", ".join(r.check for r in failed), style="bold red"))
+        failures = ", ".join(printable(r.check) for r in failed)
+        lines.append(Text(f"{len(failed)} of {len(results)} checks failed: {failures}", style="bold red"))
     else:
         lines.append(Text("1 check passed" if len(results) == 1 else f"all {len(results)} checks passed", style="green"))
     emit(*lines)

@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import EXIT_FINDINGS, EXIT_OK, run_exit_code
 from ..records import DEFAULT_RUNS_DIR
 from ..runs import describe_error, format_delta, format_value
+from ..text import printable
 from ..verify import DEFAULT_ATOL, DEFAULT_RTOL, verify
 from .run import parse_assignments, seconds
 from .runs import emit, print_json
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return code
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(printable(f"warning: {warning}"), file=sys.stderr)
     from rich.table import Table
     from rich.text import Text
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if result.reproduced:
         lines.append(Text(f"reproduced: {len(result.metrics)} metrics match within {tolerances}", style="green"))
     else:
-        lines.append(Text(f"NOT reproduced ({tolerances}): " + ", ".join(result.differences), style="bold red"))
+        lines.append(Text(printable(f"NOT reproduced ({tolerances}): " + ", ".join(result.differences)), style="bold red"))
     if result.rerun.error:
         lines.append(f"the re-run failed: {describe_error(result.rerun)}; see {result.rerun.output_path}")
     emit(*lines)

@@ -23,7 +23,7 @@ from ..errors import Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
 from .context import LintContext, LintSettings
 from .nbqa import run_tool
-from .ruff import RuffRun, RuffTarget, has_ruff_config, ruff_arguments
+from .ruff import RuffRun, RuffTarget, has_ruff_config, refine, ruff_arguments
 from .rule import FileResult, Finding, Registry, Rule, Severity, registry
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
@@ -280,6 +280,7 @@ def _finish(result: FileResult, options: LintOptions, config: Config) -> None:
             kept.append(finding)
     kept = _without_duplicates(kept)
     if notebook is not None:
+        kept = refine(kept, notebook)
         kept = [
             Finding(**{**f.__dict__, "cell_id": notebook.cells[f.cell_index].id})
             if f.cell_id is None and f.cell_index is not None and f.cell_index < len(notebook.cells)

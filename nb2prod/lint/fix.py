@@ -3,7 +3,8 @@
 Notebook fixes (each only when its code is selected and not suppressed):
 
 - **NB502** removes cells whose source is only whitespace (markdown cells with attachments are
-  kept: the attachment is their content). A notebook whose cells are all empty ends up with no
+  kept: the attachment is their content), and only cells that were empty before ``--fix`` began:
+  a fix never removes a cell that held code. A notebook whose cells are all empty ends up with no
   cells, which is a valid notebook; nothing is kept just to have a cell.
 - **NB501** removes stored outputs of ``output_type`` ``"error"`` (tracebacks) and keeps the cell's
   other outputs.
@@ -17,14 +18,18 @@ Execution counts are never renumbered: that would hide NB101 (cells run out of o
 a finding about the saved results, not a formatting matter.
 
 ruff's safe fixes run first, for the ruff codes lint selects (the same selection as ``nb2prod
-lint``, through :func:`nb2prod.lint.ruff.ruff_arguments`; ``--no-unsafe-fixes`` always). ruff gets
+lint``, through :func:`nb2prod.lint.ruff.ruff_arguments`; safe fixes only, always). ruff gets
 each notebook on stdin as a minimal copy (cells and their sources, no outputs) with the real path
-as ``--stdin-filename``, so the project's ruff configuration, per-file ignores and excludes apply
-exactly as for ``ruff check``; one process per notebook, several at a time. Only the changed cell
-sources are taken back, each must still parse and keep its IPython syntax, else nothing is written.
-ruff applies no fix to a notebook in which a cell does not parse; the result says so in a note.
-Cells that ruff's fixes leave empty are then removed by NB502 (when selected), so a second
-``--fix`` changes nothing.
+as ``--stdin-filename``, so the project's ruff configuration (``unfixable`` included), per-file
+ignores and excludes apply exactly as for ``ruff check``; several notebooks at a time. nb2prod
+applies ruff's edits itself, one fix at a time, so that it can refuse the ones that must not apply
+(a cell left empty, an import kept for its side effect, a line under ``# noqa``): see
+:mod:`nb2prod.lint.ruff_fix`. Every changed cell must still parse and keep its IPython syntax, else
+nothing is written. ruff applies no fix to a notebook in which a cell does not parse; the result
+says so in a note. A second ``--fix`` changes nothing.
+
+Each fix applied is listed in :attr:`FixResult.applied` with its cell (``cell 3: F401 removed unused
+import 'os'``); ``lint --fix`` prints them.
 
 Suppression: ``# nb2prod: noqa [CODES]`` in a cell, ``metadata.nb2prod.ignore`` in the notebook
 and ``per-path-ignores`` in the configuration are honoured, for nb2prod's codes and ruff's.
@@ -35,10 +40,7 @@ no fix is not written (its bytes and modification time stay as they were).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
-import subprocess
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,19 +50,18 @@ from typing import Any
 
 from ..config import Config, config_for
 from ..discover import discover
-from ..errors import Nb2prodError, ToolError
-from ..formatting import _checkable, _python_of, is_python_notebook, replace_sources
+from ..errors import Nb2prodError
+from ..formatting import is_python_notebook, replace_sources
 from ..model import source_text
 from ..notebook import Notebook, read_notebook, write_notebook
 from .engine import LintOptions, check_selectors
-from .ruff import has_ruff_config, ruff_arguments, ruff_executable
+from .ruff import has_ruff_config, ruff_arguments
+from .ruff_fix import AppliedFix, RuffFixes, ruff_fixes
 from .rule import registry
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
 #: The notebook rules ``--fix`` can fix, in the order the fixes apply.
 FIXABLE = ("NB502", "NB501", "NB507")
-_RUFF_FIXED = re.compile(r"^\s*(\d+) \u00d7 ([A-Za-z]+[0-9]+)\b", re.MULTILINE)  # "    2 <multiplication sign> F401 (unused-import)"
-_RUFF_SYNTAX = re.compile(r":cell (\d+):(\d+):\d+: (?:invalid-syntax|SyntaxError|E999):? ?(.*)")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class FixResult:
     """The outcome for one notebook: whether fixes changed it, whether it was written, what was fixed.
 
     ``fixed`` counts fixes by code (cells removed, cells whose error outputs were cleared, ids
-    given, and ruff's fixes as ruff counts them); ``notes`` says what could not be fixed and why.
+    given, ruff's fixes); ``applied`` lists each of them with its cell, numbered as in the notebook
+    before the fix; ``notes`` says what could not be fixed and why.
     """
 
     path: str
@@ -77,6 +79,14 @@ class FixResult:
     fixed: Counter[str] = field(default_factory=Counter)
     error: Nb2prodError | None = None
     notes: tuple[str, ...] = ()
+    applied: tuple[AppliedFix, ...] = ()
+
+    def lines(self) -> list[str]:
+        """One line per fix applied: ``train.ipynb:cell 3: F401 removed unused import 'os'``."""
+        return [
+            f"{self.path}{'' if fix.cell_index is None else f':cell {fix.cell_index + 1}'}: {fix.code} {fix.description}"
+            for fix in self.applied
+        ]
 
 
 # --- notebook fixes -------------------------------------------------------------------------------
@@ -93,23 +103,32 @@ def new_cell_id(index: int, source: str, taken: set[str]) -> str:
         salt += 1
 
 
-def _fix_notebook(data: Mapping[str, Any], codes: Callable[[str], bool]) -> tuple[dict[str, Any], Counter[str]]:
+def _fix_notebook(
+    data: Mapping[str, Any], codes: Callable[[str], bool], held_code: frozenset[int] = frozenset()
+) -> tuple[dict[str, Any], list[AppliedFix]]:
+    """The notebook fixes on a copy of ``data``, and each fix applied (cells numbered as in ``data``).
+
+    ``held_code`` are cells that held code before ``--fix`` began (ruff's fixes ran since): NB502
+    never removes them.
+    """
     ignored = metadata_ignores(data.get("metadata") or {})
 
     def wanted(code: str) -> bool:
         return codes(code) and not matches(code, ignored)
 
-    fixed: Counter[str] = Counter()
+    applied: list[AppliedFix] = []
     cells: list[Mapping[str, Any]] = list(data["cells"])
+    origin = list(range(len(cells)))  # each remaining cell's index in ``data``
     if wanted("NB502"):
         kept = []
-        for cell in cells:
+        for index, cell in enumerate(cells):
             source = source_text(cell.get("source", ""))
-            if not source.strip() and not (cell.get("cell_type") == "markdown" and cell.get("attachments")):
-                fixed["NB502"] += 1
+            empty = not source.strip() and not (cell.get("cell_type") == "markdown" and cell.get("attachments"))
+            if empty and index not in held_code:
+                applied.append(AppliedFix(index, "NB502", f"removed the empty {cell.get('cell_type', 'code')} cell"))
             else:
-                kept.append(cell)
-        cells = kept
+                kept.append(index)
+        cells, origin = [cells[index] for index in kept], kept
     if wanted("NB501"):
         for position, cell in enumerate(cells):
             outputs = cell.get("outputs") or []
@@ -118,17 +137,16 @@ def _fix_notebook(data: Mapping[str, Any], codes: Callable[[str], bool]) -> tupl
             if cell_suppresses(source_text(cell.get("source", "")), "NB501"):
                 continue
             cells[position] = {**cell, "outputs": [o for o in outputs if o.get("output_type") != "error"]}
-            fixed["NB501"] += 1
+            applied.append(AppliedFix(origin[position], "NB501", "cleared the stored error output"))
     if wanted("NB507") and (data.get("nbformat", 0), data.get("nbformat_minor", 0)) >= (4, 5):
-        cells, count = _fix_ids(cells)
-        if count:
-            fixed["NB507"] = count
+        cells, given = _fix_ids(cells)
+        applied.extend(AppliedFix(origin[position], "NB507", f"gave the cell the id '{cell_id}'") for position, cell_id in given)
     result = dict(data)
     result["cells"] = cells
-    return result, fixed
+    return result, applied
 
 
-def _fix_ids(cells: list[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], int]:
+def _fix_ids(cells: list[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], list[tuple[int, str]]]:
     seen: set[str] = set()
     needs: list[int] = []
     for position, cell in enumerate(cells):
@@ -150,7 +168,7 @@ def _fix_ids(cells: list[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], i
                 rebuilt["id"] = cell_id
         rebuilt.setdefault("id", cell_id)
         cells[position] = rebuilt
-    return cells, len(needs)
+    return cells, [(position, cells[position]["id"]) for position in needs]
 
 
 def fix_notebook(data: Mapping[str, Any], codes: Callable[[str], bool] | None = None) -> dict[str, Any]:
@@ -166,86 +184,6 @@ def fix_notebook(data: Mapping[str, Any], codes: Callable[[str], bool] | None = 
 # --- ruff's fixes ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _RuffFix:
-    """ruff's safe fixes for one notebook: changed cell sources, counts, notes, or an error."""
-
-    sources: dict[int, str] = field(default_factory=dict)
-    fixed: Counter[str] = field(default_factory=Counter)
-    notes: list[str] = field(default_factory=list)
-    error: Nb2prodError | None = None
-
-
-def _minimal_copy(data: Mapping[str, Any]) -> str:
-    """The notebook as ruff needs it: every cell's type and source (cell positions kept), no outputs."""
-    cells = []
-    for cell in data["cells"]:
-        minimal: dict[str, Any] = {"cell_type": cell["cell_type"], "metadata": {}, "source": source_text(cell.get("source", ""))}
-        vscode = (cell.get("metadata") or {}).get("vscode")
-        if vscode is not None:
-            minimal["metadata"]["vscode"] = vscode  # ruff skips cells VS Code marks as another language
-        if cell["cell_type"] == "code":
-            minimal.update(execution_count=None, outputs=[])
-        cells.append(minimal)
-    metadata = {key: value for key, value in (data.get("metadata") or {}).items() if key in ("kernelspec", "language_info")}
-    return json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 4})
-
-
-def _ruff_fix(notebook: Notebook, args: Sequence[str]) -> _RuffFix:
-    result = _RuffFix()
-    name = os.fspath(notebook.path) + (".ipynb" if notebook.is_text else "")
-    command = [ruff_executable(), *args, "--stdin-filename", name, "-"]
-    try:
-        done = subprocess.run(command, input=_minimal_copy(notebook.data), capture_output=True, text=True, check=False)
-    except OSError as exc:
-        result.error = ToolError(f"cannot run ruff: {exc.strerror or exc}", hint="reinstall nb2prod (ruff is a dependency)")
-        return result
-    if done.returncode not in (0, 1):
-        first = (done.stderr.strip().splitlines() or ["no message"])[0]
-        result.error = ToolError(f"ruff failed (exit {done.returncode}): {first}", hint="check the ruff configuration of the project")
-        return result
-    for match in _RUFF_SYNTAX.finditer(done.stderr):
-        result.notes.append(f"ruff's fixes not applied: cell {match.group(1)} does not parse (line {match.group(2)}: {match.group(3)})")
-        break
-    if not done.stdout.strip():
-        return result
-    try:
-        fixed_cells = json.loads(done.stdout)["cells"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        result.error = ToolError("ruff's fixed notebook is not valid notebook JSON; nothing written", hint="upgrade ruff")
-        return result
-    cells = notebook.data["cells"]
-    if len(fixed_cells) != len(cells):
-        result.error = ToolError("ruff's fixes changed the number of cells; nothing written", hint="please report this")
-        return result
-    for index, (cell, new_cell) in enumerate(zip(cells, fixed_cells, strict=True)):
-        old = source_text(cell.get("source", ""))
-        new = source_text(new_cell.get("source", ""))
-        if new == old:
-            continue
-        if cell["cell_type"] != "code":
-            result.error = ToolError(f"ruff changed {cell['cell_type']} cell {index + 1}; nothing written", hint="please report this")
-            return result
-        if not _checkable(old) or not (_checkable(new) or not new.strip()) or _magics(old) != _magics(new):
-            result.error = ToolError(
-                f"cell {index + 1}: ruff's fix cannot be verified (the cell does not parse before or after, or its IPython syntax "
-                "changed); nothing written",
-                hint="fix the cell by hand, or report this to ruff",
-            )
-            return result
-        result.sources[index] = new
-    if result.sources:
-        result.fixed.update({code: int(count) for count, code in _RUFF_FIXED.findall(done.stderr)})
-        if not result.fixed:
-            result.fixed["ruff"] = len(result.sources)
-    return result
-
-
-def _magics(source: str) -> tuple[tuple[str, str, str], ...]:
-    view = _python_of(source)
-    return view[1] if view is not None else ()
-
-
 def _ruff_args(options: LintOptions, path: Path, ignored: Sequence[str], own: Sequence[str]) -> list[str] | None:
     """``ruff check --fix`` arguments for one notebook; None when the selection holds no ruff code."""
     selection = options.selection
@@ -253,9 +191,7 @@ def _ruff_args(options: LintOptions, path: Path, ignored: Sequence[str], own: Se
     if select == []:
         return None  # only nb2prod's rules are selected
     extra = [code for code in ignored if not code.upper().startswith("NB")]
-    args = ruff_arguments(select, [*selection.ruff_ignore(own), *extra], configured=has_ruff_config(path), fix=True)
-    args[args.index("--output-format") + 1] = "concise"  # the fixed notebook on stdout, the counts on stderr
-    return [*args, "--show-fixes", "--no-unsafe-fixes"]
+    return ruff_arguments(select, [*selection.ruff_ignore(own), *extra], configured=has_ruff_config(path))
 
 
 # --- API ------------------------------------------------------------------------------------------
@@ -292,19 +228,19 @@ def fix(
         except Nb2prodError as error:
             notebooks.append((shown, None, error, ()))
 
-    def run_ruff(item: tuple[str, Notebook | None, Nb2prodError | None, tuple[str, ...]]) -> _RuffFix:
+    def run_ruff(item: tuple[str, Notebook | None, Nb2prodError | None, tuple[str, ...]]) -> RuffFixes:
         _shown, notebook, _error, ignored = item
         if notebook is None or not options.ruff or not is_python_notebook(notebook.data):
-            return _RuffFix()
+            return RuffFixes()
         meta_ignore = metadata_ignores(notebook.metadata)
         args = _ruff_args(options, notebook.path, [*ignored, *meta_ignore], own)
-        return _RuffFix() if args is None else _ruff_fix(notebook, args)
+        return RuffFixes() if args is None else ruff_fixes(notebook, args)
 
     workers = max(1, min(os.cpu_count() or 1, len(notebooks)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        ruff_fixes = list(pool.map(run_ruff, notebooks))
+        by_notebook = list(pool.map(run_ruff, notebooks))
 
-    for (shown, notebook, error, ignored), ruff_fix in zip(notebooks, ruff_fixes, strict=True):
+    for (shown, notebook, error, ignored), ruff_fix in zip(notebooks, by_notebook, strict=True):
         if notebook is None:
             results.append(FixResult(shown, error=error))
             continue
@@ -318,16 +254,23 @@ def fix(
             return not (code == "NB507" and notebook.is_text)  # text notebooks store no ids
 
         data = replace_sources(notebook.data, ruff_fix.sources) if ruff_fix.sources else notebook.data
-        new, counts = _fix_notebook(data, codes)
-        fixed = Counter(ruff_fix.fixed) + counts
+        held_code = frozenset(index for index, cell in enumerate(notebook.cells) if cell.source.strip())
+        new, notebook_fixes = _fix_notebook(data, codes, held_code)
+        applied = tuple(sorted([*ruff_fix.applied, *notebook_fixes], key=_fix_order))
+        fixed = Counter(fix.code for fix in applied)
         changed = new != notebook.data
+        notes = tuple(ruff_fix.notes)
         try:
             written = write and changed and write_notebook(notebook, new)
         except Nb2prodError as write_error:
-            results.append(FixResult(shown, changed=True, fixed=fixed, error=write_error, notes=tuple(ruff_fix.notes)))
+            results.append(FixResult(shown, changed=True, fixed=fixed, error=write_error, notes=notes, applied=applied))
             continue
-        results.append(FixResult(shown, changed=changed, written=written, fixed=fixed, notes=tuple(ruff_fix.notes)))
+        results.append(FixResult(shown, changed=changed, written=written, fixed=fixed, notes=notes, applied=applied))
     return results
+
+
+def _fix_order(fix: AppliedFix) -> tuple[int, str, str]:
+    return (-1 if fix.cell_index is None else fix.cell_index, fix.code, fix.description)
 
 
 def _with_path(error: Nb2prodError, shown: str) -> Nb2prodError:

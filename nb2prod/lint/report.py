@@ -21,18 +21,19 @@ always also say the cell and line in the message or the result's properties.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
-import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..text import printable as _printable
+from .filelines import FileLines, split_lines
+from .redact import Redactor, masked_column
 from .rule import FileResult, Finding, Rule, RuleDoc, Severity
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ FINGERPRINT_KEY = "primaryLocationLineHash"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _GITHUB_COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
-_NEWLINE = re.compile(r"\r\n|\r|\n")
-_JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _SOURCE_INDENT = "    "
 
 # A line of text output as (text, rich style) pieces; the plain form joins the texts.
@@ -79,18 +78,13 @@ def _error_message(error: Nb2prodError) -> str:
     return f"{error.message} ({error.hint})" if error.hint else error.message
 
 
-def _source_lines(source: str) -> list[str]:
-    """A cell's lines, split the way Python and ruff number them (``\\n``, ``\\r\\n``, ``\\r``)."""
-    return _NEWLINE.split(source)
-
-
 def source_line(notebook: Notebook | None, finding: Finding) -> str | None:
     """The text of the line a finding points at, if the notebook and the position are known."""
     if notebook is None or finding.cell_index is None or finding.line is None:
         return None
     if not 0 <= finding.cell_index < len(notebook.cells):
         return None
-    lines = _source_lines(notebook.cells[finding.cell_index].source)
+    lines = split_lines(notebook.cells[finding.cell_index].source)
     return lines[finding.line - 1] if 1 <= finding.line <= len(lines) else None
 
 
@@ -175,11 +169,12 @@ def render_text(results: Sequence[FileResult], *, color: bool, show_source: bool
             group.append([(_error_line(result), "red")])
         elif result.findings or result.notes:
             group.append([(result.path, "bold underline")])
-        group.extend([[("  note: ", "cyan"), (_printable(note), "")] for note in result.notes])
+        redactor = Redactor(result.notebook)
+        group.extend([[("  note: ", "cyan"), (_printable(redactor.text(note)), "")] for note in result.notes])
         for finding in _sorted_findings(result):
-            group.append(_finding_line(finding))
+            group.append(_finding_line(finding, redactor))
             if show_source:
-                group.extend(_source_snippet(result.notebook, finding))
+                group.extend(_source_snippet(result.notebook, finding, redactor))
         if group:
             groups.append(group)
     lines: list[_Line] = []
@@ -190,31 +185,27 @@ def render_text(results: Sequence[FileResult], *, color: bool, show_source: bool
     return _render_color(lines) if color else "\n".join("".join(text for text, _ in line) for line in lines)
 
 
-def _finding_line(finding: Finding) -> _Line:
+def _finding_line(finding: Finding, redactor: Redactor) -> _Line:
     location = finding.location + (f":col {finding.column}" if finding.column is not None else "")
     line: _Line = [(location, "bold"), (": ", ""), (finding.code, _SEVERITY_STYLE[finding.severity])]
     line.append((f" [{finding.severity.letter}]", ""))
     if finding.fixable:
         line.append((" [*]", "cyan"))
-    line.append((f" {_printable(finding.message)}", ""))
+    line.append((f" {_printable(redactor.text(finding.message, finding.cell_index))}", ""))
     return line
 
 
-def _source_snippet(notebook: Notebook | None, finding: Finding) -> list[_Line]:
-    """The source line under a finding, indented, with a caret under the column when it is known."""
+def _source_snippet(notebook: Notebook | None, finding: Finding, redactor: Redactor) -> list[_Line]:
+    """The source line under a finding (secrets masked), indented, with a caret under the column when it is known."""
     text = source_line(notebook, finding)
     if text is None:
         return []
+    text, masked = redactor.line(finding.cell_index, finding.line, text)
     lines: list[_Line] = [[(_SOURCE_INDENT + _printable(text).expandtabs(), "")]]
     if finding.column is not None:
-        prefix = _printable(text[: max(finding.column - 1, 0)]).expandtabs()
+        prefix = _printable(text[: masked_column(masked, max(finding.column - 1, 0))]).expandtabs()
         lines.append([(_SOURCE_INDENT + " " * _display_width(prefix), ""), ("^", "bold red")])
     return lines
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters (other than tab) shown escaped, so nothing reaches the terminal raw."""
-    return "".join(ch if ch == "\t" or unicodedata.category(ch) != "Cc" else ch.encode("unicode_escape").decode() for ch in text)
 
 
 def _display_width(text: str) -> int:
@@ -245,12 +236,32 @@ def _render_color(lines: list[_Line]) -> str:
 
 def render_json(results: Sequence[FileResult]) -> str:
     """``--format json``: every finding (``Finding.to_json``), every unreadable file, and the counts."""
+    findings = []
+    for result in results:
+        redactor = Redactor(result.notebook)
+        findings.extend(finding_json(finding, redactor) for finding in _sorted_findings(result))
     document = {
-        "findings": [finding.to_json() for result in results for finding in _sorted_findings(result)],
+        "findings": findings,
         "errors": [{"path": result.path, "message": _error_line(result)} for result in results if result.error is not None],
         "summary": Summary.of(results).to_json(),
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def finding_json(finding: Finding, redactor: Redactor | None = None) -> dict[str, Any]:
+    """A finding as ``--format json`` shows it: ``Finding.to_json`` plus ``cell_number``, the message masked.
+
+    ``cell_index`` counts cells from 0 (as nbformat's list does); ``cell_number`` is the number
+    Jupyter shows and the text report prints (``cell 3``), i.e. ``cell_index + 1``.
+    """
+    document: dict[str, Any] = {}
+    for key, value in finding.to_json().items():
+        document[key] = value
+        if key == "cell_index":
+            document["cell_number"] = None if finding.cell_index is None else finding.cell_index + 1
+    if redactor is not None and isinstance(document.get("message"), str):
+        document["message"] = redactor.text(document["message"], finding.cell_index)
+    return document
 
 
 # --- github -------------------------------------------------------------------------------------
@@ -271,6 +282,7 @@ def render_github(results: Sequence[FileResult]) -> str:
         if result.error is not None:
             commands.append(f"::error file={_escape_property(result.path)}::{_escape_data(_error_message(result.error))}")
         lines = FileLines(result.notebook)
+        redactor = Redactor(result.notebook)
         for finding in _sorted_findings(result):
             properties = [f"file={_escape_property(finding.path)}"]
             if finding.cell_index is None:
@@ -278,12 +290,12 @@ def render_github(results: Sequence[FileResult]) -> str:
                     properties.append(f"line={finding.line}")
                     if finding.column is not None:
                         properties.append(f"col={finding.column}")
-                message = finding.message
+                message = redactor.text(finding.message)
             else:
                 mapped = lines.file_line(finding)
                 if mapped is not None:
                     properties.append(f"line={mapped}")
-                message = f"{_cell_position(finding)}: {finding.message}"
+                message = f"{_cell_position(finding)}: {redactor.text(finding.message, finding.cell_index)}"
             properties.append(f"title={_escape_property(finding.code)}")
             commands.append(f"::{_GITHUB_COMMAND[finding.severity]} {','.join(properties)}::{_escape_data(message)}")
     return "\n".join(commands)
@@ -307,120 +319,6 @@ def _escape_data(text: str) -> str:
 def _escape_property(text: str) -> str:
     """Escape a workflow command's property value: as a message, plus ``:`` and ``,``."""
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-# --- where a cell line sits in the file ---------------------------------------------------------
-
-
-class FileLines:
-    """Maps a cell-relative line to the line of the .ipynb file that holds it, computed on first use.
-
-    nbformat stores a cell's source as a JSON list with one string per line (or as one string, all
-    on one line of the file). The raw JSON is walked with positions, so this works for any indent
-    and key order; anything unexpected (a text notebook, a source list not split at line ends)
-    gives None rather than a wrong line.
-    """
-
-    def __init__(self, notebook: Notebook | None):
-        self._notebook = notebook
-        self._cells: list[list[int] | None] | None = None
-
-    def file_line(self, finding: Finding) -> int | None:
-        """The 1-based line of the file holding the finding's line, or None when it is not known."""
-        if self._notebook is None or self._notebook.is_text or finding.cell_index is None or finding.line is None:
-            return None
-        if self._cells is None:
-            self._cells = _ipynb_source_lines(self._notebook.raw)
-        if not 0 <= finding.cell_index < len(self._cells):
-            return None
-        lines = self._cells[finding.cell_index]
-        return lines[finding.line - 1] if lines is not None and 1 <= finding.line <= len(lines) else None
-
-
-def _ipynb_source_lines(raw: bytes) -> list[list[int] | None]:
-    """For each cell of an .ipynb file, the file line of each of its source lines (None: unknown)."""
-    try:
-        text = raw.decode("utf-8-sig")
-        newlines = [match.start() for match in re.finditer("\n", text)]
-        found: list[list[int] | None] = []
-        for key, start, _ in _json_members(text, 0):
-            if key != "cells":
-                continue
-            for cell_start, _ in _json_elements(text, start):
-                source = next(((begin, end) for name, begin, end in _json_members(text, cell_start) if name == "source"), None)
-                found.append(None if source is None else _source_positions(text, newlines, *source))
-        return found
-    except (ValueError, IndexError):  # not the JSON the notebook reader accepted: no mapping
-        return []
-
-
-def _source_positions(text: str, newlines: list[int], start: int, end: int) -> list[int] | None:
-    """File lines of the source value at ``text[start:end]`` (a string, or a list of line strings)."""
-
-    def line_at(position: int) -> int:
-        return bisect.bisect_left(newlines, position) + 1
-
-    if text[start] == '"':
-        value = json.loads(text[start:end])
-        return [line_at(start)] * len(_source_lines(value))
-    elements = list(_json_elements(text, start))
-    pieces = [json.loads(text[begin:stop]) for begin, stop in elements]
-    if not all(isinstance(piece, str) and _is_one_line(piece, last=number == len(pieces)) for number, piece in enumerate(pieces, 1)):
-        return None  # not split at line ends: element k is not line k
-    lines = [line_at(begin) for begin, _ in elements]
-    if pieces and pieces[-1].endswith(("\n", "\r")):
-        lines.append(lines[-1])  # the empty line after a final newline
-    return lines or [line_at(start)]
-
-
-def _is_one_line(piece: str, *, last: bool) -> bool:
-    """Whether a source list element is exactly one line: one line end at its end (optional for the last)."""
-    ending = _NEWLINE.search(piece)
-    if ending is None:
-        return last
-    return ending.end() == len(piece)
-
-
-def _skip_space(text: str, position: int) -> int:
-    match = _JSON_SPACE.match(text, position)
-    return match.end() if match else position
-
-
-def _json_value_end(text: str, position: int) -> int:
-    return json.JSONDecoder().raw_decode(text, position)[1]
-
-
-def _json_members(text: str, position: int) -> Iterator[tuple[str, int, int]]:
-    """``(key, value_start, value_end)`` of each member of the JSON object starting at ``position``."""
-    position = _skip_space(text, position)
-    if text[position] != "{":
-        raise ValueError("not an object")
-    position = _skip_space(text, position + 1)
-    while text[position] != "}":
-        key, position = json.JSONDecoder().raw_decode(text, position)
-        position = _skip_space(text, position)
-        if text[position] != ":":
-            raise ValueError("':' expected")
-        start = _skip_space(text, position + 1)
-        end = _json_value_end(text, start)
-        yield key, start, end
-        position = _skip_space(text, end)
-        if text[position] == ",":
-            position = _skip_space(text, position + 1)
-
-
-def _json_elements(text: str, position: int) -> Iterator[tuple[int, int]]:
-    """``(start, end)`` of each element of the JSON array starting at ``position``."""
-    position = _skip_space(text, position)
-    if text[position] != "[":
-        raise ValueError("not an array")
-    position = _skip_space(text, position + 1)
-    while text[position] != "]":
-        end = _json_value_end(text, position)
-        yield position, end
-        position = _skip_space(text, end)
-        if text[position] == ",":
-            position = _skip_space(text, position + 1)
 
 
 # --- sarif --------------------------------------------------------------------------------------
@@ -452,8 +350,9 @@ def render_sarif(results: Sequence[FileResult], rules: Mapping[str, Rule], *, to
     sarif_results = []
     for result, findings in ordered:
         lines = FileLines(result.notebook)
-        for finding, fingerprint in zip(findings, fingerprints(result.notebook, findings), strict=True):
-            sarif_results.append(_sarif_result(finding, rule_index[finding.code], fingerprint, lines.file_line(finding)))
+        redactor = Redactor(result.notebook)
+        for finding, fingerprint in zip(findings, fingerprints(result.notebook, findings, redactor), strict=True):
+            sarif_results.append(_sarif_result(finding, rule_index[finding.code], fingerprint, lines.file_line(finding), redactor))
     notifications = [
         {
             "level": "error",
@@ -474,7 +373,7 @@ def render_sarif(results: Sequence[FileResult], rules: Mapping[str, Rule], *, to
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, ensure_ascii=False)
 
 
-def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int | None) -> dict[str, Any]:
+def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int | None, redactor: Redactor) -> dict[str, Any]:
     if file_line is None and finding.cell_index is None and finding.line is not None:
         file_line = finding.line  # a position in the file itself, not in a cell
     location: dict[str, Any] = {
@@ -483,7 +382,8 @@ def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int
     if finding.cell_index is not None:
         cell = f"cell {finding.cell_index + 1}"
         location["logicalLocations"] = [{"name": cell, "fullyQualifiedName": f"{finding.path}:{cell}", "kind": "module"}]
-    text = finding.message if finding.cell_index is None else f"{finding.message} ({_cell_position(finding)})"
+    message = redactor.text(finding.message, finding.cell_index)
+    text = message if finding.cell_index is None else f"{message} ({_cell_position(finding)})"
     return {
         "ruleId": finding.code,
         "ruleIndex": index,
@@ -493,6 +393,7 @@ def _sarif_result(finding: Finding, index: int, fingerprint: str, file_line: int
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint},
         "properties": {
             "cell_index": finding.cell_index,
+            "cell_number": None if finding.cell_index is None else finding.cell_index + 1,
             "cell_id": finding.cell_id,
             "line": finding.line,
             "column": finding.column,
@@ -559,7 +460,7 @@ def artifact_uri(path: str) -> str:
     return quote(target.as_posix().removeprefix("./"), safe="/")
 
 
-def fingerprints(notebook: Notebook | None, findings: Sequence[Finding]) -> list[str]:
+def fingerprints(notebook: Notebook | None, findings: Sequence[Finding], redactor: Redactor | None = None) -> list[str]:
     """A fingerprint per finding (in the given order) that stays the same when cells move.
 
     It hashes the path, the code, the cell (its id, or the hash of its source for notebooks
@@ -567,11 +468,15 @@ def fingerprints(notebook: Notebook | None, findings: Sequence[Finding]) -> list
     among findings with the same code and line text in that cell — never the cell index or line
     number, so inserting or reordering cells keeps it, while editing the offending line changes it.
     Without the notebook, the line text is unknown and only the occurrence index separates findings.
+    The line is hashed with its secrets masked: a hash of a line holding a short password could be
+    brute-forced.
     """
+    redactor = redactor if redactor is not None else Redactor(notebook)
     seen: Counter[tuple[str, str, str, str]] = Counter()
     prints = []
     for finding in findings:
-        text = " ".join((source_line(notebook, finding) or "").split())
+        line = source_line(notebook, finding) or ""
+        text = " ".join(redactor.line(finding.cell_index, finding.line, line)[0].split())
         key = (artifact_uri(finding.path), finding.code, _cell_anchor(notebook, finding), text)
         occurrence = seen[key]
         seen[key] += 1

@@ -11,16 +11,21 @@ handler of nb2prod's that writes atomically and masks the run's secrets in it (`
 the values of secret parameters, by name or by shape, wherever the kernel echoed them), so a
 secret never reaches the disk, not even mid-run; ``run.json`` is masked the same way.
 
-Whatever happens — a cell error, a timeout, the kernel dying, Ctrl-C or SIGTERM — ``run.json`` is
-written (``nb2prod.records``) and the record is returned with its status: ``ok``, ``failed``,
-``timeout``, ``kernel_died`` or ``interrupted``. Bad input (an unknown or ill-typed parameter, a
-missing kernel or folder) raises before any kernel starts and before anything is written.
+``run.json`` (``nb2prod.records``) is written twice: with status ``running`` (and who runs it)
+before the kernel starts, and with the outcome when the run ends. Whatever happens — a cell error,
+a timeout, the kernel dying, Ctrl-C or SIGTERM — the record is returned with its status: ``ok``,
+``failed``, ``timeout``, ``kernel_died`` or ``interrupted``. A run whose process is killed outright
+(``kill -9``) keeps ``running`` on disk, which readers show as ``interrupted``
+(``records.settled``), and its kernel, with the processes its cells started, ends with it
+(``guard``). Bad input (an unknown or ill-typed parameter, a missing kernel or folder, a notebook
+or value no run can carry) raises before any kernel starts and before anything is written.
 
 One module per concern, imported in one direction (as papermill splits its own):
 ``plan`` (parameters, kernel and folder checks, parameter files) <- ``environment`` (git state,
-installed packages, input hashes); ``inject`` (the notebook papermill executes) <- ``output``
-(the papermill I/O handler saving ``output.ipynb``); ``execute`` (kernel, papermill, interrupts,
-shutdown) uses them all; this module ties them into ``run_notebook``.
+installed packages, input and artifact hashes); ``inject`` (the notebook papermill executes) <-
+``output`` (the papermill I/O handler saving ``output.ipynb``); ``execute`` (kernel, papermill,
+interrupts, shutdown) uses them all and launches the kernel under ``guard`` (a standalone script,
+the kernel's parent process); this module ties them into ``run_notebook``.
 
 Heavy libraries (papermill, nbformat, jupyter_client, yaml) are imported by the functions that use
 them, so importing this package is cheap.

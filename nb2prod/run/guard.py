@@ -48,15 +48,14 @@ def main(argv: list[str]) -> int:
     assert kernel.stderr is not None
     pump = threading.Thread(target=filter_stderr, args=(kernel.stderr.fileno(), sys.stderr.fileno()), daemon=True)
     pump.start()
-    while True:
-        try:
-            status = kernel.wait(timeout=_POLL_S)
-            break
-        except subprocess.TimeoutExpired:
-            if os.getppid() != parent:
-                if os.getpgid(0) == os.getpid():  # the group is the kernel's (jupyter_client's new session), not a caller's
-                    os.killpg(os.getpid(), signal.SIGKILL)  # ends this process too
-                kernel.kill()
+    ended = threading.Event()
+    threading.Thread(target=lambda: (kernel.wait(), ended.set()), daemon=True).start()
+    while not ended.wait(_POLL_S):  # a blocking wait in a thread: five wake-ups a second, not a busy loop
+        if os.getppid() != parent:
+            if os.getpgid(0) == os.getpid():  # the group is the kernel's (jupyter_client's new session), not a caller's
+                os.killpg(os.getpid(), signal.SIGKILL)  # ends this process too
+            kernel.kill()
+    status = kernel.returncode
     pump.join(timeout=1)
     return status if status >= 0 else 128 - status
 

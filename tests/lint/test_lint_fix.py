@@ -152,11 +152,13 @@ def test_fix_applies_notebook_and_ruff_fixes_and_keeps_everything_else(make_note
     before = load(path)
     [result] = fix([path], config=Config())
     assert result.error is None and result.changed and result.written
-    assert result.fixed == Counter({"F401": 2, "NB502": 2, "NB501": 1, "NB507": 1})
+    assert result.fixed == Counter({"F401": 1, "NB502": 1, "NB501": 1, "NB507": 1})
     after = load(path)
 
     assert after["metadata"] == before["metadata"]
-    markdown, first, shell = after["cells"]
+    markdown, first, shell, only_import = after["cells"]
+    assert only_import == before["cells"][4], "a fix never empties (and so removes) a cell that held code"
+    assert any("cell 5: F401 fix not applied: it would leave the cell empty" in note for note in result.notes)
     assert markdown == before["cells"][0]
     assert source_text(first["source"]) == "import sys\n%matplotlib inline\nprint(sys.argv)", "F401: unused import removed, magic kept"
     assert first["outputs"] == [STREAM] and first["execution_count"] == 4
@@ -205,12 +207,15 @@ def test_configured_ignore_and_ruff_off(make_notebook: MakeNotebook) -> None:
     assert result.fixed == Counter({"NB501": 1, "NB507": 1})
 
 
-def test_a_cell_ruff_empties_is_removed_in_the_same_run(make_notebook: MakeNotebook) -> None:
+def test_a_cell_ruff_would_empty_is_left_as_it_is_with_a_note(make_notebook: MakeNotebook) -> None:
     path = make_notebook(["import json", "x = 1"])
+    content = path.read_bytes()
     [result] = fix([path], config=Config())
-    assert [source_text(c["source"]) for c in load(path)["cells"]] == ["x = 1"]
-    assert result.fixed == Counter({"F401": 1, "NB502": 1})
-    assert not fix([path], config=Config())[0].changed
+    assert not result.changed and not result.fixed and path.read_bytes() == content
+    assert result.notes == (
+        "cell 1: F401 fix not applied: it would leave the cell empty, and a fix never removes a cell "
+        "(delete the cell yourself if it is not needed)",
+    )
 
 
 def test_syntax_error_skips_ruff_fixes_with_a_note_but_notebook_fixes_apply(make_notebook: MakeNotebook) -> None:
@@ -237,7 +242,10 @@ def test_per_path_ignores_apply_to_fixes(make_notebook: MakeNotebook) -> None:
     name = "notebooks/a.ipynb"
     path = make_notebook(["import os", ""], name=name)
     [control] = fix([path], config=Config(source=path.parent.parent / "pyproject.toml"), write=False)
-    assert control.fixed == Counter({"F401": 1, "NB502": 2})
+    assert control.fixed == Counter({"NB502": 1}), "the import is the cell's only code: it stays"
+    path = make_notebook(["import os\nx = 1", ""], name=name)
+    [control] = fix([path], config=Config(source=path.parent.parent / "pyproject.toml"), write=False)
+    assert control.fixed == Counter({"F401": 1, "NB502": 1})
     config = Config(lint=LintConfig(per_path_ignores={"notebooks/*": ("F401", "NB502")}), source=path.parent.parent / "pyproject.toml")
     [result] = fix([path], config=config)
     assert not result.changed

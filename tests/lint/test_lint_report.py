@@ -231,7 +231,7 @@ def test_json_structure(sample: FileResult) -> None:
     assert "äöü unseeded ✓" in text  # ensure_ascii=False
     document = json.loads(text)
     assert list(document) == ["findings", "errors", "summary"]
-    issue_keys = ["path", "cell_index", "cell_id", "line", "column", "code", "severity", "message", "fixable"]
+    issue_keys = ["path", "cell_index", "cell_number", "cell_id", "line", "column", "code", "severity", "message", "fixable"]
     for item in document["findings"]:
         assert list(item)[: len(issue_keys)] == issue_keys
         assert set(item) == {*issue_keys, "origin"}
@@ -244,6 +244,7 @@ def test_json_structure(sample: FileResult) -> None:
     assert document["findings"][1] == {
         "path": "analysis.ipynb",
         "cell_index": 1,
+        "cell_number": 2,
         "cell_id": None,
         "line": 1,
         "column": 8,
@@ -403,6 +404,7 @@ def test_sarif_with_findings_is_valid(sample: FileResult, tmp_path: Path) -> Non
     assert location["logicalLocations"] == [{"name": "cell 3", "fullyQualifiedName": "analysis.ipynb:cell 3", "kind": "module"}]
     assert nb105_result["properties"] == {
         "cell_index": 2,
+        "cell_number": 3,
         "cell_id": "cell-3",
         "line": 1,
         "column": 7,

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
+from nb2prod.run import guard
 from nb2prod.run.execute import guarded
 from nb2prod.run.guard import TCP_WARNING, filter_stderr
 
@@ -77,3 +82,66 @@ def test_the_kernel_command_runs_under_the_guard() -> None:
     command = guarded(["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"])
     assert command[1] == "-I" and command[2].endswith("guard.py")
     assert command[3:] == ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+
+
+GUARD = [sys.executable, "-I", guard.__file__]
+
+#: A stand-in kernel: starts a child process, writes both pids to the file named by argv[1], sleeps.
+KERNEL = """\
+import os, subprocess, sys, time
+child = subprocess.Popen(["sleep", "300"])
+with open(sys.argv[1], "w") as handle:
+    handle.write(f"{os.getpid()} {child.pid}\\n")
+time.sleep(300)
+"""
+
+#: A stand-in for nb2prod: starts argv[1:] in a new session, as jupyter_client starts a kernel, then sleeps.
+LAUNCHER = """\
+import subprocess, sys, time
+subprocess.Popen(sys.argv[1:], start_new_session=True)
+time.sleep(300)
+"""
+
+
+def test_the_guard_exits_with_the_kernels_status_and_filters_its_stderr() -> None:
+    script = "import sys; sys.stderr.buffer.write(sys.argv[1].encode() + b'kept\\n'); sys.exit(3)"
+    result = subprocess.run([*GUARD, sys.executable, "-c", script, WARNING_LINE.decode()], capture_output=True, timeout=60)
+    assert result.returncode == 3 and result.stderr == b"kept\n"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
+def test_the_guard_ends_its_process_group_when_its_parent_dies(tmp_path: Path) -> None:
+    """The guarded process and the child it started end soon after the guard's parent is killed with -9."""
+    (tmp_path / "kernel.py").write_text(KERNEL, encoding="utf-8")
+    (tmp_path / "launcher.py").write_text(LAUNCHER, encoding="utf-8")
+    pids = tmp_path / "pids"
+    parent = subprocess.Popen([sys.executable, tmp_path / "launcher.py", *GUARD, sys.executable, tmp_path / "kernel.py", pids])
+    started: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not started and time.monotonic() < deadline:
+            time.sleep(0.05)
+            text = pids.read_text() if pids.exists() else ""
+            started = [int(word) for word in text.split()] if text.endswith("\n") else []
+        assert started, "the guarded process never started"
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(alive(pid) for pid in started), "a guarded process outlived the guard's parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running (not zombie) process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

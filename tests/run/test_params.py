@@ -26,7 +26,17 @@ from nb2prod.cli import main
 from nb2prod.cli.run import parse_assignments
 from nb2prod.errors import ParameterError, UsageError, run_exit_code
 from nb2prod.notebook import read_notebook
-from nb2prod.params import Parameter, check_value, convert, notebook_parameters, render, render_value, resolve
+from nb2prod.params import (
+    Parameter,
+    ParameterValues,
+    check_value,
+    convert,
+    notebook_parameters,
+    parse_parameters,
+    render,
+    render_value,
+    resolve,
+)
 from nb2prod.run import git_state, injected_source, input_hashes, load_parameters_file, parameterise
 
 
@@ -104,6 +114,39 @@ def test_strings_are_converted_by_the_parameter_type(name: str, text: str, expec
 def test_ill_typed_strings_are_refused(name: str, text: str) -> None:
     with pytest.raises(ParameterError, match=f"'{name}' expects"):
         resolve(typed(), strings={name: text})
+
+
+@pytest.mark.parametrize("text", ["None", "null", " None "])
+def test_none_is_none_only_for_an_optional_parameter(text: str) -> None:
+    """papermill makes `-p x None` None for every parameter; nb2prod types it by the parameters cell.
+
+    A parameter whose default is None (or annotated ``int | None``) takes None; a str parameter
+    keeps the string (as `version=1.10` stays "1.10"); any other type refuses it and says how to
+    make the parameter optional.
+    """
+    cell = 'limit = None\ncap: int | None = 3\nname = "x"\nepochs = 10\nrate: float = 0.1\n'
+    parameters = parse_parameters(cell)
+    assert resolve(parameters, strings={"limit": text, "cap": text}) == {"limit": None, "cap": None, "name": "x", "epochs": 10, "rate": 0.1}
+    assert resolve(parameters, strings={"name": text})["name"] == text
+    for name, hint in (("epochs", "`epochs: int | None = 10`"), ("rate", "`rate: float | None = 0.1`")):
+        with pytest.raises(ParameterError, match=f"'{name}' expects an? (int|float), got") as raised:
+            resolve(parameters, strings={name: text})
+        assert raised.value.hint == f"'{name}' is not optional; to allow None, write {hint} in the parameters cell"
+    with pytest.raises(ParameterError, match="'epochs' expects an int, got NoneType None"):
+        resolve(parameters, values={"epochs": None})  # `epochs: null` in a YAML file
+    assert resolve(parameters, values={"limit": None, "cap": None})["cap"] is None
+
+
+def test_errors_about_values_from_a_file_name_the_file() -> None:
+    with pytest.raises(ParameterError) as raised:
+        resolve(typed(), values=ParameterValues({"epochs": "many"}, source="params.yaml"))
+    assert str(raised.value).startswith("params.yaml: error: 'epochs' expects an int, got 'many'")
+    with pytest.raises(ParameterError) as raised:
+        resolve(typed(), values=ParameterValues({"epoch": 3}, source="params.yaml"))
+    assert str(raised.value) == "params.yaml: error: unknown parameter 'epoch' (did you mean 'epochs'?)"
+    with pytest.raises(ParameterError) as raised:
+        resolve(typed(), values={"epochs": "many"})  # a plain mapping: the caller knows where it came from
+    assert raised.value.path is None
 
 
 def test_unknown_name_gets_a_did_you_mean() -> None:

@@ -25,6 +25,7 @@ import pytest
 from run_helpers import copy_fixtures
 
 from nb2prod.cli import main
+from nb2prod.errors import RecordError
 from nb2prod.records import RunRecord, read_record, write_record
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -187,9 +188,10 @@ def test_a_record_without_given_reads_and_writes_as_before(tmp_path: Path) -> No
     record = read_record(directory)
     assert "given" not in record.to_json()
     data: dict[str, Any] = json.loads((directory / "run.json").read_text(encoding="utf-8"))
-    data["given"] = "not a list"
+    data["given"] = "seed"
     (directory / "run.json").write_text(json.dumps(data), encoding="utf-8")
-    assert read_record(directory).given is None
+    with pytest.raises(RecordError, match="'given' is the string \"seed\", expected a list of strings or null"):
+        read_record(directory)  # a damaged record, as for any stored field of the wrong type
 
 
 def test_scenario_46_a_malformed_p_does_not_echo_a_key(capsys: pytest.CaptureFixture[str]) -> None:

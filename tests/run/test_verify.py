@@ -249,7 +249,7 @@ def test_verify_refuses_redacted_secrets_before_any_kernel(tmp_path: Path, noteb
 
 def test_verify_errors(tmp_path: Path, notebook: Path, fake_run: Any) -> None:
     runs = tmp_path / "runs"
-    with pytest.raises(RecordError, match="no runs in"):
+    with pytest.raises(RecordError, match="no runs here"):
         verify("latest", runs_dir=runs)
     write_run(runs, notebook)
     with pytest.raises(ParameterError, match="negative"):
@@ -276,7 +276,7 @@ def test_cli_verify_reproduced(tmp_path: Path, notebook: Path, fake_run: Any, ca
     assert lines[0] == f"run {RUN_ID} ({notebook}) re-run as 20261128T100000Z-bbbbbb"
     assert lines[1].split() == ["metric", "recorded", "now", "delta", "ok"]
     assert lines[2].split() == ["status", "ok", "ok", "yes"]
-    assert lines[3].split() == ["accuracy", "0.9", "0.9", "+0", "yes"]
+    assert lines[3].split() == ["accuracy", "0.9", "0.9", "+0.0", "yes"]
     assert lines[4].split() == ["label", "rf", "rf", "yes"]
     assert lines[-1] == "reproduced: 2 metrics match within rtol=1e-06, atol=0"
 
@@ -295,6 +295,18 @@ def test_cli_verify_not_reproduced(tmp_path: Path, notebook: Path, fake_run: Any
     assert code == 1 and data["reproduced"] is False and data["differences"] == ["accuracy", "extra"]
     assert data["warnings"] == ["1 package differs from the record: numpy 1.26.4 -> 2.0.0"]
     assert data["rerun_record"]["id"] == "20261128T100000Z-bbbbbb"
+
+
+def test_scenario_59_cli_verify_escapes_names_values_and_warnings(
+    tmp_path: Path, notebook: Path, fake_run: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "\x1b]0;pwned\x07\x9b\nx"
+    record = write_run(tmp_path / "runs", notebook, metrics={hostile: 0.9}, environment={"packages": {hostile: "1"}})
+    fake_run(rerun_of(record, metrics={hostile: 0.5}, environment={"packages": {hostile: "2"}}, error={"evalue": hostile}))
+    code, out, err = cli(capsys, "verify", "latest", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 1
+    assert not any(char in out + err for char in "\x1b\x07\x9b")
+    assert "\\x1b]0;pwned\\x07\\x9b\\nx" in out and "\\x1b]0;pwned" in err and len(err.splitlines()) == 1
 
 
 def test_cli_verify_rerun_error_is_shown(tmp_path: Path, notebook: Path, fake_run: Any, capsys: pytest.CaptureFixture[str]) -> None:
