@@ -108,11 +108,21 @@ def _record(record: Any) -> View:
 
 
 def _parameters(parameters: Sequence[Any]) -> View:
+    """The parameters table; a secret default (by name or by shape) shows as ``***``, help text masked (as ``nb2prod params``)."""
     from .params import render_value
+    from .secrets import REDACTED, is_secret, mask_text
 
     if not parameters:
         return View("no parameters cell (tag a cell `parameters` to give the notebook parameters)")
-    rows = [(p.name, f"{p.type} | None" if p.optional and p.type != "any" else p.type, render_value(p.default), p.help) for p in parameters]
+    rows = [
+        (
+            p.name,
+            f"{p.type} | None" if p.optional and p.type != "any" else p.type,
+            REDACTED if is_secret(p.name, p.default) else render_value(p.default),
+            mask_text(p.help) if p.help else p.help,
+        )
+        for p in parameters
+    ]
     return View(f"{len(parameters)} parameter{'s' * (len(parameters) != 1)}", ("name", "type", "default", "help"), rows)
 
 

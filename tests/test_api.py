@@ -79,3 +79,13 @@ def test_magics_import_only_the_public_package_and_the_cli_parser() -> None:
             if (level or (module or "").startswith("nb2prod")) and not allowed:
                 wrong.append(f"magics/{path.name}: {line}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_parameters_view_masks_a_secret_default_as_nb2prod_params_does() -> None:
+    """``%nb2prod params`` shows what ``nb2prod params`` shows: no secret default, by name or by shape."""
+    import nb2prod
+    from nb2prod.params import parse_parameters
+
+    shown = nb2prod.show(parse_parameters('api_key = "sk-abcdefabcdefabcdefabcdef"  # the key\nn = 3'))
+    assert "sk-abcdef" not in str(shown) and "sk-abcdef" not in shown._repr_html_()
+    assert ["api_key", "str", "***", "the", "key"] in [line.split() for line in str(shown).splitlines()]

@@ -131,13 +131,11 @@ def _dispatch(args: argparse.Namespace, shell: Any) -> None:
     if command == "lint":
         _lint(args, shell)
     elif command == "params":
-        path = args.notebook or _notebook(shell)
-        parameters = nb2prod.params(path)
+        args.notebook = args.notebook or str(_notebook(shell))
         if args.format == "json":
-            schema = nb2prod.json_schema(parameters, title=Path(path).stem)
-            print(json.dumps({"notebook": str(path), "parameters": [p.to_json() for p in parameters], "schema": schema}, indent=2))
+            args.handler(args)  # the CLI's JSON document, secrets masked as there
         else:
-            _show(parameters)
+            _show(nb2prod.params(args.notebook))
     elif command == "export":
         paths = args.paths or [_notebook(shell)]
         options = ("out", "name", "into", "check", "diff", "force", "pin", "template_dir", "all_cells", "formatter")
