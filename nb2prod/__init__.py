@@ -78,6 +78,7 @@ _ADAPTER: dict[str, str] = {
     "atomic_write": "nb2prod.atomic:atomic_write",
     "fix": "nb2prod.lint.fix:fix",
     "lint_report": "nb2prod.lint.report",
+    "live": "nb2prod.lint.live",
     "ParameterValues": "nb2prod.params:ParameterValues",
     "json_schema": "nb2prod.params:json_schema",
     "render_value": "nb2prod.params:render_value",

@@ -187,3 +187,24 @@ class LiveView:
     def cell_of(self, count: int) -> Cell | None:
         """The saved cell whose current source the kernel ran as ``[count]`` (the latest run of that source), if any."""
         return next((cell for cell in self.code_cells if self.runs.get(cell.index) == count), None)
+
+
+def saved_definitions(cells: tuple[Cell, ...]) -> set[str] | None:
+    """The names the code cells of a saved notebook define or import; None when a cell may bind names nobody can list."""
+    return LiveView(cells, KernelState(history=("",))).defined_by_saved_cells()
+
+
+def gone_reads(source: str, defined: set[str], state: KernelState) -> list[tuple[str, int | None]]:
+    """``(name, execution that defined it)`` for each name ``source`` reads that the kernel has but no saved cell defines.
+
+    ``defined``: :func:`saved_definitions` of the saved notebook. The execution is the latest one
+    in ``state.history`` (the asking cell left out) whose code defines the name; None if none does.
+    """
+    found: list[tuple[str, int | None]] = []
+    for use in analyze_cell(source).uses:
+        name = use.name
+        if name in defined or name not in state.names or name.startswith("_") or is_predefined(name) or name in dict(found):
+            continue
+        counts = [n for n in range(1, len(state.history)) if n != state.current]
+        found.append((name, next((n for n in reversed(counts) if name in analyze_cell(state.history[n]).defines), None)))
+    return found

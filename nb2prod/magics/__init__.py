@@ -2,7 +2,7 @@
 
 ``load`` registers the line magic ``%nb2prod`` and the cell magic ``%%nb2prod`` (the same
 command; the cell's body is ignored, so a whole cell can hold one command); ``unload`` removes
-them. Nothing heavy is imported here: IPython is the caller's, and papermill, nbconvert or
+them and the hook of ``%nb2prod watch``. Nothing heavy is imported here: IPython is the caller's, and papermill, nbconvert or
 jupytext load only when a subcommand needs them. The commands are in :mod:`nb2prod.magics.command`.
 """
 
@@ -35,7 +35,10 @@ def load(ipython: Any) -> None:
 
 
 def unload(ipython: Any) -> None:
-    """Remove the magics ``load`` registered (and nothing else)."""
+    """Remove the magics ``load`` registered and the ``%nb2prod watch`` hook (and nothing else)."""
+    from .watch import stop
+
+    stop(ipython)
     registered = ipython.magics_manager.magics
     for kind in _KINDS:
         registered[kind].pop(MAGIC, None)

@@ -28,7 +28,7 @@ from .kernel import current_notebook, kernel_state
 
 #: The subcommands the magic offers; the others (strip, fmt, rules…) rewrite or describe files and
 #: are for the shell. Optional positional arguments: filled with the current notebook when left out.
-COMMANDS = ("lint", "params", "export", "run", "verify", "runs")
+COMMANDS = ("lint", "params", "export", "run", "verify", "runs", "watch")
 _NOTEBOOK_ARGUMENTS = {"paths": "*", "notebook": "?"}
 USAGE = "usage: %nb2prod {" + ",".join(COMMANDS) + "} [ARGS]  (%nb2prod COMMAND --help for its options)"
 
@@ -73,12 +73,15 @@ def parse(line: str) -> argparse.Namespace:
         print(USAGE)
         if words:
             print("commands: " + ", ".join(COMMANDS) + "; the notebook defaults to the one this kernel runs")
+            print("watch [on|off]: after each cell, warn when it used a name whose defining cell is gone from the saved notebook")
         raise _Stop
     if words[0] not in COMMANDS:
         close = __import__("difflib").get_close_matches(words[0], COMMANDS, n=1)
         hint = f" (did you mean {close[0]}?)" if close else f" (choose from {', '.join(COMMANDS)})"
         _error(f"%nb2prod: error: unknown command '{words[0]}'{hint}")
         raise _Stop
+    if words[0] == "watch":
+        return _watch_arguments(words[1:])
     if words[0] == "runs" and (len(words) == 1 or (words[1].startswith("-") and words[1] not in ("-h", "--help"))):
         words.insert(1, "list")
     parser = build_parser()
@@ -94,6 +97,29 @@ def parse(line: str) -> argparse.Namespace:
         if stop.code not in (0, None) and lines:
             _error("%" + lines[-1])  # argparse's "nb2prod lint: error: ..." line, without the usage above it
         raise _Stop from None
+
+
+def _watch_arguments(words: list[str]) -> argparse.Namespace:
+    """``watch [on|off] [NOTEBOOK]``: the magic's own command (a hook in this kernel; the CLI has no such thing)."""
+    parser = argparse.ArgumentParser(
+        prog="%nb2prod watch",
+        description="After each cell, print one line when the cell used a name whose defining cell is no longer in the saved "
+        "notebook. `off` removes the hook (so does %unload_ext nb2prod).",
+    )
+    parser.add_argument("state", nargs="?", choices=("on", "off"), default="on")
+    parser.add_argument("notebook", nargs="?", metavar="NOTEBOOK", help="default: the notebook this kernel runs")
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(words)
+    except SystemExit as stop:
+        print(out.getvalue(), end="")
+        lines = [text for text in err.getvalue().splitlines() if text.strip()]
+        if stop.code not in (0, None) and lines:
+            _error(lines[-1])
+        raise _Stop from None
+    args.command = "watch"
+    return args
 
 
 def _optional_notebook(parser: argparse.ArgumentParser) -> None:
@@ -150,6 +176,14 @@ def _dispatch(args: argparse.Namespace, shell: Any) -> None:
             args.run, runs_dir=args.runs_dir, rtol=args.rtol, atol=args.atol, overrides=overrides, timeout=args.timeout, cwd=args.cwd
         )
         _show(result)
+    elif command == "watch":
+        from .watch import start, stop
+
+        if args.state == "off":
+            print("nb2prod watch: off" if stop(shell) else "nb2prod watch: was not on")
+        else:
+            watcher = start(shell, Path(args.notebook) if args.notebook else _notebook(shell))
+            print(nb2prod.printable(f"nb2prod watch: on for {watcher.notebook} (`%nb2prod watch off` to stop)"))
     elif command == "runs" and args.runs_command == "list" and args.format == "text":
         _show(nb2prod.list_runs(args.runs_dir, notebook=args.notebook, status=args.status, limit=args.limit))
     elif command == "runs" and args.runs_command == "show" and args.format == "text":

@@ -46,10 +46,14 @@ SESSION = [
     "%nb2prod frobnicate",  # [17]
     "%%nb2prod params\nignored body",  # [18]
     "import json; _before = len(get_ipython().events.callbacks['post_run_cell'])",  # [19]
-    "%unload_ext nb2prod",  # [20]
+    "%nb2prod watch",  # [20]
+    "helper * 2",  # [21] helper's cell is gone from the saved notebook: one line
+    "a * 2",  # [22] cell 4 defines a: nothing
+    "%unload_ext nb2prod",  # [23]
     "ip = get_ipython(); print(json.dumps([sorted(k for k in ip.magics_manager.magics[kind] if 'nb2prod' in k) "
-    "for kind in ('line', 'cell')] + [len(ip.events.callbacks['post_run_cell']) - _before]))",  # [21]
-    "%nb2prod lint",  # [22] gone
+    "for kind in ('line', 'cell')] + [len(ip.events.callbacks['post_run_cell']) - _before]))",  # [24]
+    "%nb2prod lint",  # [25] gone
+    "helper * 3",  # [26] and so is the watch hook
 ]
 
 
@@ -128,7 +132,7 @@ def test_a_bad_argument_is_one_error_line_and_the_kernel_goes_on(executed: tuple
     assert outputs(notebook, 9) == {"stderr": "%nb2prod lint: error: unrecognized arguments: --slect (did you mean --select?)\n"}
     assert outputs(notebook, 10) == {"text/plain": "2"}
     assert outputs(notebook, 17) == {
-        "stderr": "%nb2prod: error: unknown command 'frobnicate' (choose from lint, params, export, run, verify, runs)\n"
+        "stderr": "%nb2prod: error: unknown command 'frobnicate' (choose from lint, params, export, run, verify, runs, watch)\n"
     }
 
 
@@ -163,10 +167,17 @@ def test_params_run_runs_verify_export_and_help(executed: tuple[Any, Path]) -> N
 
 
 @pytest.mark.slow
-def test_unload_removes_every_magic_and_hook(executed: tuple[Any, Path]) -> None:
+def test_watch_warns_and_unload_removes_every_magic_and_hook(executed: tuple[Any, Path]) -> None:
     notebook, _ = executed
-    assert outputs(notebook, 21) == {"stdout": "[[], [], 0]\n"}
-    gone = outputs(notebook, 22)
+    assert outputs(notebook, 20) == {"stdout": "nb2prod watch: on for notebook.ipynb (`%nb2prod watch off` to stop)\n"}
+    assert outputs(notebook, 21) == {
+        "stderr": "nb2prod: 'helper' comes from a cell no longer in notebook.ipynb ([5] defined it); Restart & Run All would fail here\n",
+        "text/plain": "10",
+    }
+    assert outputs(notebook, 22) == {"text/plain": "6"}
+    assert outputs(notebook, 24) == {"stdout": "[[], [], 0]\n"}
+    assert outputs(notebook, 26) == {"text/plain": "15"}
+    gone = outputs(notebook, 25)
     assert "Line magic function `%nb2prod` not found" in gone.get("stderr", "") + gone.get("error", ""), gone
 
 
