@@ -57,8 +57,8 @@ _LAZY: dict[str, str] = {
     "RunRecord": "nb2prod.records:RunRecord",
     "DamagedRecord": "nb2prod.records:DamagedRecord",
     "Verification": "nb2prod.verify:Verification",
-    "Severity": "nb2prod.lint.rule:Severity",
-    "rules": "nb2prod.lint.rule:registry",
+    "Severity": "nb2prod.lint.engine:Severity",
+    "rules": "nb2prod.lint.engine:registry",  # the engine imports the registry from wherever it lives
     "Rule": "nb2prod.lint.rule:Rule",
 }
 

@@ -20,6 +20,13 @@ HEAVY = ("papermill", "nbconvert", "jupytext", "IPython", "black", "nbclient")
 #: ``nb2prod`` (``from .. import name``) and ``nb2prod.cli`` (``from . import module``).
 CHECKED_CLI_MODULES = ("__init__", "common", "export", "fmt", "lint", "params", "rules", "run", "runs", "strip", "verify")
 
+#: Imports below the API that branches in flight add to checked modules (init-hooks, report, sweep),
+#: allowed until they are converted to ``from .. import NAME``; then delete the entry.
+PENDING: dict[str, frozenset[str]] = {
+    "export": frozenset({"nb2prod.export.configured"}),
+    "runs": frozenset({"nb2prod.report", "nb2prod.sweep.record", "nb2prod.errors"}),
+}
+
 
 def loaded_after(code: str) -> set[str]:
     probe = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
@@ -66,7 +73,8 @@ def test_cli_modules_import_only_the_public_package() -> None:
         path = ROOT / "nb2prod" / "cli" / f"{name}.py"
         for level, module, line in _imports(path):
             inside = level == 1 or (level == 2 and module is None) or module == "nb2prod" or (module or "").startswith("nb2prod.cli")
-            if (level or (module or "").startswith("nb2prod")) and not inside:
+            pending = level == 2 and f"nb2prod.{module}" in PENDING.get(name, frozenset())
+            if (level or (module or "").startswith("nb2prod")) and not inside and not pending:
                 wrong.append(f"cli/{name}.py: {line}")
     assert not wrong, "import from nb2prod (the public API) instead:\n" + "\n".join(wrong)
 
