@@ -4,7 +4,7 @@ The API returns data (a run record, a list of runs, a verification, parameters, 
 result); a notebook wants to display it. :func:`show` wraps any of them in a :class:`View`, whose
 ``str()`` is plain text and whose ``_repr_html_`` Jupyter renders; ``%nb2prod`` displays views.
 Lint results render themselves (:class:`nb2prod.lint.results.LintResults`). Every string from a
-record or a notebook is escaped for the terminal (``printable``) and for HTML.
+record or a notebook is escaped for the terminal (``printable``) and for HTML, with credentials in a known format masked.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ class View:
 
     def text(self) -> str:
         """Plain text: the title, the table with aligned columns, the lines."""
-        out = [printable(self.title)]
+        out = [_safe(self.title)]
         if self.columns:
-            cells = [[printable(_shown(value)) for value in row] for row in [self.columns, *self.rows]]
+            cells = [[_safe(_shown(value)) for value in row] for row in [self.columns, *self.rows]]
             widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
             out += ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
-        out += [printable(line) for line in self.lines]
+        out += [_safe(line) for line in self.lines]
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -58,8 +58,15 @@ class View:
         return '<div class="nb2prod">' + "".join(parts) + "</div>"
 
 
+def _safe(text: str) -> str:
+    """Text from a record or a notebook as it may be shown: credentials masked, control characters escaped."""
+    from .secrets import mask_text
+
+    return printable(mask_text(text))
+
+
 def _escape(text: str) -> str:
-    return html.escape(printable(text))
+    return html.escape(_safe(text))
 
 
 def _shown(value: Any) -> str:

@@ -97,3 +97,24 @@ def test_the_parameters_view_masks_a_secret_default_as_nb2prod_params_does() -> 
     shown = nb2prod.show(parse_parameters('api_key = "sk-abcdefabcdefabcdefabcdef"  # the key\nn = 3'))
     assert "sk-abcdef" not in str(shown) and "sk-abcdef" not in shown._repr_html_()
     assert ["api_key", "str", "***", "the", "key"] in [line.split() for line in str(shown).splitlines()]
+
+
+def test_scenario_46_a_run_view_masks_a_key_shaped_value_the_notebook_echoed() -> None:
+    """A record's error message or metric holding a credential shows masked in ``%nb2prod run``'s view."""
+    import nb2prod
+
+    key = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    record = nb2prod.RunRecord(
+        id="20261206T000000Z-abc123",
+        notebook="train.ipynb",
+        notebook_sha256="",
+        parameters={"n": 1},
+        status="failed",
+        started="2026-12-06T00:00:00Z",
+        duration_s=1.0,
+        error={"cell_index": 2, "cell_id": None, "ename": "ValueError", "evalue": f"bad token {key}"},
+        metrics={"note": key},
+    )
+    shown = nb2prod.show(record)
+    assert key not in str(shown) and key not in shown._repr_html_()
+    assert "ValueError: bad token" in str(shown)

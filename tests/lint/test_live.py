@@ -106,3 +106,15 @@ def test_html_names_each_cell_by_number_and_first_line(make_notebook: Callable[.
     page = results._repr_html_()
     assert "<td" in page and 'cell 2 <code style="white-space:nowrap">b = a * 2</code>' in page and "NB114" in page
     assert "NB114" in str(results) and "<td" not in str(results)
+
+
+def test_scenario_45_a_secret_in_code_the_kernel_ran_is_masked_in_live_findings(make_notebook: Callable[..., Path]) -> None:
+    """NB111 and NB112 quote code from the kernel's history, which no report masks for them: they mask it themselves."""
+    path = make_notebook([code(LOAD, 1), code('db_password = "changeme"', 2)])
+    history = [LOAD, 'db_password = "hunter2hunter2"', 'api_token = "s3cr3t-v4lue-xyz"', "%nb2prod lint"]
+    results = nb2prod.lint(
+        [path], select=["NB11"], ruff=False, kernel=KernelState(("", *history), frozenset({"db_password", "api_token"}), 4)
+    )
+    assert sorted(f.code for f in results.findings) == ["NB111", "NB112"]
+    for shown in (str(results), results._repr_html_()):
+        assert "hunter2hunter2" not in shown and "s3cr3t-v4lue-xyz" not in shown

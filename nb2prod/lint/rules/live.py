@@ -22,6 +22,13 @@ _LIMITS_HISTORY = (
 )
 
 
+def _quoted(source: str) -> str:
+    """The first line of code the kernel ran, its secrets masked (it is no cell of the notebook, so no report masks it)."""
+    from ..redact import mask_source  # redact reads the rules' secret patterns: imported when a live rule reports
+
+    return first_line(mask_source(source), 40)
+
+
 def _cell_name(ctx: LintContext, index: int) -> str:
     return f"cell {index + 1} ({first_line(ctx.cells[index].source, 40)!r})"
 
@@ -31,7 +38,7 @@ def check_kernel_only_names(ctx: LintContext) -> Iterator[Hit]:
     if ctx.live is None:
         return
     for name, count in ctx.live.kernel_only():
-        code = first_line(ctx.live.state.history[count], 40)
+        code = _quoted(ctx.live.state.history[count])
         yield Hit(
             None,
             f"'{name}' exists only in the kernel: [{count}] ({code!r}) defined it, and no cell of the saved notebook does "
@@ -44,7 +51,7 @@ def check_edited_since_run(ctx: LintContext) -> Iterator[Hit]:
     if ctx.live is None:
         return
     for cell, count in ctx.live.edited():
-        ran = first_line(ctx.live.state.history[count], 40)
+        ran = _quoted(ctx.live.state.history[count])
         yield Hit(
             cell.index,
             f"edited since it ran as [{count}] (the kernel ran {ran!r}): its outputs and the kernel's state come from the old code",
