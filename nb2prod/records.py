@@ -76,6 +76,7 @@ class RunRecord:
     nb2prod_version: str = ""
     schema: str = SCHEMA
     runner: dict[str, Any] | None = None  # {"pid", "host", "process"} of nb2prod while the run goes on; not stored after it
+    sweep: str | None = None  # the id of the sweep this run belongs to; stored only when set
     directory: Path | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -87,8 +88,9 @@ class RunRecord:
         """The stored form, keys in DESIGN.md's order."""
         data = asdict(self)
         del data["directory"]
-        if data["runner"] is None:
-            del data["runner"]
+        for optional in ("runner", "sweep"):  # stored only when set: records of plain runs stay as they were
+            if data[optional] is None:
+                del data[optional]
         order = ("schema", "id", "notebook", "notebook_sha256", "parameters", "status", "error", "started", "finished")
         ordered = {key: data.pop(key) for key in order}
         ordered.update(data)
