@@ -24,8 +24,8 @@ from markupsafe import Markup
 
 WIDTH, HEIGHT = 420, 250
 LEFT, RIGHT, TOP, BOTTOM = 62, 14, 12, 44
-#: Colours: the runs, the best run, runs outside the report (history), the line through the means.
-BLUE, RED, GREY, LINE = "#2563eb", "#dc2626", "#9ca3af", "#93c5fd"
+#: The line through the means (points take their colour from the page's styles: classes pt-run, pt-best, pt-other).
+LINE = "#93c5fd"
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,9 @@ def chart(points: Sequence[Point], *, x_label: str, y_label: str, x_kind: str, c
     if len(line) > 1:
         parts.append(f'<polyline fill="none" stroke="{LINE}" stroke-width="1.5" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in line)}"/>')
     for point in sorted(points, key=lambda p: {"other": 0, "run": 1, "best": 2}[p.kind]):  # the best drawn last, on top
-        colour, radius = {"best": (RED, 5.5), "other": (GREY, 3.5)}.get(point.kind, (BLUE, 4))
-        circle = (
-            f'<circle cx="{px(point.x):.1f}" cy="{py(point.y):.1f}" r="{radius}" fill="{colour}" fill-opacity="0.85"'
-            f' class="pt pt-{point.kind}">'
-            f"<title>{escape(point.tip)}</title></circle>"
-        )
+        radius = {"best": 5.5, "other": 3.5}.get(point.kind, 4)
+        centre = f'cx="{px(point.x):.1f}" cy="{py(point.y):.1f}" r="{radius}"'
+        circle = f'<circle class="pt-{point.kind}" {centre}><title>{escape(point.tip)}</title></circle>'
         parts.append(f'<a href="{escape(point.href)}">{circle}</a>' if point.href else circle)
     parts.append("</svg>")
     return Markup("".join(parts))
