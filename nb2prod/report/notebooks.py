@@ -52,10 +52,15 @@ def render_notebook(path: Path, *, title: str, template: Callable[..., str]) -> 
 
     Raises ``Nb2prodError`` (from reading it) when the notebook is missing or unreadable.
     """
-    from nbformat import from_dict
+    from nbformat import convert, from_dict
+    from nbformat.v4.rwbase import rejoin_lines
 
     notebook = read_notebook(path)
-    body, _ = _exporter().from_notebook_node(from_dict(notebook.data))
+    node = from_dict(notebook.data)  # a copy: the read notebook stays as it was
+    if node.nbformat != 4:
+        node = convert(node, 4)
+    rejoin_lines(node)  # sources and outputs as lists of lines (as files store them) -> strings (what nbconvert expects)
+    body, _ = _exporter().from_notebook_node(node)
     return template(title=title, body=Markup(body), highlight_css=Markup(_highlight_css())).encode("utf-8")
 
 

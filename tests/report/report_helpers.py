@@ -20,14 +20,19 @@ def executed_notebook(text: str) -> dict[str, Any]:
         "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "cells": [
-            {"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# Train"},
+            {
+                "cell_type": "markdown",
+                "id": "intro",
+                "metadata": {},
+                "source": ["# Train\n", "\n", "A notebook as files store it: lines in lists."],
+            },
             {
                 "cell_type": "code",
                 "id": "work",
                 "metadata": {},
                 "execution_count": 1,
-                "source": "print('trained')",
-                "outputs": [{"output_type": "stream", "name": "stdout", "text": text + "\n"}],
+                "source": ["x = 1\n", "print('trained')"],
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": [text + "\n", "done\n"]}],
             },
         ],
     }
