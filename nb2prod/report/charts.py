@@ -7,8 +7,9 @@ the first point, needs JavaScript to draw (nothing in a mail client's preview or
 blocked) and is one more licence and version to keep up. Each point carries a ``<title>`` (the
 browser's tooltip) and links to its run's details on the page.
 
-Every text that goes into the SVG (metric and parameter names, values, run ids) is HTML-escaped
-here; the functions return ``markupsafe.Markup`` so the page template does not escape it twice.
+Every text that goes into the SVG (metric and parameter names, values, run ids) has its control
+characters and lone surrogates shown escaped (``nb2prod.text.printable``) and is HTML-escaped here;
+the functions return ``markupsafe.Markup`` so the page template does not escape it twice.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..text import printable
+
 WIDTH, HEIGHT = 420, 250
 LEFT, RIGHT, TOP, BOTTOM = 62, 14, 12, 44
 #: The line through the means (points take their colour from the page's styles: classes pt-run, pt-best, pt-other).
@@ -34,7 +37,7 @@ class Point:
 
     x: Any
     y: float
-    tip: str  # the tooltip: run id and values
+    tip: tuple[str, ...]  # the tooltip's lines: run id and values
     href: str | None = None  # where a click goes (the run's details)
     kind: str = "run"  # "run" | "best" | "other" (a run outside the report, in the history)
 
@@ -67,21 +70,21 @@ def chart(points: Sequence[Point], *, x_label: str, y_label: str, x_kind: str, c
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="chart-svg"'
-        f' aria-label="{escape(y_label)} against {escape(x_label)}">',
+        f' aria-label="{_text(y_label)} against {_text(x_label)}">',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#e5e7eb"/>',
     ]
     for value, text in y_scale.ticks():
         y = py(value)
         parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#f1f5f9"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(text)}</text>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{_text(text)}</text>')
     for value, text in x_scale.ticks():
         x = px(value)
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 4}" stroke="#9ca3af"/>')
-        parts.append(f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle" class="tick">{escape(_cut(text, 14))}</text>')
-    parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" class="axis">{escape(_cut(x_label, 48))}</text>')
+        parts.append(f'<text x="{x:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle" class="tick">{_text(_cut(text, 14))}</text>')
+    parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" class="axis">{_text(_cut(x_label, 48))}</text>')
     parts.append(
         f'<text transform="translate(14 {TOP + plot_h / 2:.1f}) rotate(-90)" text-anchor="middle" class="axis">'
-        f"{escape(_cut(y_label, 30))}</text>"
+        f"{_text(_cut(y_label, 30))}</text>"
     )
     line = _connect(points, px, py) if connect else _means(points, px, py)
     if len(line) > 1:
@@ -89,7 +92,8 @@ def chart(points: Sequence[Point], *, x_label: str, y_label: str, x_kind: str, c
     for point in sorted(points, key=lambda p: {"other": 0, "run": 1, "best": 2}[p.kind]):  # the best drawn last, on top
         radius = {"best": 5.5, "other": 3.5}.get(point.kind, 4)
         centre = f'cx="{px(point.x):.1f}" cy="{py(point.y):.1f}" r="{radius}"'
-        circle = f'<circle class="pt-{point.kind}" {centre}><title>{escape(point.tip)}</title></circle>'
+        tip = escape("\n".join(printable(line) for line in point.tip))
+        circle = f'<circle class="pt-{point.kind}" {centre}><title>{tip}</title></circle>'
         parts.append(f'<a href="{escape(point.href)}">{circle}</a>' if point.href else circle)
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -198,6 +202,11 @@ def _natural(text: str) -> tuple[int, float, str]:
         return (0, float(text), text)
     except ValueError:
         return (1, 0.0, text)
+
+
+def _text(text: str) -> str:
+    """Text for the SVG: control characters shown escaped, then HTML-escaped."""
+    return escape(printable(text))
 
 
 def _cut(text: str, width: int) -> str:

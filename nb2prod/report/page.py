@@ -2,7 +2,8 @@
 
 The template (``templates/report.html.j2``) is rendered with autoescaping on: every name and value
 from a record (metric names, parameter values, notebook paths, run ids, error messages) reaches the
-page HTML-escaped; only the SVG of ``charts`` (which escapes its own text) is marked safe. The one
+page with its control characters shown escaped (``nb2prod.text.printable``: a lone surrogate would
+not even encode) and HTML-escaped; only the SVG of ``charts`` (which escapes its own text) is marked safe. The one
 script (``templates/report.js``, the table sort) is static, inlined, and allowed by its SHA-256 in
 the page's Content Security Policy, which allows nothing else: no other script runs, even if some
 text did get through unescaped, and the page makes no network request.
@@ -19,9 +20,12 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+from markupsafe import Markup
+
 from .. import __version__
 from ..records import RunRecord
 from ..runs import MISSING, describe_error, format_duration, format_value, is_number
+from ..text import printable
 from .charts import Point, chart
 from .data import ReportData, finite_number, started_at
 
@@ -90,9 +94,15 @@ def _environment() -> Any:
         loader=PackageLoader("nb2prod.report", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
+        finalize=_shown,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def _shown(value: Any) -> Any:
+    """Every string the template prints, with control characters and lone surrogates shown escaped (then autoescaped)."""
+    return printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 @functools.cache
@@ -231,11 +241,11 @@ def _history(data: ReportData, anchors: Mapping[int, str]) -> list[dict[str, Any
     return notebooks
 
 
-def _tip(record: RunRecord, metric: str, parameter: str | None = None) -> str:
+def _tip(record: RunRecord, metric: str, parameter: str | None = None) -> tuple[str, ...]:
     parts = [record.id, f"{metric} = {format_value(record.metrics.get(metric), width=None)}"]
     if parameter is not None:
         parts.append(f"{parameter} = {format_value(record.parameters.get(parameter, MISSING), width=None)}")
-    return "\n".join(parts)
+    return tuple(parts)
 
 
 # --- each run -------------------------------------------------------------------------------------
