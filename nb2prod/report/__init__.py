@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..atomic import atomic_write
+from ..errors import WriteError
 from ..records import DEFAULT_RUNS_DIR
 from .data import BestRule, ReportData, gather, parse_best, select_runs
 
@@ -64,10 +65,12 @@ def write_report(
     from .page import render_notebook_page, render_report
 
     rule = parse_best(best) if isinstance(best, str) else best
-    records, damaged = select_runs(runs_dir, sweep=sweep, runs=runs, notebook=notebook)
-    data = gather(records, runs_dir=runs_dir, damaged=damaged, best=rule, title=title, sweep=sweep)
     target = Path(output)
     folder = files_folder(target)
+    _check_target(target, folder, shown=os.fspath(output))
+    records, damaged = select_runs(runs_dir, sweep=sweep, runs=runs, notebook=notebook)
+    data = gather(records, runs_dir=runs_dir, damaged=damaged, best=rule, title=title, sweep=sweep)
+    target.parent.mkdir(parents=True, exist_ok=True)  # `-o reports/sweep.html` makes reports/
     links: dict[str, tuple[str | None, str | None]] = {}
     if notebooks:
         back = f"../{quote(target.name)}"
@@ -88,3 +91,13 @@ def write_report(
         notebooks_size=sum(path.stat().st_size for path in written),
         missing={run_id: why for run_id, (name, why) in links.items() if name is None and why},
     )
+
+
+def _check_target(target: Path, folder: Path, *, shown: str) -> None:
+    """Refuse, before any work, an output that is a folder (or another non-file) or whose notebooks folder is a file."""
+    if target.exists() and not target.is_file():
+        raise WriteError("not a file: the report is one HTML file", path=shown, hint="give a file name, for example -o report.html")
+    if folder.exists() and not folder.is_dir():
+        raise WriteError(
+            f"{folder.name} is not a folder: the executed notebooks go there", path=shown, hint="remove it, or choose another -o name"
+        )

@@ -71,3 +71,19 @@ def test_damaged_records_are_in_the_page_named_on_stderr_and_exit_2(tmp_path: Pa
     assert code == 2 and ", 2 runs)" in stdout
     assert stderr == f"{bad / 'run.json'}: error: not an nb2prod run record (schema None)\n"
     assert "Damaged records (1)" in out.read_text(encoding="utf-8")
+
+
+def test_output_that_is_a_folder_is_refused_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_sweep(tmp_path / "runs", count=1)
+    (tmp_path / "out").mkdir()
+    code, stdout, stderr = cli(capsys, "runs", "report", "--runs-dir", str(tmp_path / "runs"), "-o", str(tmp_path / "out"))
+    assert code == 2 and stdout == ""
+    assert stderr == f"{tmp_path / 'out'}: error: not a file: the report is one HTML file (give a file name, for example -o report.html)\n"
+    assert not (tmp_path / "out_files").exists() and list((tmp_path / "out").iterdir()) == []
+
+
+def test_output_in_a_new_folder_makes_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_sweep(tmp_path / "runs", count=1)
+    out = tmp_path / "reports" / "r.html"
+    code, _, _ = cli(capsys, "runs", "report", "--runs-dir", str(tmp_path / "runs"), "-o", str(out), "--no-notebooks")
+    assert code == 0 and out.is_file()
