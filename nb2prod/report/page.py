@@ -77,6 +77,7 @@ def render_report(data: ReportData, links: Mapping[str, tuple[str | None, str | 
         best_href=notebook_href.get(data.best.id) if data.best is not None else None,
         statuses=_status_counts(data.records),
         value=lambda v: format_value(v, width=None),
+        short=lambda v: format_value(v, width=40),
     )
 
 

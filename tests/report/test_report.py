@@ -77,7 +77,7 @@ def test_best_run_is_named_at_the_top(tmp_path: Path) -> None:
     make_sweep(tmp_path / "runs", count=6)
     text = write_report(tmp_path / "r.html", runs_dir=tmp_path / "runs", best="min:accuracy").path.read_text(encoding="utf-8")
     best = re.search(r'<div class="card best" id="best">(.*?)</div>', text, re.S)
-    assert best and "accuracy (lower is better)" in best.group(1) and ": 0.7</b>" in best.group(1)
+    assert best and "accuracy (lower is better)" in best.group(1) and ">0.7</span></b>" in best.group(1)
 
 
 def test_nothing_but_the_one_inline_script_and_it_is_the_only_one_the_policy_allows(tmp_path: Path) -> None:
