@@ -78,7 +78,7 @@ def write_report(
         def around(**parts: object) -> str:
             return render_notebook_page(back=back, **parts)  # type: ignore[arg-type]
 
-        links = write_notebooks([(record.id, record.output_path) for record in records], folder, template=around)
+        links = write_notebooks(records, folder, template=around)
     page = render_report(data, links, files_url=quote(folder.name)).encode("utf-8")
     atomic_write(target, page, display_path=os.fspath(output))
     written = [folder / name for name, _ in links.values() if name]

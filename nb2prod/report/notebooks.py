@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from markupsafe import Markup
 from ..atomic import atomic_write
 from ..errors import Nb2prodError
 from ..notebook import read_notebook
+from ..records import RunRecord
+from ..secrets import Masker
 
 #: Characters a run id keeps in a file name; others become ``_``.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -47,16 +49,18 @@ def notebook_file_name(run_id: str, taken: set[str]) -> str:
     return name
 
 
-def render_notebook(path: Path, *, title: str, template: Callable[..., str]) -> bytes:
+def render_notebook(path: Path, *, title: str, template: Callable[..., str], secrets: Iterable[str] = ()) -> bytes:
     """The executed notebook at ``path`` as a standalone HTML page (``template`` is the page around nbconvert's body).
 
+    ``secrets`` (the run's secret values, ``RunRecord.secrets``) and any credential in a known format
+    are masked first: an executed notebook saved before nb2prod masked them is shown masked too.
     Raises ``Nb2prodError`` (from reading it) when the notebook is missing or unreadable.
     """
     from nbformat import convert, from_dict
     from nbformat.v4.rwbase import rejoin_lines
 
     notebook = read_notebook(path)
-    node = from_dict(notebook.data)  # a copy: the read notebook stays as it was
+    node = from_dict(Masker(secrets).data(notebook.data))  # a masked copy: the read notebook stays as it was
     if node.nbformat != 4:
         node = convert(node, 4)
     rejoin_lines(node)  # sources and outputs as lists of lines (as files store them) -> strings (what nbconvert expects)
@@ -65,21 +69,22 @@ def render_notebook(path: Path, *, title: str, template: Callable[..., str]) -> 
 
 
 def write_notebooks(
-    runs: list[tuple[str, Path | None]], folder: Path, *, template: Callable[..., str]
+    records: Sequence[RunRecord], folder: Path, *, template: Callable[..., str]
 ) -> dict[str, tuple[str | None, str | None]]:
-    """Render each ``(run id, output.ipynb)`` into ``folder``; return, by run id, its file name or why there is none.
+    """Render each run's ``output.ipynb`` into ``folder``; return, by run id, its file name or why there is none.
 
     A run without an executed notebook, or with one that cannot be read, gets no page and a
     reason; the other runs are rendered all the same.
     """
     results: dict[str, tuple[str | None, str | None]] = {}
     taken: set[str] = set()
-    for run_id, output in runs:
+    for record in records:
+        run_id, output = record.id, record.output_path
         if output is None or not output.is_file():
             results[run_id] = (None, "no executed notebook (the run did not start its kernel, or output.ipynb was removed)")
             continue
         try:
-            page = render_notebook(output, title=f"run {run_id}", template=template)
+            page = render_notebook(output, title=f"run {run_id}", template=template, secrets=record.secrets)
         except Nb2prodError as error:
             results[run_id] = (None, f"executed notebook unreadable: {error.message}")
             continue

@@ -57,3 +57,21 @@ def test_scenario_51_a_fifo_named_output_ipynb_is_not_read(tmp_path: Path) -> No
     os.mkfifo(other.output_path)  # reading it would block forever
     result = write_report(tmp_path / "report.html", runs_dir=runs)
     assert result.rendered == 1 and other.id in result.missing
+
+
+def test_scenario_46_secrets_in_an_older_executed_notebook_are_masked_in_its_page(tmp_path: Path) -> None:
+    """A run saved before nb2prod masked secrets: its run.json and output.ipynb hold the value; the report shows neither."""
+    runs = tmp_path / "runs"
+    secret, token = "correct-horse-battery-staple-42", "ghp_" + "A1b2C3d4E5" * 3 + "F6g7H8"  # a GitHub token: secret by its shape
+    record = make_run(runs, 1, parameters={"db_password": "PLACEHOLDER"}, metrics={"m": 1.0})
+    path = record.directory / "run.json"
+    path.write_text(path.read_text(encoding="utf-8").replace('"***"', json.dumps(secret)), encoding="utf-8")
+    notebook = json.loads(record.output_path.read_text(encoding="utf-8"))
+    notebook["cells"][1]["source"] = [f"db_password = {secret!r}\n", "print(db_password, token)"]
+    notebook["cells"][1]["outputs"][0]["text"] = [f"connecting with {secret} and {token}\n"]
+    record.output_path.write_text(json.dumps(notebook), encoding="utf-8")
+    result = write_report(tmp_path / "report.html", runs_dir=runs)
+    page = (tmp_path / "report_files" / f"{record.id}.html").read_text(encoding="utf-8")
+    assert secret not in page and token not in page and "connecting with *** and ***" in page
+    report = result.path.read_text(encoding="utf-8")
+    assert secret not in report and token not in report
