@@ -23,6 +23,8 @@ from ..errors import RecordError, UsageError
 from ..records import DEFAULT_RUNS_DIR, DamagedRecord, RunRecord, find_record, scan_records
 from ..runs import MISSING, is_number, key_metrics, key_parameters, notebook_matches, sweep_runs
 
+#: The history chart shows at most this many runs of a notebook (the latest, plus every run of the report): the page stays small.
+HISTORY_LIMIT = 300
 #: Metric names that are better when lower, unless ``--best max:NAME`` says otherwise.
 _LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|mape|perplexity|latency|duration|time|cost|regret|distance|^fpr$|^fnr$", re.I)
 
@@ -79,7 +81,8 @@ class ReportData:
     metrics: tuple[str, ...]  # every metric name, those that differ first
     best: RunRecord | None
     rule: BestRule | None
-    history: dict[str, tuple[RunRecord, ...]]  # notebook -> every readable run of it in the runs folder, oldest first
+    history: dict[str, tuple[RunRecord, ...]]  # notebook -> its runs in the runs folder (the latest HISTORY_LIMIT), oldest first
+    history_total: dict[str, int]  # notebook -> how many runs of it the runs folder holds
     environments: tuple[Environment, ...]
     environment_of: dict[str, str] = field(default_factory=dict)  # run id -> environment label
     sweep: str | None = None
@@ -158,13 +161,21 @@ def gather(
     swept = tuple(name for name in parameters if _differs([r.parameters.get(name, MISSING) for r in records]))
     fixed = {name: records[0].parameters[name] for name in parameters if name not in swept and records}
     metrics = tuple(key_metrics(records))
+    if best is not None and best.metric not in metrics:
+        recorded = ", ".join(metrics) or "none"
+        raise UsageError(f"--best: no run recorded the metric '{best.metric}'", hint=f"recorded metrics: {recorded}")
     rule = best or _default_rule(records, metrics)
     notebooks = list(dict.fromkeys(record.notebook for record in records))
     history: dict[str, tuple[RunRecord, ...]] = {}
+    history_total: dict[str, int] = {}
+    mine = {record.directory for record in records}
     everything = [e for e in reversed(scan_records(runs_dir)) if isinstance(e, RunRecord)] if runs_dir is not None else []
     for name in notebooks:
         runs = [e for e in everything if _same_notebook(e.notebook, name)]
-        history[name] = tuple(runs) if runs else tuple(r for r in records if r.notebook == name)
+        runs = runs or [r for r in records if r.notebook == name]
+        history_total[name] = len(runs)
+        cut = len(runs) - HISTORY_LIMIT
+        history[name] = tuple(r for index, r in enumerate(runs) if index >= cut or r.directory in mine)
     environments, environment_of = _environments(records)
     if title is None:
         title = f"sweep {sweep}" if sweep else ", ".join(notebooks)
@@ -178,6 +189,7 @@ def gather(
         best=best_run(records, rule) if rule else None,
         rule=rule,
         history=history,
+        history_total=history_total,
         environments=environments,
         environment_of=environment_of,
         sweep=sweep,

@@ -238,7 +238,7 @@ def _history(data: ReportData, anchors: Mapping[int, str]) -> list[dict[str, Any
                     )
                 )
         if figures:
-            notebooks.append({"notebook": notebook, "runs": len(runs), "figures": figures})
+            notebooks.append({"notebook": notebook, "runs": data.history_total[notebook], "shown": len(runs), "figures": figures})
     return notebooks
 
 

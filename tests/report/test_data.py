@@ -116,3 +116,19 @@ def test_runs_sharing_an_environment_list_it_once(tmp_path: Path) -> None:
     data = gather(records, runs_dir=runs)
     assert [(e.label, len(e.run_ids)) for e in data.environments] == [("A", 3), ("B", 1)]
     assert data.environment_of[records[-1].id] == "B"
+
+
+def test_best_by_a_metric_no_run_recorded_is_a_usage_error_listing_the_metrics(tmp_path: Path) -> None:
+    records = make_sweep(tmp_path / "runs", count=2)
+    with pytest.raises(UsageError, match="no run recorded the metric 'acc'") as raised:
+        gather(records, runs_dir=tmp_path / "runs", best=parse_best("acc"))
+    assert raised.value.hint == "recorded metrics: accuracy, loss"
+
+
+def test_history_keeps_the_latest_runs_and_every_run_of_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("nb2prod.report.data.HISTORY_LIMIT", 3)
+    runs = tmp_path / "runs"
+    records = [make_run(runs, index, metrics={"m": float(index)}) for index in range(6)]
+    data = gather(records[:1], runs_dir=runs)
+    assert [r.id for r in data.history["notebooks/train.ipynb"]] == [records[i].id for i in (0, 3, 4, 5)]
+    assert data.history_total == {"notebooks/train.ipynb": 6}

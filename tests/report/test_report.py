@@ -179,3 +179,13 @@ def test_a_hundred_runs_fit_in_an_email(tmp_path: Path) -> None:
     page = Page(result.path.read_text(encoding="utf-8"))
     assert page.rows == 100 and len(page.figures) == 4 * 3 + 4
     assert result.size < 1_000_000, result.size
+
+
+def test_one_run_without_metrics_still_makes_a_page(tmp_path: Path) -> None:
+    make_run(tmp_path / "runs", 1, parameters={"n": 1}, status="failed")
+    result = write_report(tmp_path / "report.html", runs_dir=tmp_path / "runs")
+    text = result.path.read_text(encoding="utf-8")
+    page = Page(text)
+    assert page.rows == 1 and page.figures == []
+    assert "No run recorded a numeric metric" in text and 'id="best"' not in text
+    assert "ValueError: bad value (cell 2)" in text  # the failed run's error, in its details
