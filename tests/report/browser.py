@@ -47,7 +47,8 @@ class PageReport:
     """What happened while a page loaded."""
 
     console_errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # every request that went out (file: ones included)
+    blocked: list[str] = field(default_factory=list)  # requests the page's Content Security Policy refused
     values: dict[str, Any] = field(default_factory=dict)
     screenshot: bytes = b""
 
@@ -142,6 +143,8 @@ def open_page(path: Path, profile: Path, *, expressions: dict[str, str], width: 
         clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 0.5}  # half size: quick to decode in Python
         shot = pipe.send("Page.captureScreenshot", {"format": "png", "clip": clip}, session)
         report.screenshot = base64.b64decode(shot["data"])
+        urls: dict[str, str] = {}
+        blocked: set[str] = set()
         for event in pipe.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
@@ -151,7 +154,13 @@ def open_page(path: Path, profile: Path, *, expressions: dict[str, str], width: 
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
                 report.console_errors.append(params["entry"].get("text", ""))
             elif method == "Network.requestWillBeSent":
-                report.requests.append(params["request"]["url"])
+                urls[params["requestId"]] = params["request"]["url"]
+            elif method == "Network.loadingFailed" and params.get("blockedReason"):
+                blocked.add(params["requestId"])
+        # A request the page's Content Security Policy refused never left the browser: DevTools still
+        # announces it (requestWillBeSent), then reports it failed with blockedReason "csp".
+        report.requests = [url for request, url in urls.items() if request not in blocked]
+        report.blocked = [url for request, url in urls.items() if request in blocked]
     finally:
         with contextlib.suppress(RuntimeError, TimeoutError, OSError):
             pipe.send("Browser.close", timeout=5)

@@ -7,6 +7,7 @@ as the pre-commit tests do: a check nobody ran must not pass.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def test_report_in_headless_chromium(tmp_path: Path) -> None:
     result = write_report(tmp_path / "report.html", runs_dir=tmp_path / "runs", sweep="s")
     page = open_page(result.path, tmp_path / "profile", expressions=EXPRESSIONS)
     assert page.console_errors == []
-    assert page.requests == [result.path.resolve().as_uri()]  # the page itself, nothing else
+    assert page.requests == [result.path.resolve().as_uri()] and page.blocked == []  # the page itself, nothing else
     values = page.values
     assert values["rows"] == 6
     assert sorted(values["charted"]) == sorted(["accuracy", "loss", EVIL])  # one chart (at least) per metric, drawn
@@ -88,3 +89,27 @@ def test_executed_notebook_page_opens_offline(tmp_path: Path) -> None:
     assert page.requests == [notebook.resolve().as_uri()]
     assert "trained" in page.values["text"] and "run " in page.values["text"]
     assert page.values["back"] == result.path.resolve().as_uri()
+
+
+def test_executed_notebook_with_remote_content_makes_no_request_and_runs_no_script(tmp_path: Path) -> None:
+    record = make_run(tmp_path / "runs", 1, metrics={"m": 1.0})
+    notebook = json.loads(record.output_path.read_text(encoding="utf-8"))
+    html = '<img src="http://example.com/tracker.png"><script>window.pwned = 1</script><b>shown</b>'
+    notebook["cells"][1]["outputs"].append({"output_type": "display_data", "metadata": {}, "data": {"text/html": [html]}})
+    record.output_path.write_text(json.dumps(notebook), encoding="utf-8")
+    result = write_report(tmp_path / "report.html", runs_dir=tmp_path / "runs")
+    page_path = result.notebooks / f"{record.id}.html"
+    page = open_page(page_path, tmp_path / "profile", expressions={"pwned": "typeof window.pwned", "text": "document.body.innerText"})
+    assert page.requests == [page_path.resolve().as_uri()]
+    assert page.blocked == ["http://example.com/tracker.png"]
+    assert page.values["pwned"] == "undefined" and "shown" in page.values["text"]
+    assert all("Content Security Policy" in message for message in page.console_errors)  # only the refusals
+
+
+def test_the_harness_sees_console_errors_and_requests(tmp_path: Path) -> None:
+    """The checks above can fail: a page that logs an error and fetches a remote image is caught."""
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><p>x</p><script>console.error("boom")</script><img src="http://example.invalid/x.png">')
+    page = open_page(bad, tmp_path / "profile", expressions={})
+    assert "boom" in page.console_errors
+    assert "http://example.invalid/x.png" in page.requests and page.blocked == []
