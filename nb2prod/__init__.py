@@ -31,6 +31,7 @@ from .strip import StripOptions, StripResult, strip, strip_notebook
 
 if TYPE_CHECKING:
     from .export import ExportResult, export
+    from .report import write_report as runs_report
     from .run import run_notebook
 
 #: Public names whose modules load on first use: name -> "module:attribute" (a module alone: the
@@ -49,6 +50,7 @@ _LAZY: dict[str, str] = {
     "compare_runs": "nb2prod.runs:compare_runs",
     "check_run": "nb2prod.runs:check_run",
     "show": "nb2prod.views:show",
+    "runs_report": "nb2prod.report:write_report",  # `nb2prod runs report`: the runs dashboard
     # result and option types
     "ExportResult": "nb2prod.export:ExportResult",
     "FmtResult": "nb2prod.formatting:FmtResult",
@@ -142,6 +144,7 @@ __all__ = [
     "record",
     "rules",
     "run_notebook",
+    "runs_report",
     "show",
     "strip",
     "strip_notebook",
