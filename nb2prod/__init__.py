@@ -8,7 +8,6 @@ IPython are imported only by the functions that use them.
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .config import Config, load_config
 from .errors import (
     ConfigError,
     ExportError,
@@ -24,21 +23,34 @@ from .errors import (
     WriteError,
 )
 from .model import Cell, Directive
-from .notebook import Notebook, read_notebook, write_notebook
-from .params import Parameter, notebook_parameters
-from .record import record
-from .strip import StripOptions, StripResult, strip, strip_notebook
+from .record import record  # eager: a module of the same name must not shadow the function notebooks call
 
 if TYPE_CHECKING:
+    from .config import Config, load_config
     from .export import ExportResult, export
+    from .notebook import Notebook, read_notebook, write_notebook
+    from .params import Parameter, notebook_parameters
     from .report import write_report as runs_report
     from .run import run_notebook
+    from .strip import StripOptions, StripResult, strip, strip_notebook
 
 #: Public names whose modules load on first use: name -> "module:attribute" (a module alone: the
 #: callable package/module itself, see nb2prod._callable). The command functions, then what the
 #: adapters (CLI, magics) need to present their results; both import only from here.
 _LAZY: dict[str, str] = {
+    # notebooks and configuration (the notebook I/O module alone costs a pre-commit hook ~10 ms)
+    "Config": "nb2prod.config:Config",
+    "load_config": "nb2prod.config:load_config",
+    "Notebook": "nb2prod.notebook:Notebook",
+    "read_notebook": "nb2prod.notebook:read_notebook",
+    "write_notebook": "nb2prod.notebook:write_notebook",
+    "Parameter": "nb2prod.params:Parameter",
+    "notebook_parameters": "nb2prod.params:notebook_parameters",
+    "StripOptions": "nb2prod.strip:StripOptions",
+    "StripResult": "nb2prod.strip:StripResult",
+    "strip_notebook": "nb2prod.strip:strip_notebook",
     # commands
+    "strip": "nb2prod.strip",
     "lint": "nb2prod.lint",
     "fmt": "nb2prod.formatting:fmt",
     "export": "nb2prod.export",

@@ -118,3 +118,11 @@ def test_scenario_46_a_run_view_masks_a_key_shaped_value_the_notebook_echoed() -
     shown = nb2prod.show(record)
     assert key not in str(shown) and key not in shown._repr_html_()
     assert "ValueError: bad token" in str(shown)
+
+
+def test_load_ext_imports_no_command_code() -> None:
+    """``%load_ext nb2prod`` (``import nb2prod`` and registering the magics) loads no command's module: under 50 ms."""
+    probe = "import sys, json, nb2prod, nb2prod.magics\nprint(json.dumps(sorted(m for m in sys.modules if m.startswith('nb2prod'))))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(result.stdout))
+    assert loaded <= {"nb2prod", "nb2prod._version", "nb2prod.errors", "nb2prod.model", "nb2prod.record", "nb2prod.magics"}, loaded
