@@ -67,6 +67,7 @@ jobs:
       - run: if [ -f requirements.txt ]; then pip install -r requirements.txt; fi
       - name: run notebooks and check their metrics
         run: |
+          set -f  # a gate is split on spaces, never expanded as a file pattern
           gated=0
           while read -r notebook gates; do
             case "$notebook" in ""|"#"*) continue ;; esac

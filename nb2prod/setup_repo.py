@@ -237,8 +237,10 @@ def _plan_pyproject(root: Path) -> tuple[FileChange | None, str]:
     if "tool" in document:
         try:
             document["tool"]["nb2prod"] = table
-        except (TypeError, TOMLKitError):
-            raise ConfigError("[tool] is not a table", path=shown, hint="add [tool.nb2prod] by hand") from None
+        except (TypeError, ValueError, TOMLKitError):
+            raise ConfigError(
+                "[tool] is an inline table or a value; init cannot add [tool.nb2prod] to it", path=shown, hint="add it by hand"
+            ) from None
     else:
         if old is None:
             document.add(tomlkit.comment("Created by `nb2prod init`. A Python project's metadata ([project]) and other tools'"))
