@@ -9,7 +9,10 @@ the version that wrote the workflow, as the pre-commit hooks are.
 
 from __future__ import annotations
 
-__all__ = ["github_workflow"]
+__all__ = ["CI_PROVIDERS", "github_workflow"]
+
+#: The CI services ``nb2prod init --ci`` writes a workflow for.
+CI_PROVIDERS = ("github",)
 
 _WORKFLOW = """\
 # Written by `nb2prod init --ci github` (nb2prod {version}); yours to edit.

@@ -28,6 +28,7 @@ from typing import Any
 
 from ._version import __version__
 from .atomic import PendingWrite, atomic_write_all
+from .ci_workflow import CI_PROVIDERS, github_workflow
 from .errors import ConfigError, UsageError, WriteConflictError
 from .precommit_config import HookBlock, add_hooks, render_new_config
 
@@ -39,7 +40,6 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["CI_PROVIDERS", "HOOKS_REPO", "FileChange", "InitResult", "hook_block", "init_repository"]
 
 HOOKS_REPO = "https://github.com/nb2prod/nb2prod"
-CI_PROVIDERS = ("github",)
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 PYPROJECT = "pyproject.toml"
 GITHUB_WORKFLOW = ".github/workflows/nb2prod.yml"
@@ -278,8 +278,6 @@ def _has_exports(pyproject_text: str) -> bool:
 
 
 def _plan_workflow(root: Path) -> tuple[FileChange | None, str | None]:
-    from .ci_workflow import github_workflow
-
     path = root / GITHUB_WORKFLOW
     shown = _shown(root, GITHUB_WORKFLOW)
     text = github_workflow(__version__)

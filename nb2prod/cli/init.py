@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..setup_repo import CI_PROVIDERS
+from ..ci_workflow import CI_PROVIDERS  # a constant of a module that imports nothing: `nb2prod strip` stays cheap
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
