@@ -3,8 +3,8 @@
 ``nb2prod init`` writes the block a user gets (``repo: https://github.com/nb2prod/nb2prod``, ``rev:
 v{version}``); GitHub cannot be reached from the tests, so the tests point that block's ``repo`` at
 this checkout and its ``rev`` at HEAD, as tests/test_precommit.py does (commit first: pre-commit
-installs the committed tree). One pre-commit cache serves the module, so the hook environment is
-built once.
+installs the committed tree). One pre-commit cache serves the session (tests/conftest.py), so the
+hook environment is built once.
 
 Covers: the export-check hook fails on a stale package, naming the command that refreshes it, and
 passes once that command ran; a commit of a notebook with outputs and a secret fails with the
@@ -38,8 +38,8 @@ def in_ci() -> bool:
 
 
 @pytest.fixture(scope="module")
-def hooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment for ``pre-commit`` (a cache shared by this module) and the commit of this checkout to install."""
+def hooks(tmp_path_factory: pytest.TempPathFactory, pre_commit_home: Path) -> dict[str, str]:
+    """The environment for ``pre-commit`` (the session's cache) and the commit of this checkout to install."""
     reason = None
     if shutil.which("pre-commit") is None:
         reason = "pre-commit is not on PATH (`pip install -e '.[dev]'` installs it)"
@@ -50,8 +50,8 @@ def hooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         if in_ci():
             pytest.fail(f"{reason}; CI is set, so this test must run, not be skipped")
         pytest.skip(reason)
-    home = tmp_path_factory.mktemp("precommit-home")
-    env = {"PRE_COMMIT_HOME": str(home / "cache"), "PATH": os.environ["PATH"], "HOME": str(home)}
+    home = tmp_path_factory.mktemp("precommit-user")
+    env = {"PRE_COMMIT_HOME": str(pre_commit_home), "PATH": os.environ["PATH"], "HOME": str(home)}
     return {**env, "NB2PROD_REV": head.stdout.strip()}
 
 
