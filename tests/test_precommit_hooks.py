@@ -51,7 +51,9 @@ def hooks(tmp_path_factory: pytest.TempPathFactory, pre_commit_home: Path) -> di
             pytest.fail(f"{reason}; CI is set, so this test must run, not be skipped")
         pytest.skip(reason)
     home = tmp_path_factory.mktemp("precommit-user")
-    env = {"PRE_COMMIT_HOME": str(pre_commit_home), "PATH": os.environ["PATH"], "HOME": str(home)}
+    # The export check is a `language: system` hook: it runs the nb2prod of the user's environment, this one's.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    env = {"PRE_COMMIT_HOME": str(pre_commit_home), "PATH": path, "HOME": str(home)}
     return {**env, "NB2PROD_REV": head.stdout.strip()}
 
 
@@ -117,13 +119,15 @@ def write(path: Path, data: dict[str, Any]) -> bytes:
 TINY = [
     ("markdown", "# Tiny model", []),
     ("code", "n = 3  # how many numbers", ["parameters"]),
-    ("code", "def total(k: int) -> int:\n    return sum(range(k))", ["export"]),
+    # scikit-learn: installed here (the dev extra), not in a hook environment of pre-commit's
+    ("code", "from sklearn.utils import check_random_state\n\n\ndef total(k: int) -> int:\n    return sum(range(k))", ["export"]),
     ("code", "result = total(n)", ["main"]),
 ]
 
 
 @pytest.mark.slow
 def test_export_check_fails_on_a_stale_export_and_passes_after_nb2prod_export(tmp_path: Path, hooks: dict[str, str]) -> None:
+    """The package pins scikit-learn as installed where the user exports; the hook sees that same environment."""
     pyproject = '[[tool.nb2prod.export]]\nnotebooks = ["notebooks/tiny.ipynb"]\nout = "build/tiny"\n'
     repo = new_repo(tmp_path, hooks, pyproject)
     assert "nb2prod-export-check" in (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8"), "init adds it: exports are configured"
@@ -141,6 +145,7 @@ def test_export_check_fails_on_a_stale_export_and_passes_after_nb2prod_export(tm
 
     refreshed = nb2prod(repo, "export", "notebooks/tiny.ipynb", "-o", "build/tiny")  # the command the hook named
     assert refreshed.returncode == 0, refreshed.stderr
+    assert '"scikit-learn~=' in (repo / "build" / "tiny" / "pyproject.toml").read_text(encoding="utf-8")
     git(repo, "add", "-A")
     fresh = pre_commit(repo, hooks, "run", "nb2prod-export-check", "--all-files")
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
