@@ -46,6 +46,9 @@ jobs:
         with:
           python-version: "3.11"
       - run: pip install "nb2prod=={version}"
+      # An exported package pins what its code imports as installed: install the same versions
+      # the package was exported with (a pinned requirements.txt), or the check finds it stale.
+      - run: if [ -f requirements.txt ]; then pip install -r requirements.txt; fi
       - name: nb2prod export --check
         run: |
           if grep -q '^\\[\\[tool\\.nb2prod\\.export\\]\\]' pyproject.toml 2>/dev/null; then

@@ -231,5 +231,7 @@ def test_manifest_and_init_config_validate_and_the_export_check_runs_once_per_co
     check = declared["nb2prod-export-check"]
     assert (check["pass_filenames"], check["always_run"], check["require_serial"]) == (False, True, True)
     assert check["entry"].split()[:3] == ["nb2prod", "export", "--check"]
+    assert check["language"] == "system", "the environment the user exports from, where the pinned packages are installed"
     for hook in declared.values():
-        assert hook["entry"].startswith("nb2prod ") and "--fix" not in hook["entry"] and hook["language"] == "python"
+        assert hook["entry"].startswith("nb2prod ") and "--fix" not in hook["entry"]
+        assert hook["language"] == ("system" if hook is check else "python")
