@@ -138,8 +138,11 @@ def _repository_root(start: Path) -> Path:
 
 
 def _shown(root: Path, name: str) -> str:
-    """``name`` (relative to the repository root) as seen from the current folder."""
-    return os.path.relpath(root / name) if Path.cwd() in (root, *root.parents) else os.fspath(root / name)
+    """``name`` (relative to the repository root) as seen from the current folder (``../pyproject.toml`` from a subfolder)."""
+    try:
+        return os.path.relpath(root / name)
+    except ValueError:  # another drive on Windows
+        return os.fspath(root / name)
 
 
 def _read(path: Path, shown: str) -> bytes | None:

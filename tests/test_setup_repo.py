@@ -224,10 +224,14 @@ def test_outside_a_git_repository_is_a_usage_error(tmp_path: Path, capsys: pytes
     assert code == 2 and "run `git init` first" in err and list(folder.iterdir()) == []
 
 
-def test_a_subfolder_sets_up_the_repository_root(repo: Path) -> None:
+def test_a_subfolder_sets_up_the_repository_root(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "notebooks").mkdir()
     result = init_repository(repo / "notebooks")
     assert result.root == repo and (repo / ".pre-commit-config.yaml").is_file() and not (repo / "notebooks" / "pyproject.toml").exists()
+    os.chdir(repo / "notebooks")
+    (repo / "pyproject.toml").unlink()
+    code, out, _ = init(capsys)
+    assert code == 0 and out == "created ../pyproject.toml: a commented [tool.nb2prod] table\n"
 
 
 def test_scenario_23_a_file_changed_meanwhile_is_refused_and_nothing_is_written(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
