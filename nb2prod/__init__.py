@@ -63,6 +63,8 @@ _LAZY: dict[str, str] = {
     "check_run": "nb2prod.runs:check_run",
     "show": "nb2prod.views:show",
     "runs_report": "nb2prod.report:write_report",  # `nb2prod runs report`: the runs dashboard
+    "init_repository": "nb2prod.setup_repo:init_repository",  # `nb2prod init`
+    "export_configured": "nb2prod.export.configured:export_configured",
     # result and option types
     "ExportResult": "nb2prod.export:ExportResult",
     "FmtResult": "nb2prod.formatting:FmtResult",
@@ -84,6 +86,7 @@ _ADAPTER: dict[str, str] = {
     "exit_status": "nb2prod.errors:exit_status",
     "run_exit_code": "nb2prod.errors:run_exit_code",
     "FORMATTERS": "nb2prod.config:FORMATTERS",
+    "CI_PROVIDERS": "nb2prod.ci_workflow:CI_PROVIDERS",
     "config_for": "nb2prod.config:config_for",
     "printable": "nb2prod.text:printable",
     "mask_text": "nb2prod.secrets:mask_text",
@@ -144,8 +147,10 @@ __all__ = [
     "check_run",
     "compare_runs",
     "export",
+    "export_configured",
     "find_record",
     "fmt",
+    "init_repository",
     "lint",
     "list_runs",
     "load_config",
