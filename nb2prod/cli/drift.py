@@ -75,7 +75,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--threshold", type=threshold, action="append", default=[], metavar="METRIC=WARN,FAIL", help="e.g. psi=0.2,0.3")
     parser.add_argument("--min-rows", type=positive_int, metavar="N", help="fewer rows than this: insufficient (default: 100)")
     parser.add_argument(
-        "--alpha", type=alpha, metavar="A", help="significance level for the whole batch, Bonferroni-split over columns (default: 0.01)"
+        "--alpha", type=alpha, metavar="A", help="significance level for the whole batch, Bonferroni-split over columns (default: 0.005)"
     )
     parser.add_argument("--format", choices=("table", "json", "github"), default="table", help="output format (default: table)")
     parser.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report")
