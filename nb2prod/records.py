@@ -10,6 +10,10 @@ Reading is strict: every field of a ``run.json`` is checked against its type bef
 made (``"parameters": null`` or a string ``duration_s`` would otherwise break every view of the
 runs folder). A record that cannot be read or fails the check is a ``DamagedRecord``: listed as
 damaged, an error naming its file when it is asked for, never skipped silently.
+
+A run's ``run.json`` exists from before its kernel starts (status ``running``, with a ``runner``:
+pid, host, process identity) and is rewritten when the run ends (without ``runner``). A reader
+shows a ``running`` record whose process is gone as ``interrupted`` (``settled``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
@@ -31,7 +36,10 @@ SCHEMA = "nb2prod.run/1"
 RECORD_FILE = "run.json"
 OUTPUT_FILE = "output.ipynb"
 DEFAULT_RUNS_DIR = "runs"
-STATUSES = ("ok", "failed", "timeout", "kernel_died", "interrupted")
+#: The statuses a record can show. ``running`` is what ``run.json`` says while its run goes on; a reader
+#: shows a ``running`` record whose process is gone as ``interrupted``, or ``unknown`` when it cannot
+#: tell (see ``read_record``).
+STATUSES = ("ok", "failed", "timeout", "kernel_died", "interrupted", "running", "unknown")
 REDACTED = "***"
 _SECRET_NAME = re.compile(r"(?:^|_)key$|token|password|passwd|secret|credential|api_?key|private", re.IGNORECASE)
 
@@ -62,10 +70,12 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     git: dict[str, Any] | None = None  # {"commit", "dirty"}; None outside a git repository
     environment: dict[str, Any] = field(default_factory=dict)  # {"python", "platform", "packages"}
-    inputs: dict[str, str] = field(default_factory=dict)  # path -> "sha256:…"
+    inputs: dict[str, str] = field(default_factory=dict)  # path -> "sha256:…": files the run read, there before it started
+    artifacts: dict[str, str] = field(default_factory=dict)  # path -> "sha256:…": files the run created or changed
     kernel: str | None = None
     nb2prod_version: str = ""
     schema: str = SCHEMA
+    runner: dict[str, Any] | None = None  # {"pid", "host", "process"} of nb2prod while the run goes on; not stored after it
     directory: Path | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -77,6 +87,8 @@ class RunRecord:
         """The stored form, keys in DESIGN.md's order."""
         data = asdict(self)
         del data["directory"]
+        if data["runner"] is None:
+            del data["runner"]
         order = ("schema", "id", "notebook", "notebook_sha256", "parameters", "status", "error", "started", "finished")
         ordered = {key: data.pop(key) for key in order}
         ordered.update(data)
@@ -132,7 +144,88 @@ def read_record(path: str | os.PathLike[str]) -> RunRecord:
         raise RecordError(
             f"not an nb2prod run record (schema {data.get('schema') if isinstance(data, dict) else None!r})", path=os.fspath(target)
         )
-    return RunRecord.from_json(data, directory=target.parent)
+    return settled(RunRecord.from_json(data, directory=target.parent))
+
+
+# --- runs that are still going, or were killed -------------------------------------------------------
+
+
+def current_runner() -> dict[str, Any]:
+    """Who runs a run: this process's pid, the host name and (on Linux) the process's identity.
+
+    ``process`` is ``<boot id>/<start time in clock ticks>`` from ``/proc``: a pid is reused once its
+    process is gone, that pair is not. None where ``/proc`` does not say.
+    """
+    return {"pid": os.getpid(), "host": socket.gethostname(), "process": _process_identity(os.getpid())}
+
+
+def runner_state(runner: Mapping[str, Any] | None) -> str:
+    """``alive``, ``gone`` or ``unknown``: whether the process that wrote a ``running`` record still runs.
+
+    Known only on the host that started the run (a runs folder on a shared disk may hold other
+    machines' runs): there the pid must exist and, where recorded, be the same process (not a reused
+    pid). Anywhere else, or for a record without its runner, the answer is ``unknown``.
+    """
+    if not isinstance(runner, Mapping) or runner.get("host") != socket.gethostname():
+        return "unknown"
+    pid = runner.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return "unknown"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return "gone"
+    except PermissionError:
+        pass  # it exists, under another user
+    except OSError:
+        return "unknown"
+    recorded = runner.get("process")
+    if recorded is not None and _process_identity(pid) != recorded:
+        return "gone"  # the pid now belongs to another process (or is a zombie)
+    return "alive"
+
+
+def settled(record: RunRecord) -> RunRecord:
+    """``record`` as a reader should see it: a ``running`` record whose process is gone shows as ``interrupted``.
+
+    ``nb2prod run`` writes ``run.json`` with status ``running`` (and its pid, host and process
+    identity in ``runner``) before the kernel starts, and rewrites it when the run ends, whatever the
+    ending, so a record that still says ``running`` belongs to a run in progress or to one whose
+    process was killed (``kill -9``, a power cut) before it could finish the record. Readers never
+    write, so the file keeps saying ``running``; what they show is decided here, once:
+
+    - the runner is alive on this host: ``running``;
+    - it is gone (this host, no such process, or the pid reused): ``interrupted``, with an error
+      saying so;
+    - it ran on another host, or the record does not say who ran it: ``unknown``.
+    """
+    if record.status != "running":
+        return record
+    state = runner_state(record.runner)
+    if state == "alive":
+        return record
+    runner = record.runner if isinstance(record.runner, Mapping) else {}
+    who = f"nb2prod (pid {runner.get('pid', '?')} on {runner.get('host', '?')})"
+    if state == "gone":
+        record.status = "interrupted"
+        evalue = f"{who} ended before the run finished (killed?): the record is incomplete"
+    else:
+        record.status = "unknown"
+        evalue = f"the run was started by {who} and did not finish its record; whether it still runs cannot be told from here"
+    if record.error is None:
+        record.error = {"cell_index": None, "cell_id": None, "ename": "RunnerLost", "evalue": evalue}
+    return record
+
+
+def _process_identity(pid: int) -> str | None:
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace").rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if len(fields) < 20 or fields[0] == "Z":
+        return None
+    return f"{boot}/{fields[19]}"  # field 22 of stat: start time after boot, in clock ticks
 
 
 def scan_records(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> list[RunRecord | DamagedRecord]:

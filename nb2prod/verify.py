@@ -18,7 +18,10 @@ sample more or less correct changes an accuracy by ``1/n``) is far larger. ``ato
 ``--atol``.
 
 What the comparison cannot see is reported as warnings: the notebook file, the git commit, the
-Python version, the installed packages or the input files differ from the record.
+Python version, the installed packages or the input files differ from the record. Files a run
+wrote (its ``artifacts``, such as a saved model) are not inputs: a path either run recorded as an
+artifact is not compared, so a record written before artifacts existed (which listed such a file
+as an input) does not warn either.
 
 Secret parameters are redacted in records (``***``) and cannot be replayed: they must be passed
 again as overrides (``-p api_key=…``), else ``verify`` stops before starting a kernel.
@@ -166,7 +169,8 @@ def environment_warnings(record: RunRecord, rerun: RunRecord) -> list[str]:
         )
         count = f"{len(changed)} packages differ" if len(changed) != 1 else "1 package differs"
         warnings.append(f"{count} from the record: {listed}")
-    for path in sorted(set(record.inputs) | set(rerun.inputs)):
+    written = set(record.artifacts) | set(rerun.artifacts)  # outputs of a run (a saved model), not inputs to compare
+    for path in sorted((set(record.inputs) | set(rerun.inputs)) - written):
         if record.inputs.get(path) != rerun.inputs.get(path):
             warnings.append(
                 f"the input {path} differs from the record ({_short(record.inputs.get(path))} then, {_short(rerun.inputs.get(path))} now)"

@@ -337,7 +337,7 @@ def test_an_interrupt_while_the_kernel_starts_leaves_no_kernel(work: Path, monke
 
 
 def test_timeout_banners_take_free_ids_and_leave_the_notebook_alone() -> None:
-    from nb2prod.run import _timeout_banners
+    from nb2prod.run.execute import _timeout_banners
 
     cells = [
         {"cell_type": "code", "id": name, "metadata": {}, "source": "x", "outputs": [], "execution_count": None}

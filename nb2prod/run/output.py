@@ -1,0 +1,86 @@
+"""Saving ``output.ipynb``: a papermill I/O handler that writes every save atomically and redacted.
+
+papermill saves the executed notebook as it goes; every save passes through ``_OutputHandler``,
+which writes atomically and puts ``***`` in place of secret-looking parameter values, so a secret
+never reaches the disk, not even mid-run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write
+from .inject import INJECTED_TAG, _tags
+
+_OUTPUT_SCHEME = "nb2prod-output://"
+
+
+@dataclass
+class _Output:
+    """One run's ``output.ipynb``: where it goes and what every save puts in place of what papermill wrote."""
+
+    path: Path
+    injected_source: str | None  # the redacted injected cell, when a secret was given
+    papermill: dict[str, Any]  # metadata.papermill fields: paths as in the record (not the in-memory notebook), redacted parameters
+    data: dict[str, Any] | None = None  # the notebook as last saved
+
+    def save(self, text: str) -> None:
+        """Redact and write one save of papermill's, atomically."""
+        data = json.loads(text)
+        data.setdefault("metadata", {}).setdefault("papermill", {}).update(self.papermill)
+        if self.injected_source is not None:
+            for cell in data.get("cells", ()):
+                if INJECTED_TAG in _tags(cell):
+                    cell["source"] = self.injected_source.splitlines(keepends=True)  # as nbformat writes sources
+        atomic_write(self.path, (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
+        self.data = data
+
+
+_OUTPUTS: dict[str, _Output] = {}
+
+
+class _OutputHandler:
+    """papermill's I/O handler interface for ``nb2prod-output://`` paths: write-only."""
+
+    def read(self, path: str) -> str:
+        """Not supported: nb2prod hands papermill the notebook in memory."""
+        raise io.UnsupportedOperation(f"nb2prod's output handler is write-only: cannot read {path}")
+
+    def listdir(self, path: str) -> list[str]:
+        """Not supported."""
+        raise io.UnsupportedOperation(f"nb2prod's output handler is write-only: cannot list {path}")
+
+    def write(self, buf: str, path: str) -> None:
+        """Save the executed notebook of the run registered under ``path``."""
+        _OUTPUTS[path].save(buf)
+
+    def pretty_path(self, path: str) -> str:
+        """The file behind ``path``."""
+        return path.removeprefix(_OUTPUT_SCHEME)
+
+
+@functools.cache
+def _install_handler() -> None:
+    from papermill.iorw import papermill_io
+
+    papermill_io.register(_OUTPUT_SCHEME, _OutputHandler())
+
+
+@contextlib.contextmanager
+def _registered(output: _Output) -> Iterator[str]:
+    """The papermill output path that saves into ``output`` for the duration of the block."""
+    key = _OUTPUT_SCHEME + os.fspath(output.path)
+    _OUTPUTS[key] = output
+    try:
+        # papermill formats output paths with str.format: doubled braces keep a folder named {x} itself
+        yield key.replace("{", "{{").replace("}", "}}")
+    finally:
+        del _OUTPUTS[key]
