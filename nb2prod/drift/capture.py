@@ -9,7 +9,9 @@ numpy is imported when a profile is computed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 PROFILE_MIME = "application/vnd.nb2prod.profile+json"
@@ -60,3 +62,26 @@ def recorded_profiles(notebook: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             if isinstance(found, Mapping) and isinstance(found.get("name"), str):
                 profiles[found["name"]] = dict(found)
     return profiles
+
+
+def store_profiles(notebook: Mapping[str, Any], directory: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Write each profile the executed notebook stored to ``profile-<name>.json`` in the run folder.
+
+    Returns what ``run.json`` keeps: ``{name: {"path", "sha256", "rows", "columns"}}``. A profile
+    whose name or content is not valid (an output forged by hand) is left out.
+    """
+    from ..errors import UsageError
+    from .profile import check_name, profile_problem, write_profile
+
+    stored: dict[str, dict[str, Any]] = {}
+    for name, found in recorded_profiles(notebook).items():
+        try:
+            check_name(name)
+        except UsageError:
+            continue
+        if profile_problem(found) is not None:
+            continue
+        filename = f"profile-{name}.json"
+        digest = write_profile(found, Path(directory) / filename)
+        stored[name] = {"path": filename, "sha256": digest, "rows": found.get("rows"), "columns": len(found["columns"])}
+    return stored

@@ -83,6 +83,7 @@ WRONG = [
     ("environment__packages__numpy", 1, "'environment.packages.numpy' is the number 1, expected a string"),
     ("inputs", {"data.csv": None}, "'inputs.data.csv' is null, expected a string"),
     ("artifacts", {"model.bin": 1}, "'artifacts.model.bin' is the number 1, expected a string"),
+    ("profiles", {"train": "profile-train.json"}, "'profiles.train' is the string \"profile-train.json\", expected an object"),
     ("runner", "me", "'runner' is the string \"me\", expected an object or null"),
     ("kernel", 3, "'kernel' is the number 3, expected a string or null"),
     ("nb2prod_version", None, "'nb2prod_version' is null, expected a string"),
