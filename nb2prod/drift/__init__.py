@@ -90,6 +90,8 @@ def resolve_reference(reference: str, *, runs_dir: str | os.PathLike[str] = "run
     if candidate.is_file() and candidate.name != RECORD_FILE:
         profile = load_profile(candidate)
         return Reference(profile, candidate, file_sha256(candidate))
+    if candidate.suffix == ".json" and not candidate.exists():
+        raise DataError("no such profile file or run", path=reference)
     record = find_record(reference, runs_dir)
     directory = record.directory
     assert directory is not None

@@ -237,7 +237,12 @@ class ColumnAccumulator:
         """Objects and strings: count them first (fast in C), then sort the few distinct values into missing, numbers and text."""
         import numpy as np
 
-        counted = Counter(array.tolist())
+        items = array.tolist()
+        counted = Counter(items)
+        if any(isinstance(key, bool) or (_is_number(key) and key in (0, 1)) for key in counted if not isinstance(key, str)):
+            # True == 1 and False == 0 share a Counter key: count the booleans apart (only when both could be there)
+            counted = Counter((type(value) is bool, value) for value in items)
+            counted = Counter({(str(value) if is_bool else value): count for (is_bool, value), count in counted.items()})
         numbers: list[float] = []
         repeats: list[int] = []
         texts: dict[str, int] = {}

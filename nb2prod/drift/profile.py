@@ -94,6 +94,8 @@ def build_profile(
         rows += length or 0
     if not accumulators:
         raise DataError("no columns to profile")
+    if rows == 0:
+        raise DataError("no rows to profile", hint="a profile needs the data the model was trained on")
     if target is not None and target not in accumulators:
         raise UsageError(f"the target {target!r} is not a column", hint="columns: " + ", ".join(list(accumulators)[:20]))
     columns = {column: column_profile(acc, hash_categories=hash_categories) for column, acc in accumulators.items()}

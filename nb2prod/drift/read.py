@@ -67,7 +67,7 @@ def iter_file(path: str | os.PathLike[str], *, chunk_rows: int = CHUNK_ROWS) -> 
 def _pandas_chunks(path: str | os.PathLike[str], kind: str, chunk_rows: int) -> Iterator[dict[str, Any]]:
     pd = _require("pandas", path)
     if kind == "jsonl":
-        reader = pd.read_json(path, lines=True, chunksize=chunk_rows, dtype=False, convert_dates=False)
+        reader = pd.read_json(path, lines=True, chunksize=chunk_rows, dtype=False)
     else:
         reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", chunksize=chunk_rows, low_memory=True)
     with reader:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..text import printable
 from .checks import DriftResult
 
 _STYLE = """
@@ -31,24 +32,29 @@ def render_html(result: DriftResult, *, title: str = "nb2prod drift") -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p>Profile <b>{html.escape(str(document['reference']['profile']))}</b> ({document['reference']['rows']} rows) against "
-        f"{document['rows']} new rows. Gate <code>{html.escape(', '.join(document['gate']['fail_on']))}</code>: "
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+        f"<p>Profile <b>{_e(str(document['reference']['profile']))}</b> ({document['reference']['rows']} rows) against "
+        f"{document['rows']} new rows. Gate <code>{_e(', '.join(document['gate']['fail_on']))}</code>: "
         f'<span class="{"fail" if result.failed else "ok"}">{decision}</span>.</p>',
         f"<p>{summary['checked']} columns checked: {summary['fail']} fail, {summary['warn']} warn, {summary['ok']} ok, "
         f"{summary['insufficient']} insufficient, {summary['unsupported']} unsupported. Significance level per column: "
         f"{result.alpha:.3g} (alpha {result.options.alpha:g} / {summary['checked'] or 1}). Every metric: higher is drift.</p>",
     ]
     if result.gate_reasons:
-        parts.append("<ul>" + "".join(f"<li>{html.escape(reason)}</li>" for reason in result.gate_reasons[:50]) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{_e(reason)}</li>" for reason in result.gate_reasons[:50]) + "</ul>")
     parts.append(_table(result))
     for column in result.columns:
         if column.status in ("warn", "fail") and column.bins:
-            parts.append(f"<h2>{html.escape(column.name)} <span class='{column.status}'>{column.status}</span></h2>")
+            parts.append(f"<h2>{_e(column.name)} <span class='{column.status}'>{column.status}</span></h2>")
             parts.append(_chart(column.bins))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _e(text: str) -> str:
+    """Text from the data made safe in HTML: control characters shown escaped, markup characters as entities."""
+    return html.escape(printable(str(text)))
 
 
 def _cell(value: Any) -> str:
@@ -56,7 +62,7 @@ def _cell(value: Any) -> str:
         return "<td></td>"
     if isinstance(value, float):
         return f"<td>{value:.4g}</td>"
-    return f"<td>{html.escape(str(value))}</td>"
+    return f"<td>{_e(str(value))}</td>"
 
 
 def _table(result: DriftResult) -> str:
@@ -65,7 +71,7 @@ def _table(result: DriftResult) -> str:
     for column in result.columns:
         psi = column.metric("psi")
         cells = [
-            f"<td>{html.escape(column.name)}</td>",
+            f"<td>{_e(column.name)}</td>",
             _cell(column.kind),
             f"<td class='{column.status}'>{column.status}</td>",
             _cell(column.n_ref),
@@ -73,7 +79,7 @@ def _table(result: DriftResult) -> str:
             _cell(psi.value if psi else None),
             _cell(psi.p_value if psi else None),
             *(_cell(column.value(name)) for name in ("js", "ks", "w1", "missing", "out_of_range", "unseen")),
-            f"<td class='note'>{html.escape('; '.join(_notes(column)))}</td>",
+            f"<td class='note'>{_e('; '.join(_notes(column)))}</td>",
         ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
     rows.append("</table>")
@@ -109,7 +115,7 @@ def _chart(bins: list[tuple[str, float, float]]) -> str:
     y = 20
     for label, ref, new in shown:
         text = label if len(label) <= 28 else label[:27] + "…"
-        items.append(f'<text x="{label_width - 6}" y="{y + _BAR_HEIGHT + 2}" font-size="11" text-anchor="end">{html.escape(text)}</text>')
+        items.append(f'<text x="{label_width - 6}" y="{y + _BAR_HEIGHT + 2}" font-size="11" text-anchor="end">{_e(text)}</text>')
         items.append(f'<rect x="{label_width}" y="{y}" width="{ref * scale:.1f}" height="{_BAR_HEIGHT}" fill="#9e9e9e"/>')
         items.append(f'<text x="{label_width + ref * scale + 4:.1f}" y="{y + 11}" font-size="10">{ref:.1%}</text>')
         y += _BAR_HEIGHT
