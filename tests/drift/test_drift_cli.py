@@ -11,6 +11,8 @@ import pytest
 
 from nb2prod.cli import main
 
+CaptureFixture = pytest.CaptureFixture[str]
+
 RNG = np.random.default_rng(2026)
 
 
@@ -133,7 +135,7 @@ def test_all_missing_infinities_and_a_changed_constant(
     assert code == 1 and {m["metric"]: m["status"] for m in column(document, "const")["metrics"]}["unseen"] == "fail"
 
 
-def test_many_categories_and_hashed_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_many_categories_and_hashed_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: CaptureFixture) -> None:
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(5)
     pd.DataFrame({"city": [f"c{i}" for i in rng.zipf(1.3, 20_000) % 5000], "email": rng.choice(["a@x.org", "b@x.org"], 20_000)}).to_csv(
