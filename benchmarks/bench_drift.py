@@ -8,7 +8,7 @@ with a shift in three columns), then times, each in its own process so that peak
   ``nb2prod drift profile.json current.csv`` (what is timed: the check);
 - Evidently: ``Report([DataDriftPreset()]).run(current, reference)`` on the same two CSVs read with
   pandas (it needs the raw reference), in a throw-away virtual environment under
-  ``benchmarks/.cache/evidently-venv`` (created on first use with ``pip install evidently``; not a
+  ``benchmarks/.cache/evidently-venv`` (created on first use with ``pip install evidently "pandas<3"``: evidently 0.7 does not import under pandas 3; not a
   project dependency).
 
 Also prints the no-drift false-alarm sweep of tests/drift/simulate.py at more batches than the
@@ -87,7 +87,7 @@ def evidently_python() -> str:
     python = EVIDENTLY_VENV / "bin" / "python"
     if not python.exists():
         venv.create(EVIDENTLY_VENV, with_pip=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "evidently>=0.7,<0.8"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "evidently>=0.7,<0.8", "pandas<3"], check=True)
     return str(python)
 
 

@@ -202,23 +202,31 @@ class ColumnAccumulator:
             self.counts.clear()
 
     def _add_sample(self, finite: np.ndarray) -> None:
-        """Keep a uniform sample: every value gets a random key, the ``sample_cap`` smallest keys stay."""
+        """Keep a uniform sample: every value gets a random key, the ``sample_cap`` smallest keys stay.
 
-        keys = self._rng.random(len(finite))
-        self._sample.append(finite)
-        self._keys.append(keys)
+        Keys are independent of the values, so they are drawn only once the cap is first passed
+        (a column that fits keeps all its values and never pays for keys). The values are copied:
+        a view would keep the reader's whole chunk alive.
+        """
+        import numpy as np
+
+        self._sample.append(np.array(finite, dtype=np.float64, copy=True))
+        if self._keys:
+            self._keys.append(self._rng.random(len(finite)))
         self._kept += len(finite)
-        if self._kept > 2 * self.sample_cap:
+        if self._kept > self.sample_cap + max(len(finite), self.sample_cap // 4):
             self._shrink()
 
     def _shrink(self) -> None:
         import numpy as np
 
-        values, keys = np.concatenate(self._sample), np.concatenate(self._keys)
-        if len(values) > self.sample_cap:
-            keep = np.argpartition(keys, self.sample_cap - 1)[: self.sample_cap]
-            values, keys = values[keep], keys[keep]
-        self._sample, self._keys, self._kept = [values], [keys], len(values)
+        values = np.concatenate(self._sample)
+        if len(values) <= self.sample_cap:
+            self._sample, self._kept = [values], len(values)
+            return
+        keys = np.concatenate(self._keys) if self._keys else self._rng.random(len(values))
+        keep = np.argpartition(keys, self.sample_cap - 1)[: self.sample_cap]
+        self._sample, self._keys, self._kept = [values[keep]], [keys[keep]], self.sample_cap
 
     def _add_datetimes(self, array: np.ndarray) -> None:
         import numpy as np

@@ -145,3 +145,14 @@ def test_a_version_1_profile_without_the_later_optional_fields_still_loads(tmp_p
 
     result = check_chunks(load_profile(path), [{"x": RNG.uniform(0, 9, 1000)}])
     assert result.columns[0].status == "ok" and result.columns[0].value("ks") is not None
+
+
+def test_columns_past_the_sample_cap_get_quantiles_from_a_seeded_uniform_sample() -> None:
+    from nb2prod.drift.profile import build_profile
+
+    values = np.arange(100_000, dtype=float)
+    chunks = [{"x": values[start : start + 7_000]} for start in range(0, len(values), 7_000)]
+    first, again = (build_profile(chunks, sample_cap=5_000)["columns"]["x"] for _ in range(2))
+    assert first == again and first["sampled"] and sum(first["counts"]) == 5_000
+    assert first["min"] == 0 and first["max"] == 99_999 and first["mean"] == pytest.approx(49_999.5)  # moments: all values
+    assert np.allclose(first["q"], np.linspace(0, 99_999, 21), atol=2_500)  # a uniform sample, not the first rows
