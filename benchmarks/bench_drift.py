@@ -8,8 +8,11 @@ with a shift in three columns), then times, each in its own process so that peak
   ``nb2prod drift profile.json current.csv`` (what is timed: the check);
 - Evidently: ``Report([DataDriftPreset()]).run(current, reference)`` on the same two CSVs read with
   pandas (it needs the raw reference), in a throw-away virtual environment under
-  ``benchmarks/.cache/evidently-venv`` (created on first use with ``pip install evidently "pandas<3"``: evidently 0.7 does not import under pandas 3; not a
-  project dependency).
+  ``benchmarks/.cache/evidently-venv`` (created on first use with ``pip install evidently "pandas<3"``:
+  evidently 0.7 does not import under pandas 3; not a project dependency).
+
+Both sides include reading the CSVs: nb2prod reads the new data in chunks, Evidently needs both
+data sets in memory. Timings on a shared machine vary; the ratio is what the benchmark reports.
 
 Also prints the no-drift false-alarm sweep of tests/drift/simulate.py at more batches than the
 tests use. Run: ``python benchmarks/bench_drift.py [--rows 1000000] [--skip-evidently]``.

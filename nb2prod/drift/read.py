@@ -2,8 +2,10 @@
 
 Files are read in chunks of ``CHUNK_ROWS`` rows, so memory is bounded by the chunk and a file
 larger than memory can be checked. CSV and JSON lines go through pandas' C parser
-(``read_csv(chunksize=...)``): about 20x faster than the ``csv`` module plus a Python conversion
-per value, which would dominate a check's time. Parquet goes through pyarrow's record batches.
+(``read_csv(chunksize=...)``), chosen by speed: for 1M rows x 20 columns (15 numeric, 5 text) it
+took 6.4 s, against 20.2 s for the ``csv`` module with ``float()`` per value and 12.4 s for
+pyarrow's streaming CSV reader once its text columns become Python objects (same loaded 2-core
+machine). Parquet goes through pyarrow's record batches.
 Both are optional dependencies (``pip install 'nb2prod[drift]'``), imported only here, only when a
 file is read; a missing one is an input error that says what to install.
 
