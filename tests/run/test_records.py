@@ -85,6 +85,8 @@ WRONG = [
     ("artifacts", {"model.bin": 1}, "'artifacts.model.bin' is the number 1, expected a string"),
     ("profiles", {"train": "profile-train.json"}, "'profiles.train' is the string \"profile-train.json\", expected an object"),
     ("runner", "me", "'runner' is the string \"me\", expected an object or null"),
+    ("given", ["seed", 1], "'given' is a list, expected a list of strings or null"),
+    ("duration_s", "sk-proj-" + "Ab3dEf6hIj" * 4, "'duration_s' is the string \"***\", expected a number or null"),
     ("kernel", 3, "'kernel' is the number 3, expected a string or null"),
     ("nb2prod_version", None, "'nb2prod_version' is null, expected a string"),
 ]
