@@ -10,7 +10,7 @@ numpy is imported when a profile is computed.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,17 +64,23 @@ def recorded_profiles(notebook: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return profiles
 
 
-def store_profiles(notebook: Mapping[str, Any], directory: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+def store_profiles(
+    notebook: Mapping[str, Any], directory: str | os.PathLike[str], *, secrets: Iterable[str] = ()
+) -> dict[str, dict[str, Any]]:
     """Write each profile the executed notebook stored to ``profile-<name>.json`` in the run folder.
 
-    Returns what ``run.json`` keeps: ``{name: {"path", "sha256", "rows", "columns"}}``. A profile
-    whose name or content is not valid (an output forged by hand) is left out.
+    Returns what ``run.json`` keeps: ``{name: {"path", "sha256", "rows", "columns"}}``. The run's
+    ``secrets`` (and credential-shaped text) are masked in the profile as in the rest of the
+    record; a profile whose name or content is not valid (an output forged by hand) is left out.
     """
     from ..errors import UsageError
+    from ..secrets import Masker
     from .profile import check_name, profile_problem, write_profile
 
+    masker = Masker(secrets)
     stored: dict[str, dict[str, Any]] = {}
-    for name, found in recorded_profiles(notebook).items():
+    for name, recorded in recorded_profiles(notebook).items():
+        found = masker.data(recorded)
         try:
             check_name(name)
         except UsageError:

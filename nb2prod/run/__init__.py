@@ -140,7 +140,7 @@ def run_notebook(
             environment=_environment(packages),
             inputs=inputs,
             artifacts=artifacts,
-            profiles=store_profiles(outcome.output, run_dir) if outcome.output else {},
+            profiles=store_profiles(outcome.output, run_dir, secrets=record.secrets) if outcome.output else {},
             runner=None,
         )
         write_record(record)

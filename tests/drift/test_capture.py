@@ -42,3 +42,11 @@ def test_importing_nb2prod_and_its_cli_loads_no_numpy_pandas_or_pyarrow() -> Non
         for name in subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     }
     assert loaded.isdisjoint({"numpy", "pandas", "pyarrow", "scipy"}), loaded & {"numpy", "pandas", "pyarrow", "scipy"}
+
+
+def test_scenario_46_a_secret_among_the_categories_is_masked_in_the_stored_profile(tmp_path: Path) -> None:
+    secret = "sk-live-51HfT9q2eZvKYlo2CkPz"
+    profile = nb2prod.profile({"note": np.array([secret, "other"] * 40, dtype=object)}, name="train")
+    stored = store_profiles(notebook_with({PROFILE_MIME: profile}), tmp_path, secrets={secret})
+    text = (tmp_path / "profile-train.json").read_text()
+    assert secret not in text and "***" in text and stored["train"]["rows"] == 80
