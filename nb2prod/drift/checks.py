@@ -86,10 +86,9 @@ def make_accumulators(profile: Mapping[str, Any]) -> dict[str, ColumnAccumulator
     accumulators = {}
     for index, (name, summary) in enumerate(profile["columns"].items()):
         kind = summary["kind"]
-        edges = points = vocabulary = bounds = None
+        edges = vocabulary = bounds = None
         if kind == "numeric":
             edges = np.asarray(summary["edges"][1:-1], dtype=np.float64)
-            points = np.asarray(summary.get("q") or [], dtype=np.float64)
             if summary.get("min") is not None:
                 low = -math.inf if summary.get("neginf") else summary["min"]
                 bounds = (low, math.inf if summary.get("posinf") else summary["max"])
@@ -100,7 +99,6 @@ def make_accumulators(profile: Mapping[str, Any]) -> dict[str, ColumnAccumulator
             sample_cap=CHECK_SAMPLE_CAP,
             seed=index,
             edges=edges,
-            points=points,
             vocabulary=vocabulary,
             bounds=bounds,
             hashed=hashed,
@@ -273,7 +271,8 @@ def _numeric_metrics(result: ColumnResult, summary: Mapping[str, Any], acc: Colu
     quantiles = summary.get("q") or []
     if quantiles and acc.finite:
         ref_cdf = summary.get("cdf") or [i / (len(quantiles) - 1) for i in range(len(quantiles))]
-        new_cdf = acc.at_or_below / acc.finite
+        # the new data's CDF at the reference quantiles, from its sample (all values up to CHECK_SAMPLE_CAP)
+        new_cdf = np.searchsorted(sample, np.asarray(quantiles, dtype=np.float64), side="right") / len(sample)
         result.metrics.append(Metric("ks", stats.ks_from_cdf(np.asarray(ref_cdf), new_cdf)))
         new_q = np.quantile(sample, np.linspace(0, 1, len(quantiles)))
         result.metrics.append(Metric("w1", stats.w1_from_quantiles(np.asarray(quantiles), new_q, summary.get("std") or 0.0)))

@@ -5,8 +5,8 @@
 
 - numbers: missing, +inf and -inf counts, min and max, a shifted sum and sum of squares (mean and
   standard deviation), a seeded uniform sample of at most ``sample_cap`` values (quantiles), and,
-  when ``edges`` / ``points`` are given (a check against a profile), exact bin counts and counts of
-  values at or below each reference quantile;
+  when ``edges`` are given (a check against a profile), exact counts per bin and of values
+  outside ``bounds``;
 - everything else, and numbers while there are few distinct ones: value counts under a canonical
   text key (``1`` and ``1.0`` are one category), up to ``track_cap`` distinct keys;
 - datetimes: missing, min and max.
@@ -82,7 +82,6 @@ class ColumnAccumulator:
         sample_cap: int,
         seed: int = 0,
         edges: Any = None,
-        points: Any = None,
         vocabulary: frozenset[str] | None = None,
         bounds: tuple[float, float] | None = None,
         hashed: bool = False,
@@ -116,9 +115,7 @@ class ColumnAccumulator:
         self._keys: list[Any] = []
         self._kept = 0
         self.edges = None if edges is None else np.asarray(edges, dtype=np.float64)
-        self.points = None if points is None else np.asarray(points, dtype=np.float64)
         self.bin_counts = None if self.edges is None else np.zeros(len(self.edges) + 1, dtype=np.int64)
-        self.at_or_below = None if self.points is None else np.zeros(len(self.points), dtype=np.int64)
         self.vocabulary = vocabulary
         self.bounds = bounds
         self.outside = 0  # values outside ``bounds`` (infinities included)
@@ -167,10 +164,6 @@ class ColumnAccumulator:
             self.bin_counts += np.bincount(np.searchsorted(self.edges, present, side="right"), minlength=len(self.bin_counts))
         if self.bounds is not None:
             self.outside += int(np.count_nonzero((present < self.bounds[0]) | (present > self.bounds[1])))
-        if self.at_or_below is not None and len(finite):
-            # x <= points[i] exactly when fewer than i + 1 points are below x
-            below = np.bincount(np.searchsorted(self.points, finite, side="left"), minlength=len(self.points) + 1)
-            self.at_or_below += np.cumsum(below)[: len(self.points)]
         if self.numeric_keys:
             self._track_numbers(present)
         if not len(finite):
