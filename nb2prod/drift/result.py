@@ -22,7 +22,7 @@ REPORTED = ("js", "ks", "w1", "linf")
 METRICS = (*DEFAULT_THRESHOLDS, *REPORTED)
 DEFAULT_ALPHA = 0.005
 DEFAULT_MIN_ROWS = 100
-CHECK_SAMPLE_CAP = 100_000
+CHECK_SAMPLE_CAP = 50_000
 STATUS_RANK = {"fail": 5, "warn": 4, "insufficient": 3, "new": 2, "absent": 1, "ok": 1, "unsupported": 0, "ignored": 0}
 _DESCRIPTIONS = {
     "psi": "population stability index over the reference bins",

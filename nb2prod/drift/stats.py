@@ -8,7 +8,7 @@ and what one pass over the new data gives, so no raw training data is needed. Di
 - ``js_distance``: Jensen-Shannon distance, base 2 (0 = same, 1 = disjoint).
 - ``ks_from_cdf``: the Kolmogorov-Smirnov D evaluated at the reference's 21 quantiles (a lower
   bound of the exact D, at most 0.05 below it; the new data's CDF there comes from its sample of
-  up to 100,000 values, exact below that).
+  up to 50,000 values, exact below that).
 - ``w1_from_quantiles``: Wasserstein-1 approximated by the mean absolute difference of matching
   quantiles, in units of the reference's standard deviation.
 
