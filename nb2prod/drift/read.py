@@ -100,7 +100,8 @@ def _require(module: str, path: str | os.PathLike[str]) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise DataError(f"reading this file needs {module}, which is not installed", path=os.fspath(path), hint=INSTALL_HINT) from None
+        hint = INSTALL_HINT if module == "pandas" else f"pip install {module}"
+        raise DataError(f"reading this file needs {module}, which is not installed", path=os.fspath(path), hint=hint) from None
 
 
 def frame_columns(data: Any, columns: Sequence[str] | None = None) -> dict[str, Any]:

@@ -156,3 +156,14 @@ def test_columns_past_the_sample_cap_get_quantiles_from_a_seeded_uniform_sample(
     assert first == again and first["sampled"] and sum(first["counts"]) == 5_000
     assert first["min"] == 0 and first["max"] == 99_999 and first["mean"] == pytest.approx(49_999.5)  # moments: all values
     assert np.allclose(first["q"], np.linspace(0, 99_999, 21), atol=2_500)  # a uniform sample, not the first rows
+
+
+def test_a_missing_reader_library_is_an_input_error_that_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    path = tmp_path / "d.parquet"
+    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(path)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # what Python does for a module that is not installed: ImportError
+    with pytest.raises(DataError, match="needs pyarrow") as raised:
+        profile_files([path])
+    assert raised.value.hint == "pip install pyarrow"
