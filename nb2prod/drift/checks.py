@@ -112,7 +112,7 @@ def check_chunks(profile: Mapping[str, Any], chunks: Iterable[Mapping[str, Any]]
     options = options or CheckOptions()
     gates = [parse_gate(item) for item in options.fail_on]
     accumulators = make_accumulators(profile)
-    extra: dict[str, ColumnAccumulator] = {}
+    extra: dict[str, int] = {}  # columns the profile does not have: only their rows are counted
     rows = 0
     appeared: set[str] = set()
     for chunk in chunks:
@@ -121,8 +121,9 @@ def check_chunks(profile: Mapping[str, Any], chunks: Iterable[Mapping[str, Any]]
             appeared.add(name)
             accumulator = accumulators.get(name)
             if accumulator is None:
-                accumulator = extra.setdefault(name, ColumnAccumulator(name, sample_cap=1, track_numbers=False))
-            accumulator.add(values)
+                extra[name] = extra.get(name, 0) + len(values)
+            else:
+                accumulator.add(values)
             length = max(length, len(values))
         rows += length
     return judge(profile, accumulators, extra, rows=rows, present=appeared, options=options, gates=gates)
@@ -131,20 +132,23 @@ def check_chunks(profile: Mapping[str, Any], chunks: Iterable[Mapping[str, Any]]
 def judge(
     profile: Mapping[str, Any],
     accumulators: Mapping[str, ColumnAccumulator],
-    extra: Mapping[str, ColumnAccumulator],
+    extra: Mapping[str, int],
     *,
     rows: int,
     present: set[str],
     options: CheckOptions,
     gates: Sequence[str | GateExpression] = ("fail",),
 ) -> DriftResult:
-    """Turn the accumulated data into column results and the gate's decision."""
+    """Turn the accumulated data into column results and the gate's decision.
+
+    ``extra`` maps the data's columns the profile does not have to their row counts; ``present``
+    names every column the data has (a header-only file has columns and no rows).
+    """
     selected = options.columns
     if selected is not None:
         unknown = [name for name in selected if name not in profile["columns"]]
         if unknown:
             raise UsageError(f"--columns names columns the profile does not have: {', '.join(unknown)}")
-    columns_in_data = present
     target = profile.get("target")
     results: list[ColumnResult] = []
     pending: list[tuple[str, Mapping[str, Any], ColumnAccumulator]] = []
@@ -152,7 +156,7 @@ def judge(
         if name in options.ignore or (selected is not None and name not in selected):
             results.append(ColumnResult(name, summary["kind"], "ignored", n_ref=summary["n"]))
             continue
-        if name not in columns_in_data:
+        if name not in present:
             if name == target:
                 results.append(ColumnResult(name, summary["kind"], "absent", n_ref=summary["n"], notes=["the target is not in the data"]))
             else:
@@ -163,9 +167,9 @@ def judge(
                 )
             continue
         pending.append((name, summary, accumulators[name]))
-    for name, acc in extra.items():
+    for name, count in extra.items():
         if name not in options.ignore:
-            results.append(ColumnResult(name, "?", "new", n_new=acc.rows, schema="new", notes=["not in the profile (new column)"]))
+            results.append(ColumnResult(name, "?", "new", n_new=count, schema="new", notes=["not in the profile (new column)"]))
     k = sum(1 for _, summary, acc in pending if summary["kind"] not in ("unsupported",) and not _kind_changed(summary, acc))
     alpha = options.alpha / max(k, 1)
     for name, summary, acc in pending:
