@@ -23,8 +23,9 @@ from ..errors import Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
 from .context import LintContext, LintSettings
 from .nbqa import run_tool
+from .registry import registry
 from .ruff import RuffRun, RuffTarget, has_ruff_config, ruff_arguments
-from .rule import FileResult, Finding, Registry, Rule, Severity, registry
+from .rule import FileResult, Finding, Registry, Rule, Severity
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
 #: ruff findings that repeat a notebook rule's finding: the notebook rule's message says more, so

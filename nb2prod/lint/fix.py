@@ -53,8 +53,8 @@ from ..formatting import _checkable, _python_of, is_python_notebook, replace_sou
 from ..model import source_text
 from ..notebook import Notebook, read_notebook, write_notebook
 from .engine import LintOptions, check_selectors
+from .registry import registry
 from .ruff import has_ruff_config, ruff_arguments, ruff_executable
-from .rule import registry
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
 #: The notebook rules ``--fix`` can fix, in the order the fixes apply.

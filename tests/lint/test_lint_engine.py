@@ -15,7 +15,7 @@ from nb2prod.cli import main
 from nb2prod.config import Config, LintConfig
 from nb2prod.errors import UsageError
 from nb2prod.lint.engine import PARALLEL_THRESHOLD, Selection, lint
-from nb2prod.lint.rule import registry
+from nb2prod.lint.registry import registry
 
 MessyNotebook = Callable[..., Path]
 

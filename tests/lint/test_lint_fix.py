@@ -122,7 +122,7 @@ def test_fix_notebook_is_pure_and_respects_notebook_level_ignore(notebook_json: 
 
 
 def test_fixable_codes_are_registered_as_fixable() -> None:
-    from nb2prod.lint.rule import registry
+    from nb2prod.lint.registry import registry
 
     rules = registry()
     assert all(rules[code].fixable for code in FIXABLE)

@@ -15,7 +15,8 @@ import pytest
 from lint_helpers import DATA, R_KERNEL, Where, fixture_findings, hits, where
 
 from nb2prod.lint.context import LintContext
-from nb2prod.lint.rule import Rule, registry
+from nb2prod.lint.registry import registry
+from nb2prod.lint.rule import Rule
 from nb2prod.lint.rules import export
 from nb2prod.lint.rules.export import RULES
 from nb2prod.notebook import read_notebook

@@ -19,7 +19,8 @@ from lint_helpers import DATA, R_KERNEL, Where, fixture_findings, hits, where
 
 from nb2prod.lint.context import LintContext, LintSettings
 from nb2prod.lint.engine import LintOptions, Selection, lint_notebook
-from nb2prod.lint.rule import Rule, registry
+from nb2prod.lint.registry import registry
+from nb2prod.lint.rule import Rule
 from nb2prod.lint.rules import hygiene
 from nb2prod.lint.rules.hygiene import RULES
 from nb2prod.notebook import read_notebook
