@@ -15,6 +15,7 @@ from ..model import Cell
 from ..notebook import Notebook
 from .dataflow import NotebookFlow, analyze_notebook
 from .ipython import TransformedCell, transform_cell
+from .language import Language, notebook_language
 
 EXPORT_ROLES = frozenset({"export", "export-internal"})
 
@@ -41,15 +42,14 @@ class LintContext:
         return self.notebook.cells
 
     @cached_property
+    def language(self) -> Language:
+        """The language of the code cells, decided from the notebook's metadata (see ``nb2prod.lint.language``)."""
+        return notebook_language(self.notebook.metadata)
+
+    @cached_property
     def is_python(self) -> bool:
-        """Whether the code cells are Python; code rules are skipped otherwise (NB510 says so)."""
-        language = self.notebook.language
-        if language is None:
-            kernel = (self.notebook.metadata.get("kernelspec") or {}).get("name")
-            if isinstance(kernel, str) and kernel.lower().startswith("python"):
-                return True  # `language` is optional in a kernelspec (nbformat schema: name and display_name)
-            return self.notebook.is_text and self.notebook.path.suffix.lower() in (".py", ".md", ".myst", ".mystnb", ".mnb")
-        return language in ("python", "python3", "ipython", "ipython3")
+        """Whether the code cells are Python 3; rules that read code as Python are skipped otherwise (NB510 says so)."""
+        return self.language.is_python3
 
     def code_cells(self) -> Iterator[Cell]:
         """The code cells, in notebook order."""

@@ -145,7 +145,8 @@ def lint_notebook(notebook: Notebook, options: LintOptions, rules: Registry | No
     context = LintContext(notebook, options.settings)
     result = FileResult(notebook.display_path, notebook=notebook)
     if not context.is_python:
-        result.notes.append(f"code rules skipped: the notebook's language is {notebook.language or 'unknown'}")
+        result.python = False
+        result.notes.append(f"code rules skipped, ruff's too: the notebook's code is {context.language.shown}, not Python 3")
     for code in rules:
         rule = rules[code]
         if not options.selection.wants(rule):
@@ -219,7 +220,7 @@ def lint(
 
     if ruff_run is not None:
         for shown, findings in ruff_run.findings().items():
-            if shown in results and results[shown].error is None:
+            if shown in results and results[shown].error is None and results[shown].python:
                 results[shown].findings.extend(findings)
     for tool in options.tools:
         loaded = [notebook for shown, _ in found.notebooks if (notebook := _loaded(results[shown])) is not None]

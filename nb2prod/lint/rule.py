@@ -102,7 +102,9 @@ class FileResult:
     """Lint's outcome for one file: its findings, or the error that kept it from being linted.
 
     ``notebook`` lets reports show the source line of a finding; ``notes`` tell the user what was
-    not checked and why (e.g. code rules skipped for a non-Python kernel).
+    not checked and why (e.g. code rules skipped for a non-Python kernel). ``python`` is False when
+    the code cells are not Python 3 (another language, or Python 2): ruff's findings are then
+    dropped, like the notebook rules that read code as Python.
     """
 
     path: str
@@ -110,6 +112,7 @@ class FileResult:
     error: Nb2prodError | None = None
     notebook: Notebook | None = None
     notes: list[str] = field(default_factory=list)
+    python: bool = True
 
 
 @dataclass(frozen=True)

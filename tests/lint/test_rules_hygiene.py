@@ -114,7 +114,7 @@ def test_fixture_messages() -> None:
     assert messages("nb508_analysis-Copy1", "NB508")[0].startswith("file name 'nb508_analysis-Copy1.ipynb' marks a copy")
     assert messages("nb509_little_markdown", "NB509")[0].startswith("1 markdown cells for 4 code cells (ratio 0.25, minimum 0.3)")
     assert messages("nb510_no_kernelspec", "NB510")[0].startswith("no kernelspec")
-    assert messages("nb510_r_kernel", "NB510")[0].startswith("the kernel language is r, not Python: code rules are skipped")
+    assert messages("nb510_r_kernel", "NB510")[0].startswith("the notebook's code is R, not Python (from its language_info): code rules")
 
 
 # --- NB501 ----------------------------------------------------------------------------------------
@@ -408,8 +408,8 @@ def test_file_name_fine(context_for: Callable[..., LintContext], name: str) -> N
         ({}, "no kernelspec"),
         ({"language_info": {"name": "python"}}, "no kernelspec"),
         ({"kernelspec": {"name": "", "display_name": "Python 3", "language": "python"}}, "no kernelspec"),
-        (R_KERNEL, "the kernel language is r, not Python"),
-        ({"kernelspec": {"name": "julia-1.10", "display_name": "Julia", "language": "julia"}}, "the kernel language is julia, not Python"),
+        (R_KERNEL, "the notebook's code is R, not Python"),
+        ({"kernelspec": {"name": "julia-1.10", "display_name": "Julia", "language": "julia"}}, "the notebook's code is julia, not Python"),
     ],
 )
 def test_kernel_reported(context_for: Callable[..., LintContext], metadata: dict[str, Any], message: str) -> None:
@@ -438,7 +438,7 @@ def test_non_python_kernel_turns_code_rules_off(make_notebook: Callable[..., Pat
     notebook = read_notebook(make_notebook(cells, metadata=R_KERNEL))
     result = lint_notebook(notebook, LintOptions(selection=Selection(select=("ALL",))))
     assert [(f.code, f.cell_index) for f in result.findings] == [("NB510", None)]
-    assert result.notes == ["code rules skipped: the notebook's language is r"]
+    assert result.notes == ["code rules skipped, ruff's too: the notebook's code is R, not Python 3"]
     python = lint_notebook(read_notebook(make_notebook(cells, name="python.ipynb")), LintOptions(selection=Selection(select=("NB1",))))
     assert {f.code for f in python.findings} >= {"NB104", "NB105"}  # the same cells are reported under Python
 

@@ -106,18 +106,18 @@ def check_markdown_ratio(ctx: LintContext) -> Iterator[Hit]:
 
 
 def check_kernel(ctx: LintContext) -> Iterator[Hit]:
-    """NB510: no kernelspec, or a language other than Python."""
+    """NB510: no kernelspec, or code that is not Python 3 (another language, or Python 2)."""
     notebook = ctx.notebook
+    if not ctx.is_python:
+        language = ctx.language
+        what = "Python 2 (end of life since 2020)" if language.python2 else f"{language.shown}, not Python"
+        yield Hit(None, f"the notebook's code is {what} (from its {language.evidence}): code rules and ruff are skipped")
+        return
     if notebook.is_text:
-        language = notebook.language
-        if language is not None and not ctx.is_python:
-            yield Hit(None, f"the notebook's language is {language}: code rules are skipped")
         return
     kernelspec = notebook.metadata.get("kernelspec")
     if not isinstance(kernelspec, dict) or not kernelspec.get("name"):
         yield Hit(None, "no kernelspec: tools cannot tell which kernel runs this notebook; save it from Jupyter with a kernel selected")
-    elif not ctx.is_python:
-        yield Hit(None, f"the kernel language is {notebook.language or 'unknown'}, not Python: code rules are skipped")
 
 
 RULES: tuple[Rule, ...] = (
@@ -263,12 +263,15 @@ RULES: tuple[Rule, ...] = (
         "no kernelspec, or the language is not Python",
         check_kernel,
         RuleDoc(
-            what="A notebook without `metadata.kernelspec`, or whose kernel language is not Python.",
-            why="Runs need to know which kernel to start; for other languages nb2prod's code rules and ruff do not apply, "
-            "so lint skips them and says so.",
+            what="A notebook without `metadata.kernelspec`, or whose code is not Python 3: another language, or Python 2. "
+            "The language comes from `language_info` (name; for Python its version), then `kernelspec` (language, else "
+            "its name or display name), then jupytext's `main_language`; a notebook that states nothing is taken as Python 3.",
+            why="Runs need to know which kernel to start; for other languages and Python 2, nb2prod's code rules and ruff do "
+            "not apply (they would report every line as a syntax error), so lint runs only the rules that do not read the "
+            "code (execution counts, outputs, secrets in known formats, hygiene) and says so in this one finding.",
             bad='"metadata": {}',
             good='"metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}',
-            fix="Open the notebook in Jupyter, select a kernel and save. Not auto-fixable.",
+            fix="Open the notebook in Jupyter, select a kernel and save; port Python 2 code to Python 3. Not auto-fixable.",
         ),
     ),
 )
