@@ -35,6 +35,8 @@ class LintContext:
     def __init__(self, notebook: Notebook, settings: LintSettings | None = None):
         self.notebook = notebook
         self.settings = settings or LintSettings()
+        #: What rules could not check and why, said once per notebook (the engine adds them to the result's notes).
+        self.notes: list[str] = []
 
     @property
     def cells(self) -> tuple[Cell, ...]:

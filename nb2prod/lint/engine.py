@@ -166,6 +166,7 @@ def lint_notebook(notebook: Notebook, options: LintOptions, rules: Registry | No
                     fixable=hit.fixable,
                 )
             )
+    result.notes.extend(context.notes)
     return result
 
 

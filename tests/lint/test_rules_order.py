@@ -266,6 +266,24 @@ def test_undefined_not_reported(context_for: Callable[..., LintContext], cells: 
     assert hits(context_for(cells), "NB105") == []
 
 
+def test_undefined_not_reported_below_a_cell_that_does_not_parse() -> None:
+    """A cell that does not parse defines unknown names: one note with its syntax error, no NB105 below it."""
+    notebook = read_notebook(DATA / "nb105_names_below_unparsed_cell.ipynb")
+    result = lint_notebook(notebook, LintOptions(selection=Selection(select=("NB105",))))
+    assert result.findings == []
+    assert result.notes == [
+        "cell 3 does not parse (line 3: Missing parentheses in call to 'print'. Did you mean print(...)?): the names it "
+        "defines are unknown, so names used below it are not checked for NB105"
+    ]
+
+
+def test_undefined_still_reported_above_a_cell_that_does_not_parse(context_for: Callable[..., LintContext]) -> None:
+    """Reads above the broken cell are still checked; the note is said once however many cells fail."""
+    ctx = context_for(["print(ghost)", "x = = 1", "print(x)", "y = = 2", "print(y)"])
+    assert where(hits(ctx, "NB105")) == [(0, 1, 7)]
+    assert len(ctx.notes) == 1 and ctx.notes[0].startswith("cell 2 does not parse (line 1:")
+
+
 @pytest.mark.parametrize("code", ["NB104", "NB105"])
 def test_code_rules_skip_non_python_kernels(context_for: Callable[..., LintContext], code: str) -> None:
     assert hits(context_for(["print(y)", "y <- 1"], metadata=R_KERNEL), code) == []

@@ -78,6 +78,13 @@ def check_undefined(ctx: LintContext) -> Iterator[Hit]:
     """NB105: a name no cell defines or imports and that is no builtin."""
     if not ctx.is_python:
         return
+    broken = ctx.flow.first_unparsed
+    if broken is not None and not any(cell.unknown_bindings for cell in ctx.flow.cells):
+        line, _, message = ctx.flow.cells[broken].syntax_error or (1, 1, "")
+        ctx.notes.append(
+            f"cell {broken + 1} does not parse (line {line}: {message}): the names it defines are unknown, "
+            "so names used below it are not checked for NB105"
+        )
     for issue in ctx.flow.undefined():
         gone = "the stored results depend on a kernel state that is gone"
         yield _name_hit(issue, f"'{issue.name}' is not defined or imported by any cell: {gone}")
@@ -169,7 +176,9 @@ RULES: tuple[Rule, ...] = (
             bad="# the cell `df = load()` was deleted\ndf.describe()",
             good="from data import load\ndf = load()\ndf.describe()",
             fix="Restore the definition (or the import). Not auto-fixable.",
-            limits="Suppressed for notebooks that use `from module import *`, whose names cannot be known statically.",
+            limits="Suppressed for notebooks that use `from module import *`, `%run` or `exec()`, whose names cannot be "
+            "known statically, and below a cell that does not parse: what that cell defines is unknown, so lint says so "
+            "once (a note with its syntax error) instead of reporting the names it would define as undefined.",
         ),
     ),
 )
