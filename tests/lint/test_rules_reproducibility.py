@@ -36,6 +36,8 @@ def where(found: list[Hit]) -> list[Where]:
 FIXTURE_CASES = [
     ("nb401_unseeded_random", "NB401", [(1, 1, 5), (2, 1, 1)]),
     ("nb401_clean", "NB401", []),
+    ("nb401_seed_set_through_helpers", "NB401", []),
+    ("nb402_default_solvers_not_random", "NB402", []),
     ("nb402_sklearn_no_random_state", "NB402", [(1, 1, 36), (2, 1, 6), (2, 2, 9)]),
     ("nb402_clean", "NB402", []),
     ("nb403_unrecorded_data_source", "NB403", [(1, 1, 18), (2, 1, 11)]),
@@ -150,6 +152,28 @@ def test_unseeded_random_messages(context_for: Callable[..., LintContext]) -> No
 
 
 @pytest.mark.parametrize(
+    "seeding",
+    [
+        "from accelerate.utils import set_seed\nset_seed(42)",
+        "import accelerate\naccelerate.utils.set_seed(SEED)",
+        "def seed_everything(seed):\n    pass\n\nseed_everything(42)",  # the notebook's own helper
+        "import helpers\nhelpers.seed_all(SEED)",
+        "import tensorflow as tf\ntf.keras.utils.set_random_seed(1)",
+        "import lightning as L\nL.seed_everything(3)",
+    ],
+)
+def test_seed_set_through_a_helper(context_for: Callable[..., LintContext], seeding: str) -> None:
+    """NB401 is not reported when a helper (library or the project's own) sets the seed."""
+    assert hits(context_for([seeding, "import numpy as np\nnoise = np.random.randn(10)"]), "NB401") == []
+
+
+def test_helper_without_seed_still_reported(context_for: Callable[..., LintContext]) -> None:
+    """What NB401 still finds: a helper called without a seed seeds nothing."""
+    ctx = context_for(["from accelerate.utils import set_seed\nset_seed(None)", "import numpy as np\nnoise = np.random.randn(10)"])
+    assert where(hits(ctx, "NB401")) == [(1, 2, 9)]
+
+
+@pytest.mark.parametrize(
     ("qualname", "families"),
     [
         ("random.seed", ("random",)),
@@ -157,11 +181,17 @@ def test_unseeded_random_messages(context_for: Callable[..., LintContext]) -> No
         ("torch.manual_seed", ("torch",)),
         ("tensorflow.random.set_seed", ("tensorflow",)),
         ("tensorflow.keras.utils.set_random_seed", ("random", "numpy", "tensorflow")),
-        ("lightning.pytorch.seed_everything", ("random", "numpy", "torch")),
-        ("pytorch_lightning.utilities.seed.seed_everything", ("random", "numpy", "torch")),
+        ("lightning.pytorch.seed_everything", ("random", "numpy", "torch", "tensorflow")),
+        ("pytorch_lightning.utilities.seed.seed_everything", ("random", "numpy", "torch", "tensorflow")),
         ("transformers.set_seed", ("random", "numpy", "torch", "tensorflow")),
+        ("accelerate.utils.set_seed", ("random", "numpy", "torch", "tensorflow")),
+        ("keras.utils.set_random_seed", ("random", "numpy", "tensorflow")),
+        ("sklearn.utils.check_random_state", ("numpy",)),
+        ("torch.cuda.manual_seed_all", ("torch",)),
+        ("seed_everything", ("random", "numpy", "torch", "tensorflow")),  # a helper defined in the notebook
+        ("mylib.set_seed", ("random", "numpy", "torch", "tensorflow")),
         ("numpy.random.rand", ()),
-        ("mylib.set_seed", ()),
+        ("mylib.train", ()),
     ],
 )
 def test_seeded_families(qualname: str, families: tuple[str, ...]) -> None:
@@ -186,9 +216,11 @@ IMPORTS = (
         ("X_tr, X_te = train_test_split(X)", [(1, 1, 14)]),
         ("X_tr, X_te = train_test_split(X, random_state=None)", [(1, 1, 14)]),
         ("m = RandomForestClassifier(n_estimators=10)", [(1, 1, 5)]),
-        ("m = HistGradientBoostingRegressor()", [(1, 1, 5)]),
+        ("m = HistGradientBoostingRegressor(early_stopping=True)", [(1, 1, 5)]),
+        ("p = PCA(n_components=2, svd_solver='randomized')", [(1, 1, 5)]),
+        ("p = PCA(svd_solver='arpack', random_state=None)", [(1, 1, 5)]),
+        ("m = LogisticRegression(solver='saga')", [(1, 1, 5)]),
         ("m = KMeans(n_clusters=3)", [(1, 1, 5)]),
-        ("p = PCA(n_components=2)", [(1, 1, 5)]),
         ("e = TSNE()", [(1, 1, 5)]),
         ("X, y = make_classification(n_samples=100)", [(1, 1, 8)]),
         ("Xb = resample(X)", [(1, 1, 6)]),
@@ -203,7 +235,7 @@ IMPORTS = (
         ("m = sktree.DecisionTreeClassifier()", [(1, 1, 5)]),
         ("m = RandomForestClassifier(*args)", [(1, 1, 5)]),
         ("é = 1; m = KMeans()", [(1, 1, 12)]),
-        ("a = KMeans()\nb = PCA()", [(1, 1, 5), (1, 2, 5)]),
+        ("a = KMeans()\nb = PCA(svd_solver='randomized')", [(1, 1, 5), (1, 2, 5)]),
         ("m = fit(KMeans())", [(1, 1, 9)]),
     ],
 )
@@ -225,7 +257,13 @@ def test_sklearn_without_random_state(context_for: Callable[..., LintContext], s
         "cv = StratifiedKFold(5, shuffle=flag)",  # unknown: not reported
         "cv = KFold(n_splits=5, shuffle=True, random_state=0)",
         "pipe = make_pipeline(model)",  # not a dataset generator
-        "m = LogisticRegression()",  # not in the list
+        "m = LogisticRegression()",  # lbfgs, the default solver, is deterministic
+        "m = LogisticRegression(solver='lbfgs')",
+        "p = PCA(n_components=2)",  # the default solver is exact on small data
+        "p = PCA(n_components=2, svd_solver='full')",
+        "p = PCA(svd_solver=solver)",  # unknown: not reported
+        "m = HistGradientBoostingRegressor()",  # early stopping only on large data
+        "Xs = shuffle(X, random_state=0)",
         "m = RandomForest()",  # not imported from sklearn
     ],
 )

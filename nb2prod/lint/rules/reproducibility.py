@@ -62,16 +62,31 @@ _SEED_HINTS: Mapping[str, str] = {
 }
 
 
+_ALL_FAMILIES = ("random", "numpy", "torch", "tensorflow")
+_FAMILY_ROOTS: Mapping[str, str] = {"random": "random", "numpy": "numpy", "torch": "torch", "tensorflow": "tensorflow"}
+
+
 def seeded_families(qualname: str) -> tuple[str, ...]:
-    """The random families a seeding call with this qualified name seeds (empty if it is no seeding call)."""
+    """The random families a seeding call with this qualified (or plain) name seeds (empty if it is no seeding call).
+
+    Besides the libraries' own calls (``random.seed``, ``np.random.seed``, ``torch.manual_seed``…),
+    a seed is often set through a helper: ``transformers.set_seed``, ``accelerate.utils.set_seed``,
+    ``lightning.seed_everything``, ``keras.utils.set_random_seed``, a project's own
+    ``utils.seed_everything(42)`` or a ``set_seed`` defined in the notebook. Any call whose last name
+    contains ``seed`` counts as seeding every family, except calls inside a family's own package
+    (``torch.cuda.manual_seed_all``), which seed that family. ``sklearn.utils.check_random_state(SEED)``
+    makes the seeded generator scikit-learn code draws from, so it counts for numpy.
+    """
     if qualname in _SEEDS:
         return _SEEDS[qualname]
-    root, last = qualname.split(".")[0], qualname.rsplit(".", 1)[-1]
-    if root in ("lightning", "pytorch_lightning", "lightning_fabric") and last == "seed_everything":
-        return ("random", "numpy", "torch")
-    if root == "transformers" and last == "set_seed":
-        return ("random", "numpy", "torch", "tensorflow")
-    return ()
+    root, last = qualname.split(".")[0], qualname.rsplit(".", 1)[-1].lower()
+    if qualname == "sklearn.utils.check_random_state" or (root == "sklearn" and last == "check_random_state"):
+        return ("numpy",)
+    if "seed" not in last:
+        return ()
+    if root in _FAMILY_ROOTS:
+        return (_FAMILY_ROOTS[root],)
+    return _ALL_FAMILIES
 
 
 def has_seed(call: ast.Call, keywords: tuple[str, ...] = ("seed", "a", "x")) -> bool:
@@ -96,6 +111,8 @@ def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
         for call in calls:
             qualname = ctx.qualified_name(call.func)
             if qualname is None:
+                if isinstance(call.func, (ast.Name, ast.Attribute)) and has_seed(call):
+                    seeded.update(seeded_families(ast.unparse(call.func)))  # a helper defined in the notebook
                 continue
             if qualname in GENERATORS and not has_seed(call):
                 candidates.append((index, call, GENERATORS[qualname], True))
@@ -118,20 +135,47 @@ def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
 
 # --- NB402 ------------------------------------------------------------------------------------------
 
-_SKLEARN_RANDOM = frozenset(
+#: scikit-learn callables whose result depends on ``random_state`` with their default arguments.
+_SKLEARN_ALWAYS_RANDOM = frozenset(
     {
         "train_test_split", "ShuffleSplit", "StratifiedShuffleSplit", "GroupShuffleSplit", "RepeatedKFold",
         "RepeatedStratifiedKFold", "IsolationForest", "RandomTreesEmbedding", "SGDClassifier", "SGDRegressor",
-        "SGDOneClassSVM", "Perceptron", "MLPClassifier", "MLPRegressor", "KMeans", "MiniBatchKMeans", "BisectingKMeans",
-        "SpectralClustering", "GaussianMixture", "BayesianGaussianMixture", "PCA", "TruncatedSVD", "NMF", "MiniBatchNMF",
-        "FastICA", "TSNE", "LatentDirichletAllocation", "RandomizedSearchCV", "HalvingRandomSearchCV", "permutation_importance",
+        "SGDOneClassSVM", "Perceptron", "PassiveAggressiveClassifier", "PassiveAggressiveRegressor", "MLPClassifier",
+        "MLPRegressor", "BernoulliRBM", "KMeans", "MiniBatchKMeans", "BisectingKMeans", "SpectralClustering",
+        "SpectralBiclustering", "SpectralCoclustering", "GaussianMixture", "BayesianGaussianMixture", "TruncatedSVD",
+        "MiniBatchNMF", "FastICA", "TSNE", "MDS", "LatentDirichletAllocation", "DictionaryLearning",
+        "MiniBatchDictionaryLearning", "SparsePCA", "MiniBatchSparsePCA", "GaussianRandomProjection",
+        "SparseRandomProjection", "RBFSampler", "Nystroem", "SkewedChi2Sampler", "EllipticEnvelope", "MinCovDet",
+        "RANSACRegressor", "TheilSenRegressor", "RandomizedSearchCV", "HalvingRandomSearchCV", "permutation_importance",
+        "mutual_info_classif", "mutual_info_regression", "resample", "shuffle",
     }
 )  # fmt: skip
-_SKLEARN_RANDOM_PREFIXES = (
-    "RandomForest", "ExtraTree", "GradientBoosting", "HistGradientBoosting", "DecisionTree", "AdaBoost", "Bagging", "PassiveAggressive",
+_SKLEARN_ALWAYS_RANDOM_PREFIXES = ("RandomForest", "ExtraTree", "GradientBoosting", "DecisionTree", "AdaBoost", "Bagging")
+_SHUFFLE_SPLITTERS = ("KFold", "StratifiedKFold", "GroupKFold", "StratifiedGroupKFold", "learning_curve")
+_COORDINATE_DESCENT = ("Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "MultiTaskLasso", "MultiTaskElasticNet")
+#: Callables that draw random numbers only with some argument values: name -> (keyword, values that make it random).
+#: Without the keyword (the default) or with another value, random_state changes nothing.
+_SKLEARN_RANDOM_WHEN: Mapping[str, tuple[str, frozenset[object]]] = {
+    **{name: ("shuffle", frozenset({True})) for name in _SHUFFLE_SPLITTERS},
+    "PCA": ("svd_solver", frozenset({"randomized", "arpack"})),
+    "KernelPCA": ("eigen_solver", frozenset({"randomized", "arpack"})),
+    "NMF": ("init", frozenset({"random", "nndsvdar"})),
+    "LogisticRegression": ("solver", frozenset({"sag", "saga", "liblinear"})),
+    "Ridge": ("solver", frozenset({"sag", "saga"})),
+    "RidgeClassifier": ("solver", frozenset({"sag", "saga"})),
+    **{name: ("selection", frozenset({"random"})) for name in _COORDINATE_DESCENT},
+    "SVC": ("probability", frozenset({True})),
+    "NuSVC": ("probability", frozenset({True})),
+    "DummyClassifier": ("strategy", frozenset({"stratified", "uniform"})),
+    "HistGradientBoostingClassifier": ("early_stopping", frozenset({True})),
+    "HistGradientBoostingRegressor": ("early_stopping", frozenset({True})),
+    "IterativeImputer": ("sample_posterior", frozenset({True})),
+}  # fmt: skip
+#: Random by default, but not with ``shuffle=False``.
+_SKLEARN_SHUFFLE_DEFAULT = frozenset(
+    {"train_test_split", "SGDClassifier", "SGDRegressor", "SGDOneClassSVM", "Perceptron", "PassiveAggressiveClassifier",
+     "PassiveAggressiveRegressor", "MLPClassifier", "MLPRegressor", "shuffle"}
 )  # fmt: skip
-#: Splitters that are random only with ``shuffle=True``.
-_SKLEARN_SHUFFLE_ONLY = frozenset({"KFold", "StratifiedKFold", "GroupKFold", "StratifiedGroupKFold"})
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
@@ -143,23 +187,38 @@ def _is_literal(node: ast.expr | None, value: object) -> bool:
 
 
 def sklearn_random_callable(qualname: str) -> str | None:
-    """The callable's short name if it is a scikit-learn callable that takes ``random_state``, else None."""
+    """The callable's short name if it is a scikit-learn callable whose randomness ``random_state`` may control, else None."""
     if not qualname.startswith("sklearn."):
         return None
     last = qualname.rsplit(".", 1)[-1]
     if (
-        last in _SKLEARN_RANDOM
-        or last in _SKLEARN_SHUFFLE_ONLY
-        or last.startswith(_SKLEARN_RANDOM_PREFIXES)
-        or qualname in ("sklearn.utils.resample", "sklearn.utils.shuffle")
+        last in _SKLEARN_ALWAYS_RANDOM
+        or last in _SKLEARN_RANDOM_WHEN
+        or (last.startswith(_SKLEARN_ALWAYS_RANDOM_PREFIXES) and last[:1].isupper())
         or (qualname.startswith("sklearn.datasets.") and last.startswith("make_"))
     ):
         return last
     return None
 
 
+def sklearn_call_is_random(last: str, call: ast.Call) -> bool:
+    """Whether this call of the scikit-learn callable ``last`` draws random numbers, as far as its literal arguments tell.
+
+    Callables of ``_SKLEARN_RANDOM_WHEN`` are random only when the deciding keyword is a literal
+    among the random values (a variable there is unknown, so not reported); those of
+    ``_SKLEARN_SHUFFLE_DEFAULT`` are not random with a literal ``shuffle=False``.
+    """
+    if last in _SKLEARN_RANDOM_WHEN:
+        keyword, values = _SKLEARN_RANDOM_WHEN[last]
+        given = _keyword(call, keyword)
+        return isinstance(given, ast.Constant) and any(
+            given.value is value or given.value == value for value in values if type(given.value) is type(value)
+        )
+    return not (last in _SKLEARN_SHUFFLE_DEFAULT and _is_literal(_keyword(call, "shuffle"), False))
+
+
 def check_sklearn_random_state(ctx: LintContext) -> Iterator[Hit]:
-    """NB402: scikit-learn calls that take ``random_state`` without one (or with ``None``)."""
+    """NB402: scikit-learn calls that draw random numbers without ``random_state`` (or with ``None``)."""
     if not ctx.is_python or not _imports_any(ctx, frozenset({"sklearn"})):
         return
     for index, calls in sorted(ctx.calls.items()):
@@ -168,11 +227,8 @@ def check_sklearn_random_state(ctx: LintContext) -> Iterator[Hit]:
             last = sklearn_random_callable(qualname) if qualname else None
             if last is None or any(keyword.arg is None for keyword in call.keywords):
                 continue  # not ours, or **kwargs may carry random_state
-            shuffle = _keyword(call, "shuffle")
-            if last in _SKLEARN_SHUFFLE_ONLY and not _is_literal(shuffle, True):
+            if not sklearn_call_is_random(last, call):
                 continue
-            if last == "train_test_split" and _is_literal(shuffle, False):
-                continue  # no shuffling, nothing random
             state = _keyword(call, "random_state")
             if state is not None and not _is_literal(state, None):
                 continue
@@ -280,12 +336,14 @@ RULES: tuple[Rule, ...] = (
             bad="import numpy as np\nnoise = np.random.randn(100)",
             good="import numpy as np\nrng = np.random.default_rng(42)\nnoise = rng.standard_normal(100)",
             fix="Seed once near the top (`random.seed`, `np.random.seed`, `torch.manual_seed`, `tf.random.set_seed`, or "
-            "`transformers.set_seed` / `lightning.seed_everything` for all at once), preferably from a parameter, or "
-            "pass a seed to the generator. Not auto-fixable.",
+            "a helper for all at once: `transformers.set_seed`, `accelerate.utils.set_seed`, `lightning.seed_everything`, "
+            "`keras.utils.set_random_seed`, your own `set_seed(SEED)`), preferably from a parameter, or pass a seed to "
+            "the generator. Not auto-fixable.",
             limits="Heuristic: calls are recognised through the notebook's imports only, so draws through objects "
             "(`rng.random()`), `from random import *`, weight initialisation inside model constructors and other "
-            "libraries are not seen. Where in the notebook the seed is set does not matter. A seed call with no "
-            "argument or `None` does not count as a seed.",
+            "libraries are not seen. Where in the notebook the seed is set does not matter. Any call whose name "
+            "contains `seed` (`set_seed(42)`, `seed_everything(SEED)`, a helper of the project) counts as seeding every "
+            "library, whatever it really does. A seed call with no argument or `None` does not count as a seed.",
         ),
     ),
     Rule(
@@ -296,16 +354,23 @@ RULES: tuple[Rule, ...] = (
         check_sklearn_random_state,
         RuleDoc(
             what="Calls of scikit-learn splitters, estimators, decompositions, searches and dataset generators that "
-            "take `random_state` (`train_test_split`, `RandomForestClassifier`, `KMeans`, `KFold(shuffle=True)`…) "
-            "without it or with `random_state=None`.",
+            "draw random numbers with the arguments given, without `random_state` or with `random_state=None`. A table "
+            "says which: always random by default (`train_test_split` unless `shuffle=False`, tree ensembles and "
+            "decision trees, `KMeans`, `GaussianMixture`, `TSNE`, `TruncatedSVD`, `MLPClassifier`, `SGDClassifier`, "
+            "`RandomizedSearchCV`, `make_*` dataset generators…), and random only with some arguments: `KFold` and "
+            "friends with `shuffle=True`, `PCA` with `svd_solver='randomized'` or `'arpack'`, `LogisticRegression` with "
+            "`solver='sag'`, `'saga'` or `'liblinear'`, `Lasso`/`ElasticNet` with `selection='random'`, `SVC` with "
+            "`probability=True`, `NMF` with `init='random'`, `HistGradientBoosting*` with `early_stopping=True`…",
             why="With no random_state each run splits the data and fits the model differently, so scores change from "
             "run to run and a reported metric cannot be reproduced.",
             bad="from sklearn.model_selection import train_test_split\nX_train, X_test = train_test_split(X)",
             good="from sklearn.model_selection import train_test_split\nX_train, X_test = train_test_split(X, random_state=42)",
             fix="Pass `random_state=SEED` (an int, ideally a parameter). Not auto-fixable.",
-            limits="Calls passing `**kwargs` are skipped (random_state may be in them); `KFold`-like splitters count only "
-            "with a literal `shuffle=True`. A global `np.random.seed` makes such calls repeatable in a fixed call order, "
-            "but they are still reported.",
+            limits="Calls passing `**kwargs` are skipped (random_state may be in them); an argument that decides "
+            "randomness must be a literal to count (`PCA(svd_solver=solver)` is not reported). Randomness that depends "
+            "on the data is not known: `PCA()` and `HistGradientBoosting*()` become random on large data (`svd_solver="
+            "'auto'`, `early_stopping='auto'`) and are not reported. A global `np.random.seed` makes such calls "
+            "repeatable in a fixed call order, but they are still reported.",
         ),
     ),
     Rule(
