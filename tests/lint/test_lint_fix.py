@@ -258,3 +258,14 @@ def test_fix_clears_exactly_what_lint_reports_on_the_rule_fixtures(tmp_path: Pat
     assert fixed == before, "one fix for each finding, nothing else"
     after = lint([tmp_path], config=Config(), select=codes, ruff=False)
     assert [f for r in after for f in r.findings] == []
+
+
+def test_fix_keeps_errors_shown_on_purpose_and_exercise_answer_cells(tmp_path: Path) -> None:
+    """``--fix`` never deletes a teaching error (tag, comment, markdown around it) nor an exercise's empty answer cell."""
+    data = Path(__file__).resolve().parents[1] / "data" / "lint"
+    for name in ("nb501_teaching_errors_not_reported.ipynb", "nb502_exercise_answer_slots_not_empty.ipynb"):
+        (tmp_path / name).write_bytes((data / name).read_bytes())
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    results = fix([tmp_path], config=Config(), select=["NB501", "NB502"])
+    assert [r.fixed for r in results] == [Counter(), Counter()]
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before

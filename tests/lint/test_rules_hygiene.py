@@ -69,7 +69,11 @@ SMALL_OUTPUTS = LintSettings(max_output_kb=2)  # keeps the NB505 fixtures tiny; 
 FIXTURE_CASES = [
     ("nb501_error_output", "NB501", [(1, None)]),
     ("nb501_clean", "NB501", []),
-    ("nb502_empty_cell", "NB502", [(1, None), (2, None)]),
+    ("nb502_empty_cell", "NB502", [(2, None)]),
+    ("nb502_exercise_answer_slots_not_empty", "NB502", []),
+    ("nb501_teaching_errors_not_reported", "NB501", []),
+    ("nb503_writefile_class_and_loop_cells_not_long", "NB503", []),
+    ("nb504_title_after_install_cells", "NB504", []),
     ("nb502_clean", "NB502", []),
     ("nb503_long_cell", "NB503", [(1, 41)]),
     ("nb503_clean", "NB503", []),
@@ -104,7 +108,7 @@ def test_fixture_messages() -> None:
         return [hit.message for hit in hits(ctx, code)]
 
     assert messages("nb501_error_output", "NB501") == ["stored error output (FileNotFoundError): the saved run failed here"]
-    assert messages("nb502_empty_cell", "NB502") == ["empty code cell", "empty markdown cell"]
+    assert messages("nb502_empty_cell", "NB502") == ["empty markdown cell"]
     assert messages("nb503_long_cell", "NB503")[0].startswith("41 lines (limit 40)")
     assert messages("nb505_large_output", "NB505")[0].startswith("output 1 (stream) is 3 KB (limit 2 KB)")
     assert [m.split(":")[0] for m in messages("nb507_cell_ids", "NB507")] == [
@@ -203,6 +207,13 @@ def test_long_markdown_and_raw_cells_are_not_code(context_for: Callable[..., Lin
     [
         [("markdown", "# Churn model")],
         ["import os", "x = 1", ("markdown", "# Churn model")],  # the third cell still counts
+        ["%pip install lightgbm", "!wget -q https://example.org/x.csv", "import pandas as pd", ("markdown", "# Churn")],  # setup first
+        ["import os", "x = 1", "y = 2", ("markdown", "# Churn model")],  # setup cells do not count
+        [("markdown", "## Data")],  # any heading level
+        [("markdown", "### Data\n<h2>Data</h2>")],
+        [("markdown", "Effect Size\n===========\n\nText.")],  # setext heading
+        [("markdown", "Effect Size\n-----------")],
+        [("markdown", "**Chapter 4 - Training Models**\n\nText.")],  # a bold first line
         [("markdown", "Intro\n\n# Churn model")],  # any line of the cell
         [("markdown", "   # Churn model")],
         [("markdown", "<h1>Churn model</h1>")],
@@ -218,11 +229,10 @@ def test_title_present(context_for: Callable[..., LintContext], cells: list[Any]
     "cells",
     [
         ["import os"],
-        [("markdown", "## Data")],  # a level-two heading is no title
-        [("markdown", "### Data\n<h2>Data</h2>")],
+        [("markdown", "Some text, then **bold** words")],
         [("markdown", "#Churn")],  # not a heading without the space
         [("markdown", "#")],
-        ["import os", "x = 1", "y = 2", ("markdown", "# Churn model")],  # the fourth cell is too late
+        ["x = 0", "x = 1", "y = 2", ("markdown", "# Churn model")],  # the fourth cell is too late
         ["# Churn model"],  # a comment in a code cell
         [("raw", "# Churn model")],
         [("markdown", "Setup:\n```bash\n# install the dependencies\npip install -r requirements.txt\n```")],  # a comment in a code block
@@ -231,7 +241,7 @@ def test_title_present(context_for: Callable[..., LintContext], cells: list[Any]
 def test_title_absent(context_for: Callable[..., LintContext], cells: list[Any]) -> None:
     found = hits(context_for(cells), "NB504")
     assert where(found) == [(None, None, None)]
-    assert found[0].message == "no title: none of the first 3 cells is a markdown cell with a '# ' heading"
+    assert found[0].message == "no title: none of the first 3 cells is a markdown cell with a heading"
 
 
 def test_title_not_required_of_an_empty_notebook(context_for: Callable[..., LintContext]) -> None:
@@ -382,10 +392,9 @@ def test_cell_ids_unique_in_a_45_notebook(context_for: Callable[..., LintContext
         ("untitled2.ipynb", "is Jupyter's default"),
         ("Untitled-Copy1.ipynb", "is Jupyter's default"),
         ("analysis-Copy1.ipynb", "marks a copy"),
-        ("my analysis.ipynb", "has spaces or characters outside"),
-        ("My Analysis (v2).ipynb", "has spaces or characters outside"),
-        ("résumé.ipynb", "has spaces or characters outside"),
-        ("a&b.ipynb", "has spaces or characters outside"),
+        ("Performance comparison copy.ipynb", "marks a copy"),
+        ("analysis copy 2.ipynb", "marks a copy"),
+        ("Copy of analysis.ipynb", "marks a copy"),
     ],
 )
 def test_file_name(context_for: Callable[..., LintContext], name: str, reason: str) -> None:
@@ -394,7 +403,20 @@ def test_file_name(context_for: Callable[..., LintContext], name: str, reason: s
     assert hit.message.startswith(f"file name '{name}' {reason}")
 
 
-@pytest.mark.parametrize("name", ["train_model.ipynb", "train-model.ipynb", "01_load.v2.ipynb", "Model.ipynb", "copy_of_data.ipynb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "train_model.ipynb",
+        "train-model.ipynb",
+        "01_load.v2.ipynb",
+        "Model.ipynb",
+        "copy_of_data.ipynb",
+        "my analysis.ipynb",  # spaces are a naming convention, not worth a finding
+        "Figure 7 - Airline Tweet Sentiment Analysis.ipynb",
+        "résumé.ipynb",
+        "copyright_notice.ipynb",
+    ],
+)
 def test_file_name_fine(context_for: Callable[..., LintContext], name: str) -> None:
     assert hits(context_for(["x = 1"], name=name), "NB508") == []
 
@@ -487,7 +509,7 @@ def doc_examples(rule: Rule) -> tuple[list[Example], Example]:
     if code in ("NB501", "NB506"):
         return [Example([TITLE, noted_cell(doc.bad)])], Example([TITLE, noted_cell(doc.good)])
     if code == "NB502":  # "(a code cell with nothing in it)" / "(the cell deleted)"
-        return [Example([TITLE, ""])], Example([TITLE])
+        return [Example([TITLE, "x = 1", ""])], Example([TITLE, "x = 1"])
     if code == "NB503":  # "one 120-line cell" / "a cell per step"
         [count] = map(int, found_in(r"(\d+)-line cell", doc.bad))
         return [Example([TITLE, lines(count)])], Example([TITLE, *[lines(10)] * (count // 10)])

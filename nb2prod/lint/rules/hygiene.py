@@ -2,53 +2,211 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
+from ...model import source_text
 from ..context import LintContext
+from ..ipython import PYTHON_CELL_MAGICS
 from ..rule import Hit, Rule, RuleDoc, Severity
 
-_HEADING = re.compile(r"^\s*#\s+\S|<h1[\s>]", re.MULTILINE | re.IGNORECASE)
+# A title: an ATX heading of any level, a setext heading (text underlined with === or ---), an HTML
+# heading, or a first line in bold (`**Chapter 4 - Training Models**`).
+_HEADING = re.compile(
+    r"^\s{0,3}#{1,6}\s+\S|^[ \t]*\S[^\n]*\n[ \t]*(?:=+|-{2,})[ \t]*$|<h[1-6][\s>]|\A\s*(?:\*\*|__)[^*_\n]+(?:\*\*|__)\s*(?:\n|\Z)",
+    re.MULTILINE | re.IGNORECASE,
+)
 # A fenced code block (``` or ~~~, to its closing fence or the end of the cell): its `# ` lines are comments.
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}).*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
-_GOOD_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-TITLE_WINDOW = 3  # a title must be among this many first cells
+_COPY_NAME = re.compile(r"-Copy\d*\.|(?:^|[\s_-])copy(?:\s*\(?\d*\)?)?\.ipynb$|^Copy of ", re.IGNORECASE)
+TITLE_WINDOW = 3  # a title must be among this many first cells (setup code cells and empty cells not counted)
+#: Words in a cell's comments or the markdown around it that say a stored error is shown on purpose.
+_TEACHING_WORDS = re.compile(
+    r"\b(?:errors?|exceptions?|raises?|raised|raising|fails?|failed|failing|traceback|attempt(?:ing)?|"
+    r"not (?:well[- ])?defined|won't work|will not work|doesn't work|does not work|not allowed|not supported|oops)\b",
+    re.IGNORECASE,
+)
+#: "error" as a quantity, not a failure: taken out before looking for the words above.
+_ERROR_METRIC = re.compile(
+    r"\b(?:squared|absolute|standard|relative|mean|percentage|log|training|train|test|validation|generalization|"
+    r"reconstruction|prediction|classification|approximation|rounding|sampling|out-of-bag|type [i12]+)\s+errors?\b|"
+    r"\berrors?\s+(?:rates?|bars?|terms?|metrics?|functions?|surfaces?|curves?|analysis)\b",
+    re.IGNORECASE,
+)
+_COMMENT = re.compile(r"#(.*)$", re.MULTILINE)
+#: Cell magics whose body is not Python: their length says nothing about a cell's steps.
+_NON_PYTHON_CELL_MAGIC = re.compile(r"\A\s*%%(?!(?:" + "|".join(sorted(PYTHON_CELL_MAGICS)) + r")\b)\w")
+#: Names that plotting code is called through (matplotlib, seaborn, plotly conventions).
+_PLOT_ROOTS = frozenset({"plt", "ax", "axs", "axes", "ax1", "ax2", "fig", "sns", "px", "go", "g", "figure", "subplot"})
+_PLOT_PACKAGES = ("matplotlib", "seaborn", "plotly", "bokeh", "altair")
+
+
+def _markdown_near(cells: Sequence[Mapping[str, Any]], index: int) -> str:
+    """The markdown cell just above ``index`` (at most one code cell between) and the one just below it."""
+    texts = []
+    for step, limit in ((-1, 2), (1, 1)):
+        position = index + step
+        while 0 <= position < len(cells) and abs(position - index) <= limit:
+            cell = cells[position]
+            if cell.get("cell_type") == "markdown":
+                texts.append(source_text(cell.get("source", "")))
+                break
+            position += step
+    return "\n".join(texts)
+
+
+def is_teaching_error(cells: Sequence[Mapping[str, Any]], index: int, notebook_source: str = "") -> bool:
+    """Whether the stored error of the code cell at ``index`` (raw cell JSON) is shown on purpose.
+
+    A notebook that teaches an error says so, and NB501 (and ``--fix``) leave such errors alone:
+
+    - the cell is tagged ``raises-exception`` (the convention of nbval, nbsphinx, jupyter-book,
+      papermill and nbmake);
+    - the cell's own comments, or the markdown just above it (at most one code cell between) or
+      just below it, name the error (``ValueError``) or speak of errors (error, exception, raise,
+      fail, traceback, attempt, "not defined", "won't work"…);
+    - the notebook sets ``%xmode``, which only a notebook about tracebacks does.
+    """
+    cell = cells[index]
+    if "raises-exception" in ((cell.get("metadata") or {}).get("tags") or ()):
+        return True
+    if "%xmode" in notebook_source:
+        return True
+    names = {str(o.get("ename")) for o in cell.get("outputs") or () if o.get("output_type") == "error" and o.get("ename")}
+    comments = "\n".join(_COMMENT.findall(source_text(cell.get("source", ""))))
+    around = _markdown_near(cells, index)
+    texts = [_ERROR_METRIC.sub("", text) for text in (comments, around)]
+    return any(_TEACHING_WORDS.search(text) or any(name in text for name in names) for text in texts)
+
+
+def _all_code(cells: Sequence[Mapping[str, Any]]) -> str:
+    return "\n".join(source_text(cell.get("source", "")) for cell in cells if cell.get("cell_type") == "code")
 
 
 def check_error_outputs(ctx: LintContext) -> Iterator[Hit]:
-    """NB501: stored error outputs."""
+    """NB501: stored error outputs, unless the notebook shows them on purpose (see ``is_teaching_error``)."""
+    raw_cells = ctx.notebook.data["cells"]
+    code = None
     for cell in ctx.code_cells():
         for output in cell.raw.get("outputs", ()):
             if output.get("output_type") == "error":
+                code = _all_code(raw_cells) if code is None else code
+                if is_teaching_error(raw_cells, cell.index, code):
+                    break
                 name = output.get("ename") or "error"
                 yield Hit(cell.index, f"stored error output ({name}): the saved run failed here", fixable=True)
                 break
 
 
+def is_reported_empty(cells: Sequence[Mapping[str, Any]], index: int) -> bool:
+    """Whether the cell at ``index`` (raw cell JSON) is an empty cell NB502 reports (and ``--fix`` removes).
+
+    Whitespace-only cells, except: a markdown cell with attachments (they are its content), a code
+    cell with outputs (its code was removed on purpose, as in a solutions sheet), and an empty code
+    cell right after a markdown cell (the answer slot of an exercise).
+    """
+    cell = cells[index]
+    if source_text(cell.get("source", "")).strip():
+        return False
+    kind = cell.get("cell_type")
+    if kind == "markdown" and cell.get("attachments"):
+        return False
+    if kind == "code":
+        if cell.get("outputs"):
+            return False
+        if index > 0 and cells[index - 1].get("cell_type") == "markdown":
+            return False
+    return True
+
+
 def check_empty_cell(ctx: LintContext) -> Iterator[Hit]:
-    """NB502: a cell with nothing in it."""
+    """NB502: a cell with nothing in it (see ``is_reported_empty``)."""
+    raw_cells = ctx.notebook.data["cells"]
     for cell in ctx.cells:
-        if not cell.source.strip() and not (cell.cell_type == "markdown" and cell.raw.get("attachments")):
+        if not cell.source.strip() and is_reported_empty(raw_cells, cell.index):
             yield Hit(cell.index, f"empty {cell.cell_type} cell", fixable=True)
 
 
+def _code_lines(source: str) -> int:
+    return sum(1 for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+
+
+def _is_plotting(ctx: LintContext, node: ast.stmt) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Call):
+            func = inner.func
+            while isinstance(func, (ast.Attribute, ast.Call, ast.Subscript)):
+                func = func.func if isinstance(func, ast.Call) else func.value
+            if isinstance(func, ast.Name):
+                target = ctx.aliases.get(func.id, "")
+                return func.id in _PLOT_ROOTS or target.startswith(_PLOT_PACKAGES)
+    return False
+
+
+def _one_step(ctx: LintContext, tree: ast.Module) -> bool:
+    """Whether a cell is one thing that cannot be split usefully: definitions only, one block, or one figure."""
+    body = [
+        node
+        for node in tree.body
+        if not isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass))
+        and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+    ]
+    if not body:
+        return True
+    if all(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for node in body):
+        return True  # helper functions and classes: already the units that can be tested
+    blocks = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Try)
+    if len(body) == 1 and isinstance(body[0], blocks):
+        return True  # a single loop, class or function cannot be split across cells
+    plotting = sum(1 for node in body if _is_plotting(ctx, node))
+    return plotting >= 0.75 * len(body)  # one figure, drawn call by call
+
+
 def check_long_cell(ctx: LintContext) -> Iterator[Hit]:
-    """NB503: a code cell longer than the limit."""
+    """NB503: a code cell with more lines of code than the limit that chains several steps."""
     limit = ctx.settings.max_cell_lines
     for cell in ctx.code_cells():
-        lines = len(cell.source.rstrip("\n").splitlines())
-        if lines > limit:
-            yield Hit(cell.index, f"{lines} lines (limit {limit}): split it into cells or functions that can be tested", limit + 1)
+        lines = _code_lines(cell.source)
+        if lines <= limit or _NON_PYTHON_CELL_MAGIC.match(cell.source):
+            continue
+        tree = ctx.trees.get(cell.index)
+        if tree is not None and _one_step(ctx, tree):
+            continue
+        yield Hit(cell.index, f"{lines} lines (limit {limit}): split it into cells or functions that can be tested", limit + 1)
+
+
+def _is_setup(ctx: LintContext, index: int) -> bool:
+    """A code cell that only installs, imports or sets up the session (magics, ``!pip``), or is empty."""
+    cell = ctx.cells[index]
+    if not cell.source.strip():
+        return True
+    tree = ctx.trees.get(index)
+    if tree is None:
+        return all(line.lstrip().startswith(("!", "%", "#")) for line in cell.source.splitlines() if line.strip())
+    return all(
+        isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass)) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        for node in tree.body
+    )
 
 
 def check_title(ctx: LintContext) -> Iterator[Hit]:
-    """NB504: no markdown title among the first cells."""
+    """NB504: no markdown title among the first cells (setup code cells above the title are allowed)."""
     if not ctx.cells:
         return
-    first = ctx.cells[:TITLE_WINDOW]
-    if not any(cell.cell_type == "markdown" and _HEADING.search(_FENCE.sub("", cell.source)) for cell in first):
-        yield Hit(None, f"no title: none of the first {TITLE_WINDOW} cells is a markdown cell with a '# ' heading")
+    counted = 0
+    for cell in ctx.cells:
+        if cell.cell_type == "code" and ctx.is_python and _is_setup(ctx, cell.index):
+            continue
+        if cell.cell_type == "markdown" and _HEADING.search(_FENCE.sub("", cell.source)):
+            return
+        if cell.source.strip():
+            counted += 1
+        if counted >= TITLE_WINDOW:
+            break
+    yield Hit(None, f"no title: none of the first {TITLE_WINDOW} cells is a markdown cell with a heading")
 
 
 def check_large_output(ctx: LintContext) -> Iterator[Hit]:
@@ -68,7 +226,7 @@ def check_outputs_stored(ctx: LintContext) -> Iterator[Hit]:
     """NB506: outputs are stored at all."""
     for cell in ctx.code_cells():
         if cell.raw.get("outputs"):
-            yield Hit(cell.index, "outputs are stored; this repository strips them (run `nb2prod strip`)")
+            yield Hit(cell.index, "outputs are stored: strip them (`nb2prod strip`) if this repository keeps notebooks without outputs")
 
 
 def check_cell_ids(ctx: LintContext) -> Iterator[Hit]:
@@ -86,14 +244,12 @@ def check_cell_ids(ctx: LintContext) -> Iterator[Hit]:
 
 
 def check_file_name(ctx: LintContext) -> Iterator[Hit]:
-    """NB508: an Untitled, copied or awkwardly named file."""
+    """NB508: an Untitled or copied notebook."""
     name = ctx.notebook.path.name
     if name.lower().startswith("untitled"):
         yield Hit(None, f"file name '{name}' is Jupyter's default: name the notebook after what it does")
-    elif "-Copy" in name:
+    elif _COPY_NAME.search(name):
         yield Hit(None, f"file name '{name}' marks a copy: rename it or delete the original")
-    elif not _GOOD_NAME.match(name):
-        yield Hit(None, f"file name '{name}' has spaces or characters outside A-Z a-z 0-9 _ . -: it breaks shell commands and imports")
 
 
 def check_markdown_ratio(ctx: LintContext) -> Iterator[Hit]:
@@ -128,11 +284,17 @@ RULES: tuple[Rule, ...] = (
         "error outputs (tracebacks) stored in the notebook",
         check_error_outputs,
         RuleDoc(
-            what="A code cell whose stored outputs include an error (a traceback).",
+            what="A code cell whose stored outputs include an error (a traceback), unless the notebook shows it on purpose: "
+            "the cell is tagged `raises-exception`, its comments or the markdown just above (at most one code cell "
+            "between) or just below it name the error (`ValueError`) or speak of errors (error, exception, raise, fail, "
+            'traceback, attempt, "won\'t work"…), or the notebook sets `%xmode` (a notebook about tracebacks).',
             why="The saved run failed: the results after it are not trustworthy, and tracebacks often leak paths and data.",
             bad="df = load()   # output: FileNotFoundError …",
             good="df = load()   # no stored error",
-            fix="Fix the cause and rerun; `nb2prod lint --fix` clears stored error outputs.",
+            fix="Fix the cause and rerun; `nb2prod lint --fix` clears stored error outputs, never those shown on purpose. "
+            "Tag a deliberate error's cell `raises-exception` to say so (nbval and jupyter-book read the same tag).",
+            limits='Heuristic: a real failure under markdown that happens to speak of errors is not reported; "error" as '
+            "a quantity (mean squared error, error rate, error bars) does not count.",
         ),
         fixable=True,
     ),
@@ -143,11 +305,14 @@ RULES: tuple[Rule, ...] = (
         "empty cell",
         check_empty_cell,
         RuleDoc(
-            what="A cell that holds only whitespace.",
+            what="A cell that holds only whitespace: an empty markdown or raw cell, or an empty code cell after another "
+            "code cell or at the top. Not reported: an empty code cell right after a markdown cell (the answer slot of an "
+            "exercise), a code cell with outputs (its code was removed on purpose, as in a solutions sheet) and a "
+            "markdown cell with attachments.",
             why="Noise in reviews and diffs; an empty code cell also gets an execution count and makes counts harder to read.",
-            bad="# (a code cell with nothing in it)",
-            good="# (the cell deleted)",
-            fix="`nb2prod lint --fix` removes empty cells (markdown cells with attachments are kept).",
+            bad="x = 1\n# (then a code cell with nothing in it)",
+            good="x = 1\n# (the empty cell deleted)",
+            fix="`nb2prod lint --fix` removes the empty cells this rule reports, and only those.",
         ),
         fixable=True,
     ),
@@ -158,11 +323,16 @@ RULES: tuple[Rule, ...] = (
         "code cell longer than max-cell-lines",
         check_long_cell,
         RuleDoc(
-            what="A code cell longer than `max-cell-lines` (default 40) lines.",
+            what="A code cell with more than `max-cell-lines` (default 40) lines of code (blank and comment lines not "
+            "counted) that chains several steps. Not reported: cells of a non-Python cell magic (`%%writefile`, "
+            "`%%bash`, `%%html`…), cells that only define functions and classes, a single loop, `with` block, class or "
+            "function, and a cell that draws one figure (most of its statements call matplotlib, seaborn or plotly).",
             why="Long cells mix several steps; they cannot be exported or tested piece by piece and hide where a result comes from.",
             bad="# one 120-line cell that loads, cleans, trains and plots",
             good="# a cell per step, or functions that each do one thing",
             fix="Split the cell or move code into functions. Set `max-cell-lines` in [tool.nb2prod.lint]. Not auto-fixable.",
+            limits="Heuristic: a figure is recognised by the names its calls go through (`plt`, `ax`, `fig`, `sns`, "
+            "`px`, `go`, or a matplotlib/seaborn/plotly import).",
         ),
     ),
     Rule(
@@ -172,11 +342,14 @@ RULES: tuple[Rule, ...] = (
         "no markdown title among the first cells",
         check_title,
         RuleDoc(
-            what="None of the first three cells is a markdown cell with a level-one `# ` heading.",
+            what="None of the first three cells is a markdown cell with a heading: `#` to `######`, a setext heading "
+            "(a line underlined with `===` or `---`), an HTML `<h1>`-`<h6>` or a first line in bold. Setup code cells "
+            "above the title (installs, imports, magics) and empty cells are not counted.",
             why="The title is what a reader, a notebook index and the exported package's model card start from.",
             bad="import pandas as pd",
             good="# Churn model\nTrains and evaluates the churn classifier.",
             fix="Add a markdown cell with a `# Title` at the top. Not auto-fixable.",
+            limits="Headings inside fenced code blocks are comments, not titles.",
         ),
     ),
     Rule(
@@ -232,10 +405,12 @@ RULES: tuple[Rule, ...] = (
         "Untitled or copied notebook, or a name with spaces or unusual characters",
         check_file_name,
         RuleDoc(
-            what="A file named `Untitled*.ipynb`, containing `-Copy`, or with characters outside `A-Z a-z 0-9 _ . -`.",
-            why="Default and copy names say nothing about the content; spaces and special characters break shell commands, "
-            "imports of exported modules and URLs.",
-            bad="Untitled-Copy1.ipynb, My Analysis (v2).ipynb",
+            what="A file named `Untitled*.ipynb` (Jupyter's default), or marked as a copy: `-Copy1` (Jupyter), "
+            "`Copy of …` (Colab), `… copy.ipynb` / `… copy 2.ipynb` (Finder, Explorer). Spaces and other characters are "
+            "a naming convention of many projects and are not reported.",
+            why="Default and copy names say nothing about the content; a copy beside its original means two versions of "
+            "the same work, and nobody knows which one is current.",
+            bad="Untitled-Copy1.ipynb, analysis-Copy1.ipynb, Copy of analysis.ipynb, analysis copy.ipynb",
             good="train_churn_model.ipynb",
             fix="Rename the file. Not auto-fixable.",
         ),
