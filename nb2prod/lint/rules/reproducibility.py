@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from ..context import LintContext
 from ..rule import Hit, Rule, RuleDoc, Severity
-from .portability import cell_column, shorten
+from .portability import _ABSOLUTE_PATH, cell_column, shorten
 
 _STDLIB_DRAWS = (
     "random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform", "triangular", "gauss",
@@ -101,19 +101,44 @@ def _imports_any(ctx: LintContext, packages: frozenset[str]) -> bool:
     return any(target.split(".")[0] in packages for target in ctx.aliases.values())
 
 
+#: Last names of calls that only show what they are given: a draw made for them changes no result.
+_DISPLAY_SINKS = frozenset(
+    {
+        "print", "display", "DataFrame", "Series", "plot", "scatter", "hist", "hist2d", "imshow", "matshow", "bar", "barh",
+        "pcolormesh", "pcolor", "contour", "contourf", "heatmap", "histplot", "scatterplot", "lineplot", "kdeplot",
+        "boxplot", "violinplot", "plot_surface", "fill_between", "errorbar", "pie", "stem", "step", "quiver", "Image",
+    }
+)  # fmt: skip
+
+
+def _display_only(ctx: LintContext, index: int, calls: list[ast.Call]) -> set[int]:
+    """Ids of the calls of a cell whose result is only shown: inside the arguments of a print, display, plot or DataFrame call."""
+    shown: set[int] = set()
+    for call in calls:
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name in _DISPLAY_SINKS:
+            for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+                shown.update(id(node) for node in ast.walk(argument) if isinstance(node, ast.Call))
+    return shown
+
+
 def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
-    """NB401: the first unseeded draw per family (random, numpy, torch, tensorflow)."""
+    """NB401: the first unseeded draw per family (random, numpy, torch, tensorflow) whose result is used, not only shown."""
     if not ctx.is_python or not _imports_any(ctx, _RANDOM_PACKAGES):
         return
     seeded: set[str] = set()
     candidates: list[tuple[int, ast.Call, str, bool]] = []  # (cell, call, family, is a generator)
     for index, calls in sorted(ctx.calls.items()):
+        shown = _display_only(ctx, index, calls)
         for call in calls:
             qualname = ctx.qualified_name(call.func)
             if qualname is None:
                 if isinstance(call.func, (ast.Name, ast.Attribute)) and has_seed(call):
                     seeded.update(seeded_families(ast.unparse(call.func)))  # a helper defined in the notebook
                 continue
+            if id(call) in shown:
+                continue  # `print(random.choice(pairs))`, `plt.imshow(np.random.rand(8, 8))`: nothing depends on it
             if qualname in GENERATORS and not has_seed(call):
                 candidates.append((index, call, GENERATORS[qualname], True))
             elif qualname in DRAWS and not any(keyword.arg in ("seed", "generator") for keyword in call.keywords):
@@ -150,27 +175,67 @@ _SKLEARN_ALWAYS_RANDOM = frozenset(
         "mutual_info_classif", "mutual_info_regression", "resample", "shuffle",
     }
 )  # fmt: skip
-_SKLEARN_ALWAYS_RANDOM_PREFIXES = ("RandomForest", "ExtraTree", "GradientBoosting", "DecisionTree", "AdaBoost", "Bagging")
+_SKLEARN_ALWAYS_RANDOM_PREFIXES = ("RandomForest", "ExtraTree", "AdaBoost", "Bagging")
 _SHUFFLE_SPLITTERS = ("KFold", "StratifiedKFold", "GroupKFold", "StratifiedGroupKFold", "learning_curve")
 _COORDINATE_DESCENT = ("Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "MultiTaskLasso", "MultiTaskElasticNet")
-#: Callables that draw random numbers only with some argument values: name -> (keyword, values that make it random).
-#: Without the keyword (the default) or with another value, random_state changes nothing.
-_SKLEARN_RANDOM_WHEN: Mapping[str, tuple[str, frozenset[object]]] = {
-    **{name: ("shuffle", frozenset({True})) for name in _SHUFFLE_SPLITTERS},
-    "PCA": ("svd_solver", frozenset({"randomized", "arpack"})),
-    "KernelPCA": ("eigen_solver", frozenset({"randomized", "arpack"})),
-    "NMF": ("init", frozenset({"random", "nndsvdar"})),
-    "LogisticRegression": ("solver", frozenset({"sag", "saga", "liblinear"})),
-    "Ridge": ("solver", frozenset({"sag", "saga"})),
-    "RidgeClassifier": ("solver", frozenset({"sag", "saga"})),
-    **{name: ("selection", frozenset({"random"})) for name in _COORDINATE_DESCENT},
-    "SVC": ("probability", frozenset({True})),
-    "NuSVC": ("probability", frozenset({True})),
-    "DummyClassifier": ("strategy", frozenset({"stratified", "uniform"})),
-    "HistGradientBoostingClassifier": ("early_stopping", frozenset({True})),
-    "HistGradientBoostingRegressor": ("early_stopping", frozenset({True})),
-    "IterativeImputer": ("sample_posterior", frozenset({True})),
-}  # fmt: skip
+Condition = Callable[[ast.Call], bool]
+
+
+def _literal_in(keyword: str, *values: object) -> Condition:
+    """Random when ``keyword`` is a literal among ``values`` (a variable there is unknown: not random)."""
+
+    def check(call: ast.Call) -> bool:
+        given = _keyword(call, keyword)
+        return isinstance(given, ast.Constant) and any(type(given.value) is type(value) and given.value == value for value in values)
+
+    return check
+
+
+def _set(*keywords: str) -> Condition:
+    """Random when one of ``keywords`` is given and not ``None``."""
+    return lambda call: any((given := _keyword(call, keyword)) is not None and not _is_literal(given, None) for keyword in keywords)
+
+
+def _below_one(keyword: str) -> Condition:
+    """Random when ``keyword`` is a number literal below 1 (``subsample=0.8``)."""
+
+    def check(call: ast.Call) -> bool:
+        given = _keyword(call, keyword)
+        return isinstance(given, ast.Constant) and isinstance(given.value, (int, float)) and given.value < 1
+
+    return check
+
+
+def _either(*conditions: Condition) -> Condition:
+    return lambda call: any(condition(call) for condition in conditions)
+
+
+#: Callables that draw random numbers only with some arguments. Without them (the defaults) random_state
+#: changes nothing, or only breaks ties between equally good splits (decision trees, gradient boosting).
+_SKLEARN_RANDOM_WHEN: Mapping[str, Condition] = {
+    **{name: _literal_in("shuffle", True) for name in _SHUFFLE_SPLITTERS},
+    "PCA": _literal_in("svd_solver", "randomized", "arpack"),
+    "KernelPCA": _literal_in("eigen_solver", "randomized", "arpack"),
+    "NMF": _literal_in("init", "random", "nndsvdar"),
+    "LogisticRegression": _literal_in("solver", "sag", "saga", "liblinear"),
+    "Ridge": _literal_in("solver", "sag", "saga"),
+    "RidgeClassifier": _literal_in("solver", "sag", "saga"),
+    **{name: _literal_in("selection", "random") for name in _COORDINATE_DESCENT},
+    "SVC": _literal_in("probability", True),
+    "NuSVC": _literal_in("probability", True),
+    "DummyClassifier": _literal_in("strategy", "stratified", "uniform"),
+    "HistGradientBoostingClassifier": _literal_in("early_stopping", True),
+    "HistGradientBoostingRegressor": _literal_in("early_stopping", True),
+    "IterativeImputer": _literal_in("sample_posterior", True),
+    **{
+        name: _either(_set("max_features"), _literal_in("splitter", "random"))
+        for name in ("DecisionTreeClassifier", "DecisionTreeRegressor")
+    },
+    **{
+        name: _either(_set("max_features", "n_iter_no_change"), _below_one("subsample"))
+        for name in ("GradientBoostingClassifier", "GradientBoostingRegressor")
+    },
+}
 #: Random by default, but not with ``shuffle=False``.
 _SKLEARN_SHUFFLE_DEFAULT = frozenset(
     {"train_test_split", "SGDClassifier", "SGDRegressor", "SGDOneClassSVM", "Perceptron", "PassiveAggressiveClassifier",
@@ -204,17 +269,24 @@ def sklearn_random_callable(qualname: str) -> str | None:
 def sklearn_call_is_random(last: str, call: ast.Call) -> bool:
     """Whether this call of the scikit-learn callable ``last`` draws random numbers, as far as its literal arguments tell.
 
-    Callables of ``_SKLEARN_RANDOM_WHEN`` are random only when the deciding keyword is a literal
-    among the random values (a variable there is unknown, so not reported); those of
-    ``_SKLEARN_SHUFFLE_DEFAULT`` are not random with a literal ``shuffle=False``.
+    Callables of ``_SKLEARN_RANDOM_WHEN`` are random only when their condition holds; those of
+    ``_SKLEARN_SHUFFLE_DEFAULT`` are not random with a literal ``shuffle=False``; the others always are.
     """
     if last in _SKLEARN_RANDOM_WHEN:
-        keyword, values = _SKLEARN_RANDOM_WHEN[last]
-        given = _keyword(call, keyword)
-        return isinstance(given, ast.Constant) and any(
-            given.value is value or given.value == value for value in values if type(given.value) is type(value)
-        )
+        return _SKLEARN_RANDOM_WHEN[last](call)
     return not (last in _SKLEARN_SHUFFLE_DEFAULT and _is_literal(_keyword(call, "shuffle"), False))
+
+
+def _seeded_by_outer(calls: list[ast.Call]) -> set[int]:
+    """Calls made inside the arguments of a call that gets a random_state: the ensemble seeds its base estimator."""
+    inner: set[int] = set()
+    for call in calls:
+        state = _keyword(call, "random_state")
+        if state is None or _is_literal(state, None):
+            continue
+        for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+            inner.update(id(node) for node in ast.walk(argument) if isinstance(node, ast.Call))
+    return inner
 
 
 def check_sklearn_random_state(ctx: LintContext) -> Iterator[Hit]:
@@ -222,12 +294,13 @@ def check_sklearn_random_state(ctx: LintContext) -> Iterator[Hit]:
     if not ctx.is_python or not _imports_any(ctx, frozenset({"sklearn"})):
         return
     for index, calls in sorted(ctx.calls.items()):
+        seeded = _seeded_by_outer(calls)
         for call in calls:
             qualname = ctx.qualified_name(call.func)
             last = sklearn_random_callable(qualname) if qualname else None
             if last is None or any(keyword.arg is None for keyword in call.keywords):
                 continue  # not ours, or **kwargs may carry random_state
-            if not sklearn_call_is_random(last, call):
+            if id(call) in seeded or not sklearn_call_is_random(last, call):
                 continue
             state = _keyword(call, "random_state")
             if state is not None and not _is_literal(state, None):
@@ -296,6 +369,25 @@ def _display(value: str) -> str:
     return shorten(shown)
 
 
+#: Storage that only the author's account can read: its content is not what a URL's reader sees.
+_PRIVATE_STORAGE = re.compile(r"^(?:s3a?|gs|gcs|abfss?|az|hdfs|dbfs)://", re.IGNORECASE)
+
+
+def _unrecorded(value: str) -> str | None:
+    """What kind of unrecorded input a literal is: "storage URL", "absolute path", or None.
+
+    Public web URLs (``https://raw.githubusercontent.com/…``, a tutorial's dataset) name the same
+    data for everyone: a parameter adds nothing. Home directories (``/home/…``, ``~/…``, ``C:\\…``)
+    are NB301's; NB403 reports the other absolute paths (``/kaggle/input/…``, ``/data/…``, ``/mnt/…``)
+    and private storage (``s3://``, ``gs://``, ``abfs://``, ``hdfs://``, ``dbfs://``).
+    """
+    if _PRIVATE_STORAGE.match(value):
+        return "storage URL"
+    if _ABSOLUTE.match(value) and not _ABSOLUTE_PATH.match(value):
+        return "absolute path"
+    return None
+
+
 def check_unrecorded_data_source(ctx: LintContext) -> Iterator[Hit]:
     """NB403: a data-reading call whose path is a literal URL or absolute path outside the ``parameters`` cell."""
     if not ctx.is_python:
@@ -308,7 +400,7 @@ def check_unrecorded_data_source(ctx: LintContext) -> Iterator[Hit]:
             if name is None or (name in _OPENERS and _opens_for_writing(call)):
                 continue
             for node, value in _path_literals(call):
-                where = "URL" if _REMOTE.match(value) else "absolute path" if _ABSOLUTE.match(value) else None
+                where = _unrecorded(value)
                 if where:
                     yield Hit(
                         cell.index,
@@ -339,7 +431,9 @@ RULES: tuple[Rule, ...] = (
             "a helper for all at once: `transformers.set_seed`, `accelerate.utils.set_seed`, `lightning.seed_everything`, "
             "`keras.utils.set_random_seed`, your own `set_seed(SEED)`), preferably from a parameter, or pass a seed to "
             "the generator. Not auto-fixable.",
-            limits="Heuristic: calls are recognised through the notebook's imports only, so draws through objects "
+            limits="Heuristic: draws whose result is only shown are not reported (inside `print`, `display`, a plot "
+            "call or `pd.DataFrame(...)`). Calls are recognised through the notebook's "
+            "imports only, so draws through objects "
             "(`rng.random()`), `from random import *`, weight initialisation inside model constructors and other "
             "libraries are not seen. Where in the notebook the seed is set does not matter. Any call whose name "
             "contains `seed` (`set_seed(42)`, `seed_everything(SEED)`, a helper of the project) counts as seeding every "
@@ -382,11 +476,14 @@ RULES: tuple[Rule, ...] = (
         RuleDoc(
             what="Data-reading calls (`pandas.read_*`, `polars.read_*`/`scan_*`, `numpy.load`/`loadtxt`/`genfromtxt`, "
             "`open`, `requests.get`, `urlopen`, `joblib.load`, `torch.load`, `datasets.load_dataset`) whose path is a "
-            "literal URL or absolute path, outside the `parameters` cell.",
+            "literal private storage URL (`s3://`, `gs://`, `abfs://`, `hdfs://`, `dbfs://`) or an absolute path outside "
+            "home directories (`/kaggle/input/…`, `/data/…`, `/mnt/…`), outside the `parameters` cell. Public web URLs "
+            "(`https://…`, a tutorial's dataset) are not reported: they name the same data for everyone. Home "
+            "directories (`/home/…`, `~/…`, `C:\\…`) are NB301's.",
             why="The input of a run is hidden in the code: a run record cannot say which data produced the results, "
             "and pointing the notebook at other data means editing it.",
-            bad='import pandas as pd\ndf = pd.read_csv("https://example.org/data/train.csv")',
-            good='import pandas as pd\n# parameters cell: DATA_URL = "https://example.org/data/train.csv"\ndf = pd.read_csv(DATA_URL)',
+            bad='import pandas as pd\ndf = pd.read_csv("s3://churn-data/train.csv")',
+            good='import pandas as pd\n# parameters cell: DATA_URL = "s3://churn-data/train.csv"\ndf = pd.read_csv(DATA_URL)',
             fix="Move the location into the `parameters` cell and pass the name to the reader. Not auto-fixable.",
             limits="Only literal first arguments (or path keywords) of the listed readers; paths built in another "
             "statement are not followed. Relative paths are not reported; files opened for writing are not reads.",
