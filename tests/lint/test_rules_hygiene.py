@@ -199,6 +199,25 @@ def test_long_markdown_and_raw_cells_are_not_code(context_for: Callable[..., Lin
     assert hits(context_for([("markdown", lines(100)), ("raw", lines(100))]), "NB503") == []
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        'import os\n\ndef helper():\n    """' + "\n".join(f"    doc line {i}" for i in range(60)) + '\n    """\n    return 1',
+        "def run(n):\n" + "\n".join(f"    step_{i} = n + {i}" for i in range(45)) + "\n\nif __name__ == '__main__':\n    run(3)",
+        "%%bash\n" + "\n".join(f"echo {i}" for i in range(60)),
+    ],
+)
+def test_long_cell_not_reported_for_one_thing(context_for: Callable[..., LintContext], source: str) -> None:
+    """Docstring lines do not count; a script of definitions with its `__main__` block and shell cells are one thing."""
+    assert hits(context_for([source]), "NB503") == []
+
+
+def test_long_cell_still_reported_for_several_steps(context_for: Callable[..., LintContext]) -> None:
+    """What NB503 still finds: a cell that loads, trains and evaluates in 41+ lines of top-level code."""
+    source = "df = load()\n" + "\n".join(f"df = df.step_{i}()" for i in range(40)) + "\nmodel = train(df)"
+    assert where(hits(context_for([source]), "NB503")) == [(0, 41, None)]
+
+
 # --- NB504 ----------------------------------------------------------------------------------------
 
 
@@ -214,6 +233,7 @@ def test_long_markdown_and_raw_cells_are_not_code(context_for: Callable[..., Lin
         [("markdown", "Effect Size\n===========\n\nText.")],  # setext heading
         [("markdown", "Effect Size\n-----------")],
         [("markdown", "**Chapter 4 - Training Models**\n\nText.")],  # a bold first line
+        [("markdown", "##Customer Churn##\n\nCredits: …")],  # classic Jupyter rendered headings without the space
         [("markdown", "Intro\n\n# Churn model")],  # any line of the cell
         [("markdown", "   # Churn model")],
         [("markdown", "<h1>Churn model</h1>")],
@@ -230,7 +250,6 @@ def test_title_present(context_for: Callable[..., LintContext], cells: list[Any]
     [
         ["import os"],
         [("markdown", "Some text, then **bold** words")],
-        [("markdown", "#Churn")],  # not a heading without the space
         [("markdown", "#")],
         ["x = 0", "x = 1", "y = 2", ("markdown", "# Churn model")],  # the fourth cell is too late
         ["# Churn model"],  # a comment in a code cell

@@ -66,7 +66,7 @@ def test_fixture_notebooks(name: str, code: str, expected: list[Where]) -> None:
         (["import numpy\nx = numpy.random.normal(size=3)"], [(0, 2, 5)]),
         (["from numpy.random import rand\nx = rand(3)"], [(0, 2, 5)]),
         (["import numpy.random as npr\nx = npr.choice(items)"], [(0, 2, 5)]),
-        (["from numpy import random\nrandom.permutation(10)"], [(0, 2, 1)]),
+        (["from numpy import random\np = random.permutation(10)"], [(0, 2, 5)]),
         (["import torch\nw = torch.randn(3, 3)"], [(0, 2, 5)]),
         (["import torch\nidx = torch.randperm(10)"], [(0, 2, 7)]),
         (["import tensorflow as tf\nx = tf.random.normal([3])"], [(0, 2, 5)]),
@@ -454,3 +454,22 @@ FRAGMENTS = [
 @given(cell_sources(FRAGMENTS))
 def test_rules_never_raise_on_generated_cells(context_for: Callable[..., LintContext], sources: list[str]) -> None:
     assert_hits_inside(context_for(sources), RULES, len(sources))
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["import numpy as np", "np.random.rand(3, 4)"],  # the value the cell shows
+        ["import random", "random.choice(text_pairs)"],
+        ["import numpy as np, pandas as pd", "df = pd.DataFrame(np.random.randn(6, 4), columns=list('ABCD'))"],
+        ["import numpy as np\nimport matplotlib.pyplot as plt", "plt.scatter(np.random.rand(50), np.random.rand(50))"],
+    ],
+)
+def test_draws_only_shown_not_reported(context_for: Callable[..., LintContext], cells: list[str]) -> None:
+    assert hits(context_for(cells), "NB401") == []
+
+
+def test_draws_used_still_reported(context_for: Callable[..., LintContext]) -> None:
+    """What NB401 still finds: a draw whose result is kept, or an in-place shuffle shown last."""
+    ctx = context_for(["import numpy as np, random", "w = np.random.randn(3, 3)\nprint(w)", "random.shuffle(data)"])
+    assert where(hits(ctx, "NB401")) == [(1, 1, 5), (2, 1, 1)]

@@ -16,7 +16,7 @@ from ..rule import Hit, Rule, RuleDoc, Severity
 # A title: an ATX heading of any level, a setext heading (text underlined with === or ---), an HTML
 # heading, or a first line in bold (`**Chapter 4 - Training Models**`).
 _HEADING = re.compile(
-    r"^\s{0,3}#{1,6}\s+\S|^[ \t]*\S[^\n]*\n[ \t]*(?:=+|-{2,})[ \t]*$|<h[1-6][\s>]|\A\s*(?:\*\*|__)[^*_\n]+(?:\*\*|__)\s*(?:\n|\Z)",
+    r"^\s{0,3}#{1,6}[ \t]*[^#\s]|^[ \t]*\S[^\n]*\n[ \t]*(?:=+|-{2,})[ \t]*$|<h[1-6][\s>]|\A\s*(?:\*\*|__)[^*_\n]+(?:\*\*|__)\s*(?:\n|\Z)",
     re.MULTILINE | re.IGNORECASE,
 )
 # A fenced code block (``` or ~~~, to its closing fence or the end of the cell): its `# ` lines are comments.
@@ -130,8 +130,30 @@ def check_empty_cell(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(cell.index, f"empty {cell.cell_type} cell", fixable=True)
 
 
-def _code_lines(source: str) -> int:
-    return sum(1 for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+def _code_lines(source: str, tree: ast.Module | None) -> int:
+    """Lines of code: not blank, not a comment, not inside a docstring."""
+    docstrings: set[int] = set()
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            docstrings.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return sum(
+        1
+        for number, line in enumerate(source.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#") and number not in docstrings
+    )
+
+
+def _is_definition(node: ast.stmt) -> bool:
+    """A def, a class, a module constant, or the ``if __name__ == "__main__":`` block of a script."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        try:
+            ast.literal_eval(node.value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+        return True
+    return isinstance(node, ast.If) and "__name__" in ast.unparse(node.test)
 
 
 def _is_plotting(ctx: LintContext, node: ast.stmt) -> bool:
@@ -156,8 +178,10 @@ def _one_step(ctx: LintContext, tree: ast.Module) -> bool:
     ]
     if not body:
         return True
-    if all(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for node in body):
-        return True  # helper functions and classes: already the units that can be tested
+    if all(_is_definition(node) for node in body) and any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for node in body
+    ):
+        return True  # helper functions, classes and constants: already the units that can be tested
     blocks = (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Try)
     if len(body) == 1 and isinstance(body[0], blocks):
         return True  # a single loop, class or function cannot be split across cells
@@ -169,11 +193,11 @@ def check_long_cell(ctx: LintContext) -> Iterator[Hit]:
     """NB503: a code cell with more lines of code than the limit that chains several steps."""
     limit = ctx.settings.max_cell_lines
     for cell in ctx.code_cells():
-        lines = _code_lines(cell.source)
-        if lines <= limit or _NON_PYTHON_CELL_MAGIC.match(cell.source):
-            continue
+        if cell.source.count("\n") < limit or _NON_PYTHON_CELL_MAGIC.match(cell.source):
+            continue  # too short to count, or not Python
         tree = ctx.trees.get(cell.index)
-        if tree is not None and _one_step(ctx, tree):
+        lines = _code_lines(cell.source, tree)
+        if lines <= limit or (tree is not None and _one_step(ctx, tree)):
             continue
         yield Hit(cell.index, f"{lines} lines (limit {limit}): split it into cells or functions that can be tested", limit + 1)
 

@@ -112,7 +112,7 @@ _DISPLAY_SINKS = frozenset(
 
 
 def _display_only(ctx: LintContext, index: int, calls: list[ast.Call]) -> set[int]:
-    """Ids of the calls of a cell whose result is only shown: inside the arguments of a print, display, plot or DataFrame call."""
+    """Ids of the calls of a cell whose result is only shown: inside a print, display, plot or DataFrame call, or the cell's shown value."""
     shown: set[int] = set()
     for call in calls:
         func = call.func
@@ -120,6 +120,13 @@ def _display_only(ctx: LintContext, index: int, calls: list[ast.Call]) -> set[in
         if name in _DISPLAY_SINKS:
             for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
                 shown.update(id(node) for node in ast.walk(argument) if isinstance(node, ast.Call))
+    tree = ctx.trees.get(index)
+    last = tree.body[-1] if tree is not None and tree.body else None
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+        func = last.value.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name != "shuffle":  # shuffle works in place
+            shown.add(id(last.value))  # the value the cell shows: `np.random.rand(3, 4)`, `random.choice(pairs)`
     return shown
 
 
@@ -137,7 +144,7 @@ def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
                 if isinstance(call.func, (ast.Name, ast.Attribute)) and has_seed(call):
                     seeded.update(seeded_families(ast.unparse(call.func)))  # a helper defined in the notebook
                 continue
-            if id(call) in shown:
+            if (qualname in GENERATORS or qualname in DRAWS) and id(call) in shown:
                 continue  # `print(random.choice(pairs))`, `plt.imshow(np.random.rand(8, 8))`: nothing depends on it
             if qualname in GENERATORS and not has_seed(call):
                 candidates.append((index, call, GENERATORS[qualname], True))
@@ -432,7 +439,8 @@ RULES: tuple[Rule, ...] = (
             "`keras.utils.set_random_seed`, your own `set_seed(SEED)`), preferably from a parameter, or pass a seed to "
             "the generator. Not auto-fixable.",
             limits="Heuristic: draws whose result is only shown are not reported (inside `print`, `display`, a plot "
-            "call or `pd.DataFrame(...)`). Calls are recognised through the notebook's "
+            "call or `pd.DataFrame(...)`, or the value a cell shows, like `np.random.rand(3, 4)` alone). Calls are "
+            "recognised through the notebook's "
             "imports only, so draws through objects "
             "(`rng.random()`), `from random import *`, weight initialisation inside model constructors and other "
             "libraries are not seen. Where in the notebook the seed is set does not matter. Any call whose name "
