@@ -123,11 +123,14 @@ def is_reported_empty(cells: Sequence[Mapping[str, Any]], index: int) -> bool:
 
 
 def check_empty_cell(ctx: LintContext) -> Iterator[Hit]:
-    """NB502: a cell with nothing in it (see ``is_reported_empty``)."""
+    """NB502: cells with nothing in them (see ``is_reported_empty``); one finding per notebook, listing the others."""
     raw_cells = ctx.notebook.data["cells"]
-    for cell in ctx.cells:
-        if not cell.source.strip() and is_reported_empty(raw_cells, cell.index):
-            yield Hit(cell.index, f"empty {cell.cell_type} cell", fixable=True)
+    empty = [cell for cell in ctx.cells if not cell.source.strip() and is_reported_empty(raw_cells, cell.index)]
+    if empty:
+        others = [cell.index + 1 for cell in empty[1:]]
+        shown = ", ".join(map(str, others[:5])) + (", …" if len(others) > 5 else "")
+        more = f" (and {len(others)} more: {'cell' if len(others) == 1 else 'cells'} {shown})" if others else ""
+        yield Hit(empty[0].index, f"empty {empty[0].cell_type} cell{more}", fixable=True)
 
 
 def _code_lines(source: str, tree: ast.Module | None) -> int:
@@ -330,7 +333,8 @@ RULES: tuple[Rule, ...] = (
         check_empty_cell,
         RuleDoc(
             what="A cell that holds only whitespace: an empty markdown or raw cell, or an empty code cell after another "
-            "code cell or at the top. Not reported: an empty code cell right after a markdown cell (the answer slot of an "
+            "code cell or at the top. One finding per notebook, at the first such cell, listing the others (`--fix` "
+            "removes them all). Not reported: an empty code cell right after a markdown cell (the answer slot of an "
             "exercise), a code cell with outputs (its code was removed on purpose, as in a solutions sheet) and a "
             "markdown cell with attachments.",
             why="Noise in reviews and diffs; an empty code cell also gets an execution count and makes counts harder to read.",
