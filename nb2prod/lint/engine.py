@@ -145,8 +145,14 @@ def lint_notebook(notebook: Notebook, options: LintOptions, rules: Registry | No
     context = LintContext(notebook, options.settings)
     result = FileResult(notebook.display_path, notebook=notebook)
     if not context.is_python:
-        result.python = False
+        result.ruff = False
         result.notes.append(f"code rules skipped, ruff's too: the notebook's code is {context.language.shown}, not Python 3")
+    notices = notebook.notices if not notebook.is_text else []
+    if notices:
+        result.ruff = False
+        result.notes.extend(notices)
+        if context.is_python:
+            result.notes.append("ruff skipped: it reads the file as it is on disk")
     for code in rules:
         rule = rules[code]
         if not options.selection.wants(rule):
@@ -172,7 +178,7 @@ def lint_notebook(notebook: Notebook, options: LintOptions, rules: Registry | No
 
 def _lint_path(shown: str, path: Path, options: LintOptions, keep_notebook: bool) -> FileResult:
     try:
-        notebook = read_notebook(path, display_path=shown)
+        notebook = read_notebook(path, display_path=shown, read_only=True)  # lint never writes: nbformat 3 is upgraded
     except Nb2prodError as error:
         return FileResult(shown, error=error)
     result = lint_notebook(notebook, options)
@@ -221,7 +227,7 @@ def lint(
 
     if ruff_run is not None:
         for shown, findings in ruff_run.findings().items():
-            if shown in results and results[shown].error is None and results[shown].python:
+            if shown in results and results[shown].error is None and results[shown].ruff:
                 results[shown].findings.extend(findings)
     for tool in options.tools:
         loaded = [notebook for shown, _ in found.notebooks if (notebook := _loaded(results[shown])) is not None]
@@ -238,7 +244,7 @@ def _loaded(result: FileResult) -> Notebook | None:
     """The result's notebook, read again if a worker process linted it."""
     if result.notebook is None and result.error is None:
         try:
-            result.notebook = read_notebook(result.path)
+            result.notebook = read_notebook(result.path, read_only=True)
         except Nb2prodError as error:
             result.error = error
     return result.notebook

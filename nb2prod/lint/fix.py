@@ -50,7 +50,7 @@ from typing import Any
 
 from ..config import Config, config_for
 from ..discover import discover
-from ..errors import Nb2prodError, ToolError
+from ..errors import Nb2prodError, NotebookFormatError, ToolError
 from ..formatting import _checkable, _python_of, is_python_notebook, replace_sources
 from ..model import source_text
 from ..notebook import Notebook, read_notebook, write_notebook
@@ -129,6 +129,19 @@ def _fix_notebook(data: Mapping[str, Any], codes: Callable[[str], bool]) -> tupl
     result = dict(data)
     result["cells"] = cells
     return result, fixed
+
+
+def _refused(shown: str, error: Nb2prodError | None) -> FixResult:
+    """The result for a notebook fix could not read. One that lint reads (nbformat 3, a cell of unknown type) gets a
+    note saying why it is not fixed and how to convert it: lint reports its findings, and nothing else would say it."""
+    if isinstance(error, NotebookFormatError):
+        try:
+            read_notebook(shown, read_only=True)
+        except Nb2prodError:
+            return FixResult(shown, error=error)  # unreadable for lint too: lint reports it
+        how = f"; {error.hint}" if error.hint else ""
+        return FixResult(shown, notes=(f"not fixed: {error.message}{how}",))
+    return FixResult(shown, error=error)
 
 
 def _fix_ids(cells: list[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], int]:
@@ -309,7 +322,7 @@ def fix(
 
     for (shown, notebook, error, ignored), ruff_fix in zip(notebooks, ruff_fixes, strict=True):
         if notebook is None:
-            results.append(FixResult(shown, error=error))
+            results.append(_refused(shown, error))
             continue
         if ruff_fix.error is not None:
             results.append(FixResult(shown, error=_with_path(ruff_fix.error, shown), notes=tuple(ruff_fix.notes)))

@@ -102,9 +102,10 @@ class FileResult:
     """Lint's outcome for one file: its findings, or the error that kept it from being linted.
 
     ``notebook`` lets reports show the source line of a finding; ``notes`` tell the user what was
-    not checked and why (e.g. code rules skipped for a non-Python kernel). ``python`` is False when
-    the code cells are not Python 3 (another language, or Python 2): ruff's findings are then
-    dropped, like the notebook rules that read code as Python.
+    not checked and why (e.g. code rules skipped for a non-Python kernel). ``ruff`` is False when
+    ruff's findings do not apply: the code cells are not Python 3 (another language, or Python 2),
+    or the file is not one ruff can read as it is (nbformat 3 upgraded in memory, cells of an
+    unknown type); they are then dropped, and a note says why.
     """
 
     path: str
@@ -112,7 +113,7 @@ class FileResult:
     error: Nb2prodError | None = None
     notebook: Notebook | None = None
     notes: list[str] = field(default_factory=list)
-    python: bool = True
+    ruff: bool = True
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,8 @@ def is_reported_empty(cells: Sequence[Mapping[str, Any]], index: int) -> bool:
     if source_text(cell.get("source", "")).strip():
         return False
     kind = cell.get("cell_type")
+    if kind not in ("code", "markdown", "raw"):
+        return False  # a cell of an unknown type is skipped (the read says so)
     if kind == "markdown" and cell.get("attachments"):
         return False
     if kind == "code":
@@ -262,6 +264,8 @@ def check_cell_ids(ctx: LintContext) -> Iterator[Hit]:
         return
     seen: dict[str, int] = {}
     for cell in ctx.cells:
+        if cell.cell_type not in ("code", "markdown", "raw"):
+            continue  # a cell of an unknown type is skipped (the read says so)
         if cell.id is None:
             yield Hit(cell.index, "cell has no id (nbformat 4.5 requires one)", fixable=True)
         elif cell.id in seen:
