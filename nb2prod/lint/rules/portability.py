@@ -395,9 +395,12 @@ _USER_PATH = re.compile(r"/home/[^/\s'\"<>:]+/|/Users/[^/\s'\"<>:]+/|[A-Za-z]:(?
 #: Users that name a container or CI image, not a person.
 _GENERIC_USERS = frozenset({"jovyan", "runner", "ubuntu", "user", "vscode", "codespace", "ec2-user", "sagemaker-user", "app", "docker"})
 #: What follows a home path that sits inside an installed library (a warning's or log line's source file).
-_LIBRARY_PATH = re.compile(r"site-packages|dist-packages|[\\/]lib[\\/]python|[\\/]Lib[\\/]|conda|[\\/]\.?venv|[\\/]\.cache[\\/]")
-#: Outputs where a path is a library's, not the notebook's: warnings and log lines on stderr.
-_LIBRARY_LABELS = frozenset({"stderr output"})
+_LIBRARY_PATH = re.compile(
+    r"site-packages|dist-packages|[\\/]lib[\\/]python|[\\/]Lib[\\/]|conda|[\\/]\.?venv|[\\/]\.cache[\\/]|[\\/]\.keras[\\/]|"
+    r"tensorflow_datasets|nltk_data|scikit_learn_data|huggingface|gensim-data|[\\/]\.kaggle[\\/]"
+)
+#: Outputs where a path is a library's, not the notebook's: warnings and log lines on stderr, traceback frames.
+_LIBRARY_LABELS = frozenset({"stderr output", "error traceback"})
 
 
 def _user_path(text: str) -> str | None:
@@ -406,7 +409,7 @@ def _user_path(text: str) -> str | None:
         return None
     for match in _USER_PATH.finditer(text):
         user = re.split(r"[\\/]+", match.group().rstrip("\\/"))[-1]
-        if user.lower() in _GENERIC_USERS or _LIBRARY_PATH.search(text, match.end(), match.end() + 160):
+        if user.lower() in _GENERIC_USERS or _LIBRARY_PATH.search(text, match.end() - 1, match.end() + 160):
             continue
         return match.group()
     return None
@@ -498,10 +501,11 @@ RULES: tuple[Rule, ...] = (
         "outputs contain local paths or user names",
         check_user_path_in_output,
         RuleDoc(
-            what="Outputs (stdout, text/plain, text/html, error message and traceback) that show a person's home "
-            "directory: `/home/<user>/`, `/Users/<user>/`, `C:\\Users\\<user>\\`. One finding per cell. Not reported: "
-            "paths in stderr (library warnings and log lines), inside an installed library (`site-packages`, a conda or virtual "
-            "environment, `.cache`), and generic users of containers and CI (`jovyan`, `runner`, `ubuntu`…).",
+            what="Outputs (stdout, text/plain, text/html, error message) that show a person's home directory: "
+            "`/home/<user>/`, `/Users/<user>/`, `C:\\Users\\<user>\\`. One finding per cell. Not reported: paths in "
+            "stderr (library warnings and log lines) and traceback frames, inside an installed library or a library's "
+            "data cache (`site-packages`, a conda or virtual environment, `.cache`, `.keras`, `tensorflow_datasets`, "
+            "`nltk_data`…), and generic users of containers and CI (`jovyan`, `runner`, `ubuntu`…).",
             why="They reveal user names and the layout of a machine in a shared file, and usually mean the code behind "
             "them uses machine-specific paths.",
             bad="print(model_path)\n# output:\n# /home/alice/models/churn.pkl",
