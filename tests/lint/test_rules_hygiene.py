@@ -125,19 +125,19 @@ def test_fixture_messages() -> None:
 
 
 @pytest.mark.parametrize(
-    ("cells", "expected", "name"),
+    ("cells", "expected", "what"),
     [
-        ([with_outputs(error())], [0], "ValueError"),
-        ([with_outputs(stream("a\n"), error("KeyError"), error())], [0], "KeyError"),  # one finding per cell
-        (["x = 1", with_outputs(stream("ok\n")), with_outputs(error("NameError"))], [2], "NameError"),
-        ([with_outputs(error(None))], [0], "error"),
-        ([with_outputs(error()), with_outputs(error())], [0, 1], "ValueError"),
+        ([with_outputs(error())], [0], "(ValueError)"),
+        ([with_outputs(stream("a\n"), error("KeyError"), error())], [0], "(KeyError)"),  # the first error of a cell
+        (["x = 1", with_outputs(stream("ok\n")), with_outputs(error("NameError"))], [2], "(NameError)"),
+        ([with_outputs(error(None))], [0], "(error)"),
+        ([with_outputs(error()), with_outputs(error())], [0], "(ValueError) (and 1 more: cell 2)"),  # one per notebook
     ],
 )
-def test_error_outputs(context_for: Callable[..., LintContext], cells: list[Any], expected: list[int], name: str) -> None:
+def test_error_outputs(context_for: Callable[..., LintContext], cells: list[Any], expected: list[int], what: str) -> None:
     found = hits(context_for(cells), "NB501")
     assert where(found) == [(index, None, None) for index in expected]
-    assert found[0].message == f"stored error output ({name}): the saved run failed here"
+    assert found[0].message == f"stored error output {what}: the saved run failed here"
     assert all(hit.fixable for hit in found)
 
 

@@ -90,15 +90,19 @@ def check_error_outputs(ctx: LintContext) -> Iterator[Hit]:
     """NB501: stored error outputs, unless the notebook shows them on purpose (see ``is_teaching_error``)."""
     raw_cells = ctx.notebook.data["cells"]
     code = None
+    failed: list[tuple[int, str]] = []
     for cell in ctx.code_cells():
         for output in cell.raw.get("outputs", ()):
             if output.get("output_type") == "error":
                 code = _all_code(raw_cells) if code is None else code
-                if is_teaching_error(raw_cells, cell.index, code):
-                    break
-                name = output.get("ename") or "error"
-                yield Hit(cell.index, f"stored error output ({name}): the saved run failed here", fixable=True)
+                if not is_teaching_error(raw_cells, cell.index, code):
+                    failed.append((cell.index, output.get("ename") or "error"))
                 break
+    if failed:
+        (index, name), others = failed[0], [other + 1 for other, _ in failed[1:]]
+        shown = ", ".join(map(str, others[:5])) + (", …" if len(others) > 5 else "")
+        more = f" (and {len(others)} more: {'cell' if len(others) == 1 else 'cells'} {shown})" if others else ""
+        yield Hit(index, f"stored error output ({name}){more}: the saved run failed here", fixable=True)
 
 
 def is_reported_empty(cells: Sequence[Mapping[str, Any]], index: int) -> bool:
@@ -315,7 +319,8 @@ RULES: tuple[Rule, ...] = (
         "error outputs (tracebacks) stored in the notebook",
         check_error_outputs,
         RuleDoc(
-            what="A code cell whose stored outputs include an error (a traceback), unless the notebook shows it on purpose: "
+            what="A code cell whose stored outputs include an error (a traceback), unless the notebook shows it on purpose "
+            "(one finding per notebook, at the first such cell, listing the others): "
             "the cell is tagged `raises-exception`, its comments or the markdown just above (at most one code cell "
             "between) or just below it name the error (`ValueError`) or speak of errors (error, exception, raise, fail, "
             'traceback, attempt, "won\'t work"…), or the notebook sets `%xmode` (a notebook about tracebacks).',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ..context import LintContext
@@ -121,6 +122,24 @@ def check_used_before_defined(ctx: LintContext) -> Iterator[Hit]:
         yield _name_hit(issue, f"'{issue.name}' is used before it is defined (in {below} below): 'Restart & Run All' fails here")
 
 
+_VERSION_TEST = re.compile(r"version_info|python_version|\bPY2\b|\bPY3\b|\bPY34\b|\bIS_PY2\b|\bPYTHON2\b")
+
+
+def _version_guarded_lines(tree: ast.Module | None) -> set[int]:
+    """Lines under an ``if`` that tests the Python version (both branches): each runs on one Python only."""
+    lines: set[int] = set()
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.If) and _VERSION_TEST.search(ast.unparse(node.test)):
+            for statement in [*node.body, *node.orelse]:
+                lines.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+        elif isinstance(node, ast.Try) and any(
+            isinstance(handler.type, ast.Name) and handler.type.id == "NameError" for handler in node.handlers
+        ):
+            for statement in node.body:  # try: unicode / except NameError: the name may be missing on purpose
+                lines.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+    return lines
+
+
 def check_undefined(ctx: LintContext) -> Iterator[Hit]:
     """NB105: a name no cell defines or imports and that is no builtin."""
     if not ctx.is_python:
@@ -133,9 +152,14 @@ def check_undefined(ctx: LintContext) -> Iterator[Hit]:
             "so names used below it are not checked for NB105"
         )
     ran = {cell.index for cell in ctx.code_cells() if cell.execution_count is not None}
+    guarded: dict[int, set[int]] = {}
     for issue in ctx.flow.undefined():
         if ran and issue.cell_index not in ran:
             continue  # a cell left unrun in a run notebook: an illustration, or NB102's finding
+        if issue.cell_index not in guarded:
+            guarded[issue.cell_index] = _version_guarded_lines(ctx.trees.get(issue.cell_index))
+        if issue.line in guarded[issue.cell_index]:
+            continue  # `if sys.version_info < (3,): unicode(x)`: the other Python's names
         why = "the stored results depend on a kernel state that is gone" if ran else "a top-to-bottom run fails here with NameError"
         yield _name_hit(issue, f"'{issue.name}' is not defined or imported by any cell: {why}")
 
@@ -224,7 +248,8 @@ RULES: tuple[Rule, ...] = (
         RuleDoc(
             what="A name that no cell defines or imports and that is not a Python builtin or an IPython name. In a "
             "notebook that was run, cells left unrun are not checked (illustrative snippets; NB102 reports a skipped cell "
-            "that matters); in a notebook that was never run (stripped), every cell is.",
+            "that matters); in a notebook that was never run (stripped), every cell is. Names under a Python-version "
+            "test (`if sys.version_info < (3,):`, `if six.PY2:`) or in a `try:` that catches NameError are not reported.",
             why=(
                 "The cell that defined it was deleted or edited after it ran; the stored results depend on kernel state that "
                 "no longer exists, and a fresh run fails with NameError."
