@@ -580,3 +580,10 @@ def test_module_exposes_rules_only() -> None:
     assert [rule.code for rule in RULES] == [f"NB5{n:02d}" for n in range(1, 11)]
     assert {rule.code for rule in RULES if rule.fixable} == {"NB501", "NB502", "NB507"}
     assert all(registry()[rule.code] is rule for rule in RULES)
+
+
+def test_outputs_stored_message_does_not_claim_the_repository_strips() -> None:
+    """NB506 is computed from the notebook alone: nothing there says the repository strips, so the message does not either."""
+    [hit] = [h for h in hits(LintContext(read_notebook(DATA / "nb506_outputs_stored.ipynb")), "NB506")]
+    assert "this repository strips" not in hit.message
+    assert hit.message == "outputs are stored: strip them (`nb2prod strip`) if this repository keeps notebooks without outputs"
