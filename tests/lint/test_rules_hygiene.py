@@ -443,6 +443,12 @@ def test_file_name_fine(context_for: Callable[..., LintContext], name: str) -> N
 # --- NB510 ----------------------------------------------------------------------------------------
 
 
+def test_no_kernelspec_not_reported_without_code(context_for: Callable[..., LintContext]) -> None:
+    """An empty stray notebook (no code) has nothing to run: its missing kernelspec is beside the point."""
+    assert hits(context_for([], metadata={}), "NB510") == []
+    assert hits(context_for([TITLE, ""], metadata={}), "NB510") == []
+
+
 @pytest.mark.parametrize(
     ("metadata", "message"),
     [
@@ -547,8 +553,8 @@ def doc_examples(rule: Rule) -> tuple[list[Example], Example]:
         code_count, markdown_count = map(int, found_in(r"(\d+) code cells, (\d+) markdown cell", doc.bad))
         return [Example([*[("markdown", "m")] * markdown_count, *["x = 1"] * code_count])], Example([("markdown", "m"), "x = 1"] * 5)
     if code == "NB510":  # notebook metadata
-        return [Example([TITLE], metadata=json.loads("{" + doc.bad + "}")["metadata"])], Example(
-            [TITLE], metadata=json.loads("{" + doc.good + "}")["metadata"]
+        return [Example([TITLE, "x = 1"], metadata=json.loads("{" + doc.bad + "}")["metadata"])], Example(
+            [TITLE, "x = 1"], metadata=json.loads("{" + doc.good + "}")["metadata"]
         )
     raise AssertionError(f"no example notebooks for {code}")
 

@@ -307,6 +307,8 @@ def check_kernel(ctx: LintContext) -> Iterator[Hit]:
     if notebook.is_text:
         return
     kernelspec = notebook.metadata.get("kernelspec")
+    if not any(cell.source.strip() for cell in ctx.code_cells()):
+        return  # nothing to run: which kernel would run it does not matter
     if not isinstance(kernelspec, dict) or not kernelspec.get("name"):
         yield Hit(None, "no kernelspec: tools cannot tell which kernel runs this notebook; save it from Jupyter with a kernel selected")
 
@@ -475,7 +477,8 @@ RULES: tuple[Rule, ...] = (
         "no kernelspec, or the language is not Python",
         check_kernel,
         RuleDoc(
-            what="A notebook without `metadata.kernelspec`, or whose code is not Python 3: another language, or Python 2. "
+            what="A notebook with code but without `metadata.kernelspec`, or whose code is not Python 3: another language, "
+            "or Python 2. "
             "The language comes from `language_info` (name; for Python its version), then `kernelspec` (language, else "
             "its name or display name), then jupytext's `main_language`; a notebook that states nothing is taken as Python 3.",
             why="Runs need to know which kernel to start; for other languages and Python 2, nb2prod's code rules and ruff do "
