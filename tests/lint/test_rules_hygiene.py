@@ -205,6 +205,8 @@ def test_long_markdown_and_raw_cells_are_not_code(context_for: Callable[..., Lin
         'import os\n\ndef helper():\n    """' + "\n".join(f"    doc line {i}" for i in range(60)) + '\n    """\n    return 1',
         "def run(n):\n" + "\n".join(f"    step_{i} = n + {i}" for i in range(45)) + "\n\nif __name__ == '__main__':\n    run(3)",
         "%%bash\n" + "\n".join(f"echo {i}" for i in range(60)),
+        "features = [\n" + "\n".join(f"    'feature_{i}'," for i in range(60)) + "\n]\ndf = df[features]",  # one statement
+        "CREATE TABLE customer (\n" + "\n".join(f"  c_{i} integer not null," for i in range(60)) + "\n);",  # not Python
     ],
 )
 def test_long_cell_not_reported_for_one_thing(context_for: Callable[..., LintContext], source: str) -> None:

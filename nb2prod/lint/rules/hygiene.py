@@ -139,16 +139,15 @@ def check_empty_cell(ctx: LintContext) -> Iterator[Hit]:
         yield Hit(empty[0].index, f"empty {empty[0].cell_type} cell{more}", fixable=True)
 
 
-def _code_lines(source: str, tree: ast.Module | None) -> int:
-    """Lines of code: not blank, not a comment, not inside a docstring."""
-    docstrings: set[int] = set()
-    for node in ast.walk(tree) if tree is not None else ():
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            docstrings.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    return sum(
-        1
-        for number, line in enumerate(source.splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#") and number not in docstrings
+def _statement_lines(tree: ast.Module) -> list[int]:
+    """The lines where statements start, nested ones included: a statement spread over several lines (a long
+    list literal, a call with one argument per line) counts once; blank lines, comments and docstrings not at all."""
+    return sorted(
+        {
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.stmt) and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        }
     )
 
 
@@ -205,10 +204,16 @@ def check_long_cell(ctx: LintContext) -> Iterator[Hit]:
         if cell.source.count("\n") < limit or _NON_PYTHON_CELL_MAGIC.match(cell.source):
             continue  # too short to count, or not Python
         tree = ctx.trees.get(cell.index)
-        lines = _code_lines(cell.source, tree)
-        if lines <= limit or (tree is not None and _one_step(ctx, tree)):
+        if tree is None:
+            continue  # not Python (or does not parse): its steps cannot be told
+        lines = _statement_lines(tree)
+        if len(lines) <= limit or _one_step(ctx, tree):
             continue
-        yield Hit(cell.index, f"{lines} lines (limit {limit}): split it into cells or functions that can be tested", limit + 1)
+        yield Hit(
+            cell.index,
+            f"{len(lines)} lines (limit {limit}): split it into cells or functions that can be tested",
+            lines[limit],
+        )
 
 
 def _is_setup(ctx: LintContext, index: int) -> bool:
@@ -362,10 +367,12 @@ RULES: tuple[Rule, ...] = (
         "code cell longer than max-cell-lines",
         check_long_cell,
         RuleDoc(
-            what="A code cell with more than `max-cell-lines` (default 40) lines of code (blank and comment lines not "
-            "counted) that chains several steps. Not reported: cells of a non-Python cell magic (`%%writefile`, "
-            "`%%bash`, `%%html`…), cells that only define functions and classes, a single loop, `with` block, class or "
-            "function, and a cell that draws one figure (most of its statements call matplotlib, seaborn or plotly).",
+            what="A code cell with more than `max-cell-lines` (default 40) lines of code that chains several steps. A "
+            "line of code is one where a statement starts: a statement spread over several lines (a long list, a call "
+            "with one argument per line) counts once; blank lines, comments and docstrings do not count. Not reported: "
+            "cells that do not parse, cells of a non-Python cell magic (`%%writefile`, `%%bash`, `%%html`…), cells that "
+            "only define functions and classes, a single loop, `with` block, class or function, and a cell that draws "
+            "one figure (most of its statements call matplotlib, seaborn or plotly).",
             why="Long cells mix several steps; they cannot be exported or tested piece by piece and hide where a result comes from.",
             bad="# one 120-line cell that loads, cleans, trains and plots",
             good="# a cell per step, or functions that each do one thing",
