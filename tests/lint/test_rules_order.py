@@ -291,13 +291,6 @@ def test_undefined_not_reported_under_a_python_version_guard(context_for: Callab
     assert found == (["other"] if "other" in cells[0] else [])
 
 
-def test_used_before_defined_not_reported_in_unrun_cells_of_a_run_notebook(context_for: Callable[..., LintContext]) -> None:
-    """An unrun illustration in a run notebook is not checked; the same cell run, or in a never-run notebook, is."""
-    assert hits(context_for([ran("print(rate)", None), ran("rate = 1", 1)]), "NB104") == []
-    assert where(hits(context_for([ran("print(rate)", 2), ran("rate = 1", 1)]), "NB104")) == [(0, 1, 7)]
-    assert where(hits(context_for([ran("print(rate)", None), ran("rate = 1", None)]), "NB104")) == [(0, 1, 7)]
-
-
 def test_undefined_not_reported_below_a_cell_that_does_not_parse() -> None:
     """A cell that does not parse defines unknown names: one note with its syntax error, no NB105 below it."""
     notebook = read_notebook(DATA / "nb105_names_below_unparsed_cell.ipynb")

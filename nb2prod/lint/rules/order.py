@@ -117,10 +117,7 @@ def check_used_before_defined(ctx: LintContext) -> Iterator[Hit]:
     """NB104: a name used before the cell that defines it, which lies below."""
     if not ctx.is_python:
         return
-    ran = {cell.index for cell in ctx.code_cells() if cell.execution_count is not None}
     for issue in ctx.flow.used_before_defined():
-        if ran and issue.cell_index not in ran:
-            continue  # a cell left unrun in a run notebook: an illustration, or NB102's finding
         below = _cells_list(issue.defined_in)
         yield _name_hit(issue, f"'{issue.name}' is used before it is defined (in {below} below): 'Restart & Run All' fails here")
 
@@ -239,8 +236,7 @@ RULES: tuple[Rule, ...] = (
             good="# cell 1\nthreshold = 0.5\n# cell 2\nprint(threshold)",
             fix="Move the defining cell above its first use. Not auto-fixable.",
             limits="Static analysis: names created by exec(), globals() or a magic it does not know are not seen. Uses "
-            "inside function bodies count when the function is called, so they are not reported here. In a notebook "
-            "that was run, cells left unrun are not checked (NB102 reports a skipped cell that matters).",
+            "inside function bodies count when the function is called, so they are not reported here.",
         ),
     ),
     Rule(
