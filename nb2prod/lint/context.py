@@ -50,8 +50,18 @@ class LintContext:
 
     @cached_property
     def is_python(self) -> bool:
-        """Whether the code cells are Python 3; rules that read code as Python are skipped otherwise (NB510 says so)."""
-        return self.language.is_python3
+        """Whether the code cells are read as Python 3; rules that read code as Python are skipped otherwise (NB510 says so).
+
+        A Python 2 kernel whose cells all parse as Python 3 (most of them: `print(x)` works on both) is
+        read as Python 3, with Python 2's builtins allowed (``python2_compatible``); one whose code is
+        Python 2 only (``print x``) is not.
+        """
+        return self.language.is_python3 or self.python2_compatible
+
+    @cached_property
+    def python2_compatible(self) -> bool:
+        """A Python 2 notebook whose code cells all parse as Python 3."""
+        return self.language.python2 and self.flow.first_unparsed is None
 
     def code_cells(self) -> Iterator[Cell]:
         """The code cells, in notebook order."""

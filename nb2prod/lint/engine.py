@@ -147,6 +147,9 @@ def lint_notebook(notebook: Notebook, options: LintOptions, rules: Registry | No
     if not context.is_python:
         result.ruff = False
         result.notes.append(f"code rules skipped, ruff's too: the notebook's code is {context.language.shown}, not Python 3")
+    elif context.python2_compatible:
+        result.ruff = False
+        result.notes.append("Python 2 kernel, but every cell parses as Python 3: linted as Python 3 with Python 2's builtins; ruff skipped")
     notices = notebook.notices if not notebook.is_text else []
     if notices:
         result.ruff = False

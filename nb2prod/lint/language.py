@@ -25,6 +25,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+#: Builtins of Python 2 that Python 3 removed: defined in a Python 2 kernel, though Python 3's parser reads the code.
+PYTHON2_BUILTINS = frozenset(
+    {
+        "xrange", "unicode", "basestring", "long", "unichr", "raw_input", "reduce", "file", "execfile", "cmp", "buffer",
+        "apply", "intern", "coerce", "reload",
+    }
+)  # fmt: skip
 #: Language names that mean Python, as kernels and jupytext write them.
 PYTHON_NAMES = frozenset({"python", "python3", "python2", "ipython", "ipython3", "ipython2", "py", "pyspark"})
 _PYTHON2_NAME = re.compile(r"python\s*2|ipython2|py2\b|python2\.\d", re.IGNORECASE)

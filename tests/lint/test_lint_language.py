@@ -61,3 +61,15 @@ def test_powershell_jupytext_notebook_gets_one_notice_not_syntax_errors(tmp_path
     """A jupytext Markdown notebook whose main_language is PowerShell is not read as Python (it gave one syntax error per line)."""
     found = _lint("nb208_powershell_jupytext_not_linted_as_python.md", tmp_path, monkeypatch)
     assert found == [("NB510", None)]
+
+
+def test_python2_kernel_with_python3_code_is_linted_with_python2_builtins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python 2 kernel whose cells all parse as Python 3 is linted: `xrange`, `unicode`, `reduce` are builtins there,
+    a name no cell defines is still reported, and a note (not a finding) says how it was read."""
+    name = "nb105_python2_kernel_python3_compatible_code.ipynb"
+    shutil.copy(DATA / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    (result,) = lint([tmp_path / name], config=Config())
+    assert [(f.code, f.cell_index, f.message.split("'")[1]) for f in result.findings if f.code.startswith("NB1")] == [("NB105", 3, "ghost")]
+    assert not [f for f in result.findings if f.code == "NB510" or f.origin == "ruff"]
+    assert result.notes == ["Python 2 kernel, but every cell parses as Python 3: linted as Python 3 with Python 2's builtins; ruff skipped"]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from ..context import LintContext
 from ..dataflow import NameIssue
+from ..language import PYTHON2_BUILTINS
 from ..rule import Hit, Rule, RuleDoc, Severity
 
 
@@ -153,7 +154,10 @@ def check_undefined(ctx: LintContext) -> Iterator[Hit]:
         )
     ran = {cell.index for cell in ctx.code_cells() if cell.execution_count is not None}
     guarded: dict[int, set[int]] = {}
+    python2 = ctx.language.python2
     for issue in ctx.flow.undefined():
+        if python2 and issue.name in PYTHON2_BUILTINS:
+            continue  # `xrange` in a Python 2 kernel
         if ran and issue.cell_index not in ran:
             continue  # a cell left unrun in a run notebook: an illustration, or NB102's finding
         if issue.cell_index not in guarded:
