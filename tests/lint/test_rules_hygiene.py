@@ -251,18 +251,28 @@ def test_title_present(context_for: Callable[..., LintContext], cells: list[Any]
     "cells",
     [
         ["import os"],
-        [("markdown", "Some text, then **bold** words")],
-        [("markdown", "#")],
+        ["x = 0", ("markdown", "Some text, then **bold** words")],
+        ["x = 0", ("markdown", "#")],
         ["x = 0", "x = 1", "y = 2", ("markdown", "# Churn model")],  # the fourth cell is too late
         ["# Churn model"],  # a comment in a code cell
         [("raw", "# Churn model")],
-        [("markdown", "Setup:\n```bash\n# install the dependencies\npip install -r requirements.txt\n```")],  # a comment in a code block
+        [
+            "x = 0",
+            ("markdown", "Setup:\n```bash\n# install the dependencies\npip install -r requirements.txt\n```"),
+        ],  # a comment in a code block
     ],
 )
 def test_title_absent(context_for: Callable[..., LintContext], cells: list[Any]) -> None:
-    found = hits(context_for(cells), "NB504")
+    """What NB504 still finds: a notebook of 3+ code cells that opens with code and has no heading near the top."""
+    found = hits(context_for([*cells, "a = 1", "b = 2", "c = 3"]), "NB504")
     assert where(found) == [(None, None, None)]
     assert found[0].message == "no title: none of the first 3 cells is a markdown cell with a heading"
+
+
+def test_title_not_needed(context_for: Callable[..., LintContext]) -> None:
+    """A notebook that opens with prose says what it is; a script of fewer than 3 code cells needs no title."""
+    assert hits(context_for([("markdown", "This is a companion notebook for the book."), "a = 1", "b = 2", "c = 3"]), "NB504") == []
+    assert hits(context_for(["import os\na = 1", "b = 2"]), "NB504") == []
 
 
 def test_title_not_required_of_an_empty_notebook(context_for: Callable[..., LintContext]) -> None:
@@ -541,7 +551,8 @@ def doc_examples(rule: Rule) -> tuple[list[Example], Example]:
         [count] = map(int, found_in(r"(\d+)-line cell", doc.bad))
         return [Example([TITLE, lines(count)])], Example([TITLE, *[lines(10)] * (count // 10)])
     if code == "NB504":  # a code cell / a markdown cell with the title
-        return [Example([doc.bad])], Example([("markdown", doc.good), "x = 1"])
+        cells = doc.bad.split("\n")  # one code cell per line
+        return [Example(cells)], Example([("markdown", doc.good), *cells])
     if code == "NB505":  # "df   # displays 200,000 rows as HTML" / "df.head()"
         [rows] = (int(text.replace(",", "")) for text in found_in(r"([\d,]+) rows", doc.bad))
         html = {"output_type": "execute_result", "execution_count": 1, "metadata": {}, "data": {"text/html": "<tr><td>1</td></tr>" * rows}}

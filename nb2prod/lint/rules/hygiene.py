@@ -23,6 +23,7 @@ _HEADING = re.compile(
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}).*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 _COPY_NAME = re.compile(r"-Copy\d*\.|(?:^|[\s_-])copy(?:\s*\(?\d*\)?)?\.ipynb$|^Copy of ", re.IGNORECASE)
 TITLE_WINDOW = 3  # a title must be among this many first cells (setup code cells and empty cells not counted)
+MIN_CODE_CELLS_FOR_TITLE = 3  # a notebook with fewer code cells is a script: it needs no title
 #: Words in a cell's comments or the markdown around it that say a stored error is shown on purpose.
 _TEACHING_WORDS = re.compile(
     r"\b(?:errors?|exceptions?|raises?|raised|raising|fails?|failed|failing|traceback|attempt(?:ing)?|"
@@ -231,14 +232,18 @@ def _is_setup(ctx: LintContext, index: int) -> bool:
 
 
 def check_title(ctx: LintContext) -> Iterator[Hit]:
-    """NB504: no markdown title among the first cells (setup code cells above the title are allowed)."""
-    if not ctx.cells:
+    """NB504: no markdown title among the first cells (setup code cells above the title are allowed).
+
+    A notebook that opens with a markdown cell says what it is, heading or not; a script-sized
+    notebook (fewer than 3 code cells) needs no title.
+    """
+    if sum(1 for cell in ctx.code_cells() if cell.source.strip()) < MIN_CODE_CELLS_FOR_TITLE:
         return
     counted = 0
     for cell in ctx.cells:
         if cell.cell_type == "code" and ctx.is_python and _is_setup(ctx, cell.index):
             continue
-        if cell.cell_type == "markdown" and _HEADING.search(_FENCE.sub("", cell.source)):
+        if cell.cell_type == "markdown" and ((counted == 0 and cell.source.strip()) or _HEADING.search(_FENCE.sub("", cell.source))):
             return
         if cell.source.strip():
             counted += 1
@@ -390,9 +395,11 @@ RULES: tuple[Rule, ...] = (
         RuleDoc(
             what="None of the first three cells is a markdown cell with a heading: `#` to `######`, a setext heading "
             "(a line underlined with `===` or `---`), an HTML `<h1>`-`<h6>` or a first line in bold. Setup code cells "
-            "above the title (installs, imports, magics) and empty cells are not counted.",
+            "above the title (installs, imports, magics) and empty cells are not counted. Not reported: a notebook "
+            "that opens with a markdown cell (it says what the notebook is, heading or not) and a notebook with fewer "
+            "than 3 code cells (a script needs no title).",
             why="The title is what a reader, a notebook index and the exported package's model card start from.",
-            bad="import pandas as pd",
+            bad="import pandas as pd\ndf = pd.read_csv(path)\nmodel = train(df)\nscore(model)",
             good="# Churn model\nTrains and evaluates the churn classifier.",
             fix="Add a markdown cell with a `# Title` at the top. Not auto-fixable.",
             limits="Headings inside fenced code blocks are comments, not titles.",
