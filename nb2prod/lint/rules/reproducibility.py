@@ -137,15 +137,19 @@ def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
     seeded: set[str] = set()
     candidates: list[tuple[int, ast.Call, str, bool]] = []  # (cell, call, family, is a generator)
     for index, calls in sorted(ctx.calls.items()):
-        shown = _display_only(ctx, index, calls)
+        shown: set[int] | None = None  # computed for a cell only when it draws
         for call in calls:
             qualname = ctx.qualified_name(call.func)
             if qualname is None:
-                if isinstance(call.func, (ast.Name, ast.Attribute)) and has_seed(call):
-                    seeded.update(seeded_families(ast.unparse(call.func)))  # a helper defined in the notebook
+                func = call.func
+                last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+                if "seed" in last.lower() and has_seed(call):
+                    seeded.update(seeded_families(ast.unparse(func)))  # a helper defined in the notebook
                 continue
-            if (qualname in GENERATORS or qualname in DRAWS) and id(call) in shown:
-                continue  # `print(random.choice(pairs))`, `plt.imshow(np.random.rand(8, 8))`: nothing depends on it
+            if qualname in GENERATORS or qualname in DRAWS:
+                shown = _display_only(ctx, index, calls) if shown is None else shown
+                if id(call) in shown:
+                    continue  # `print(random.choice(pairs))`, `plt.imshow(np.random.rand(8, 8))`: nothing depends on it
             if qualname in GENERATORS and not has_seed(call):
                 candidates.append((index, call, GENERATORS[qualname], True))
             elif qualname in DRAWS and not any(keyword.arg in ("seed", "generator") for keyword in call.keywords):
