@@ -57,7 +57,8 @@ from ..notebook import Notebook, read_notebook, write_notebook
 from .engine import LintOptions, check_selectors
 from .registry import registry
 from .ruff import has_ruff_config, ruff_arguments, ruff_executable
-from .rules.hygiene import is_reported_empty, is_teaching_error
+from .rules.hygiene import is_reported_empty
+from .rules.teaching import is_teaching_error
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
 #: The notebook rules ``--fix`` can fix, in the order the fixes apply.

@@ -12,6 +12,7 @@ from ...model import source_text
 from ..context import LintContext
 from ..ipython import PYTHON_CELL_MAGICS
 from ..rule import Hit, Rule, RuleDoc, Severity
+from .teaching import all_code, is_teaching_error
 
 # A title: an ATX heading of any level, a setext heading (text underlined with === or ---), an HTML
 # heading, or a first line in bold (`**Chapter 4 - Training Models**`).
@@ -24,67 +25,11 @@ _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}).*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", r
 _COPY_NAME = re.compile(r"-Copy\d*\.|(?:^|[\s_-])copy(?:\s*\(?\d*\)?)?\.ipynb$|^Copy of ", re.IGNORECASE)
 TITLE_WINDOW = 3  # a title must be among this many first cells (setup code cells and empty cells not counted)
 MIN_CODE_CELLS_FOR_TITLE = 3  # a notebook with fewer code cells is a script: it needs no title
-#: Words in a cell's comments or the markdown around it that say a stored error is shown on purpose.
-_TEACHING_WORDS = re.compile(
-    r"\b(?:errors?|exceptions?|raises?|raised|raising|fails?|failed|failing|traceback|attempt(?:ing)?|"
-    r"not (?:well[- ])?defined|won't work|will not work|doesn't work|does not work|not allowed|not supported|oops)\b",
-    re.IGNORECASE,
-)
-#: "error" as a quantity, not a failure: taken out before looking for the words above.
-_ERROR_METRIC = re.compile(
-    r"\b(?:squared|absolute|standard|relative|mean|percentage|log|training|train|test|validation|generalization|"
-    r"reconstruction|prediction|classification|approximation|rounding|sampling|out-of-bag|type [i12]+)\s+errors?\b|"
-    r"\berrors?\s+(?:rates?|bars?|terms?|metrics?|functions?|surfaces?|curves?|analysis)\b",
-    re.IGNORECASE,
-)
-_COMMENT = re.compile(r"#(.*)$", re.MULTILINE)
 #: Cell magics whose body is not Python: their length says nothing about a cell's steps.
 _NON_PYTHON_CELL_MAGIC = re.compile(r"\A\s*%%(?!(?:" + "|".join(sorted(PYTHON_CELL_MAGICS)) + r")\b)\w")
 #: Names that plotting code is called through (matplotlib, seaborn, plotly conventions).
 _PLOT_ROOTS = frozenset({"plt", "ax", "axs", "axes", "ax1", "ax2", "fig", "sns", "px", "go", "g", "figure", "subplot"})
 _PLOT_PACKAGES = ("matplotlib", "seaborn", "plotly", "bokeh", "altair")
-
-
-def _markdown_near(cells: Sequence[Mapping[str, Any]], index: int) -> str:
-    """The markdown cell just above ``index`` (at most one code cell between) and the one just below it."""
-    texts = []
-    for step, limit in ((-1, 2), (1, 1)):
-        position = index + step
-        while 0 <= position < len(cells) and abs(position - index) <= limit:
-            cell = cells[position]
-            if cell.get("cell_type") == "markdown":
-                texts.append(source_text(cell.get("source", "")))
-                break
-            position += step
-    return "\n".join(texts)
-
-
-def is_teaching_error(cells: Sequence[Mapping[str, Any]], index: int, notebook_source: str = "") -> bool:
-    """Whether the stored error of the code cell at ``index`` (raw cell JSON) is shown on purpose.
-
-    A notebook that teaches an error says so, and NB501 (and ``--fix``) leave such errors alone:
-
-    - the cell is tagged ``raises-exception`` (the convention of nbval, nbsphinx, jupyter-book,
-      papermill and nbmake);
-    - the cell's own comments, or the markdown just above it (at most one code cell between) or
-      just below it, name the error (``ValueError``) or speak of errors (error, exception, raise,
-      fail, traceback, attempt, "not defined", "won't work"…);
-    - the notebook sets ``%xmode``, which only a notebook about tracebacks does.
-    """
-    cell = cells[index]
-    if "raises-exception" in ((cell.get("metadata") or {}).get("tags") or ()):
-        return True
-    if "%xmode" in notebook_source:
-        return True
-    names = {str(o.get("ename")) for o in cell.get("outputs") or () if o.get("output_type") == "error" and o.get("ename")}
-    comments = "\n".join(_COMMENT.findall(source_text(cell.get("source", ""))))
-    around = _markdown_near(cells, index)
-    texts = [_ERROR_METRIC.sub("", text) for text in (comments, around)]
-    return any(_TEACHING_WORDS.search(text) or any(name in text for name in names) for text in texts)
-
-
-def _all_code(cells: Sequence[Mapping[str, Any]]) -> str:
-    return "\n".join(source_text(cell.get("source", "")) for cell in cells if cell.get("cell_type") == "code")
 
 
 def check_error_outputs(ctx: LintContext) -> Iterator[Hit]:
@@ -95,7 +40,7 @@ def check_error_outputs(ctx: LintContext) -> Iterator[Hit]:
     for cell in ctx.code_cells():
         for output in cell.raw.get("outputs", ()):
             if output.get("output_type") == "error":
-                code = _all_code(raw_cells) if code is None else code
+                code = all_code(raw_cells) if code is None else code
                 if not is_teaching_error(raw_cells, cell.index, code):
                     failed.append((cell.index, output.get("ename") or "error"))
                 break
