@@ -27,6 +27,7 @@ from .record import record  # eager: a module of the same name must not shadow t
 
 if TYPE_CHECKING:
     from .config import Config, load_config
+    from .drift.capture import profile
     from .export import ExportResult, export
     from .notebook import Notebook, read_notebook, write_notebook
     from .params import Parameter, notebook_parameters
@@ -63,6 +64,7 @@ _LAZY: dict[str, str] = {
     "check_run": "nb2prod.runs:check_run",
     "show": "nb2prod.views:show",
     "runs_report": "nb2prod.report:write_report",  # `nb2prod runs report`: the runs dashboard
+    "profile": "nb2prod.drift.capture:profile",  # the training data's profile, stored with the run
     "init_repository": "nb2prod.setup_repo:init_repository",  # `nb2prod init`
     "export_configured": "nb2prod.export.configured:export_configured",
     # result and option types
@@ -157,6 +159,7 @@ __all__ = [
     "load_ipython_extension",
     "notebook_parameters",
     "params",
+    "profile",
     "read_notebook",
     "record",
     "rules",
