@@ -32,6 +32,7 @@ from .strip import StripOptions, StripResult, strip, strip_notebook
 if TYPE_CHECKING:
     from .export import ExportResult, export
     from .run import run_notebook
+    from .sweep import SweepResult, sweep
 
 __all__ = [
     "Cell",
@@ -50,6 +51,7 @@ __all__ = [
     "RunError",
     "StripOptions",
     "StripResult",
+    "SweepResult",
     "ToolError",
     "UsageError",
     "WriteConflictError",
@@ -63,6 +65,7 @@ __all__ = [
     "run_notebook",
     "strip",
     "strip_notebook",
+    "sweep",
     "write_notebook",
 ]
 
@@ -73,6 +76,11 @@ def __getattr__(name: str) -> Any:
         from .run import run_notebook
 
         return run_notebook
+    if name in ("sweep", "SweepResult"):
+        import importlib
+
+        package = importlib.import_module(".sweep", __name__)  # callable: nb2prod.sweep(notebook, ...) sweeps
+        return package if name == "sweep" else package.SweepResult
     if name in ("export", "ExportResult"):
         import importlib
 

@@ -29,6 +29,8 @@ from .plan import _Plan
 if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
 
+    from .kernels import WarmKernels
+
 
 @dataclass
 class _Outcome:
@@ -40,8 +42,11 @@ class _Outcome:
     unexpected: Exception | None = field(default=None, repr=False)
 
 
-def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
-    """Execute the parameterised notebook with papermill; what happens in the notebook is the outcome, not an exception."""
+def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKernels | None = None) -> _Outcome:
+    """Execute the parameterised notebook with papermill; what happens in the notebook is the outcome, not an exception.
+
+    ``kernels`` may hand the run a kernel started ahead (see ``nb2prod.run.kernels``); it is shut down with the run.
+    """
     import papermill
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import DeadKernelError
@@ -70,6 +75,7 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
         papermill={"input_path": plan.shown, "output_path": output_path.as_posix(), "parameters": redacted},
     )
     interrupt = _Interrupt()
+    warm = None
 
     def error(index: int | None, ename: str, evalue: str) -> dict[str, Any]:
         original = origin[index] if index is not None and 0 <= index < len(origin) else None
@@ -78,6 +84,7 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
 
     try:
         with interrupt.on_sigterm(), _registered(output) as url:
+            warm = kernels.take(plan.kernel, plan.cwd) if kernels is not None else None
             papermill.execute_notebook(
                 executable,
                 url,
@@ -89,6 +96,7 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
                 log_output=False,
                 shutdown_kernel="immediate",  # forwarded to nbclient: no graceful-shutdown stall (~3.5 s, one run in seven)
                 kernel_manager_class=TrackedKernelManager,
+                **({} if warm is None else {"km": warm}),  # nbclient uses a manager it is given, and leaves its clean-up to us
             )
     except PapermillExecutionError as exc:  # a cell raised, or a magic failed without an error output
         return _Outcome("failed", error(exc.cell_index, exc.ename, exc.evalue), output.data)
@@ -111,6 +119,10 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
         return _Outcome("failed", error(_running_cell(output.data), type(exc).__name__, str(exc)), output.data, exc)
     finally:
         _shut_down(managers)
+        if warm is not None:
+            from .kernels import shut_down
+
+            shut_down(warm)
     return _Outcome("ok", None, output.data)
 
 
