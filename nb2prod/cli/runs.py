@@ -116,6 +116,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     listing.add_argument("--notebook", metavar="NAME", help="only runs of this notebook (stem, file name or path)")
     listing.add_argument("--status", choices=STATUSES, help="only runs with this status")
     listing.add_argument("--limit", type=positive_int, metavar="N", help="at most N runs")
+    listing.add_argument("--sweep", metavar="SWEEP", help="only the runs of this sweep (its id, a unique prefix, or latest)")
     listing.set_defaults(handler=run_list)
 
     show = commands.add_parser("show", parents=[common], help="everything in one run record", description="Everything in one run record.")
@@ -155,9 +156,21 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 # --- list -----------------------------------------------------------------------------------------
 
 
+def _sweep_id(reference: str, runs_dir: str) -> str:
+    """The id of the sweep ``reference`` names (id, unique prefix, ``latest``, path); as given when no sweep.json says."""
+    from ..errors import RecordError
+    from ..sweep.record import find_sweep
+
+    try:
+        return find_sweep(reference, runs_dir).id
+    except RecordError:
+        return reference
+
+
 def run_list(args: argparse.Namespace) -> int:
     """Print the table of runs (or JSON); no runs is a note on stderr, a damaged record an error line (exit 2)."""
-    entries = list_runs(args.runs_dir, notebook=args.notebook, status=args.status, limit=args.limit)
+    sweep = _sweep_id(args.sweep, args.runs_dir) if args.sweep else None
+    entries = list_runs(args.runs_dir, notebook=args.notebook, status=args.status, sweep=sweep, limit=args.limit)
     records = [entry for entry in entries if isinstance(entry, RunRecord)]
     damaged = [entry for entry in entries if isinstance(entry, DamagedRecord)]
     if args.format == "json":
@@ -166,6 +179,7 @@ def run_list(args: argparse.Namespace) -> int:
         _print_list(entries, records)
     if not entries:
         filters = [f"notebook {args.notebook}" if args.notebook else "", f"status {args.status}" if args.status else ""]
+        filters.append(f"sweep {sweep}" if sweep else "")
         shown = " and ".join(f for f in filters if f)
         note = f"no runs with {shown}" if shown else "no runs yet (run a notebook with `nb2prod run NOTEBOOK`)"
         print(printable(f"{args.runs_dir}: {note}"), file=sys.stderr)
