@@ -6,6 +6,13 @@ else from its default's literal — and a help text from the comment at the end 
 given on a command line are converted by that type, never guessed: ``-p version=1.10`` stays the
 string "1.10" for a str parameter. The same description drives ``nb2prod run``, the entry point of
 an exported package, and ``nb2prod params``.
+
+Where a run's values come from, the first that has one winning: ``-p name=value`` (``strings``),
+the environment variable ``NB2PROD_PARAM_<NAME>`` (the name in upper case, e.g.
+``NB2PROD_PARAM_API_KEY`` for ``api_key``; a way to pass a secret that stays out of the shell's
+history), ``-f params.yaml`` (``values``), then the notebook's default. Only the notebook's own
+parameters are looked up in the environment: a variable naming no parameter is ignored, so one
+exported for every notebook does no harm. An error about a value never shows a secret's value.
 """
 
 from __future__ import annotations
@@ -25,6 +32,10 @@ from typing import Any
 from .errors import ParameterError
 from .model import Cell
 from .notebook import Notebook
+from .secrets import is_secret
+
+#: ``NB2PROD_PARAM_<NAME>`` gives the parameter ``name`` a value (as ``-p name=value`` would).
+ENV_PREFIX = "NB2PROD_PARAM_"
 
 #: Parameter types and the JSON Schema type of each.
 TYPES: Mapping[str, Any] = {
@@ -236,7 +247,7 @@ def convert(parameter: Parameter, text: str) -> Any:
     except ValueError:
         example = {"int": "42", "float": "0.5", "bool": "true or false", "list": "[64, 32]", "dict": '{"a": 1}'}.get(kind, "")
         hint = f"for example {parameter.name}={example}" if example else None
-        raise ParameterError(f"'{parameter.name}' expects {_article(kind)}, got {text!r}", hint=hint) from None
+        raise ParameterError(f"'{parameter.name}' expects {_article(kind)}, got {_shown(parameter.name, text)}", hint=hint) from None
 
 
 def _structured(text: str) -> Any:
@@ -263,8 +274,42 @@ def check_value(parameter: Parameter, value: Any) -> Any:
     if isinstance(value, str) and parameter.type not in ("str", "any"):
         return convert(parameter, value)
     if not _fits(parameter.type, value):
-        raise ParameterError(f"'{parameter.name}' expects {_article(parameter.type)}, got {type(value).__name__} {value!r}")
+        shown = _shown(parameter.name, value)
+        raise ParameterError(f"'{parameter.name}' expects {_article(parameter.type)}, got {type(value).__name__} {shown}")
     return float(value) if parameter.type == "float" else _jsonable(value)
+
+
+def _shown(name: str, value: Any) -> str:
+    """A value as an error message may show it: ``(not shown: a secret)`` for a secret."""
+    return "a value (not shown: a secret)" if is_secret(name, value) else repr(value)
+
+
+def env_variable(name: str) -> str:
+    """The environment variable that gives the parameter ``name`` a value: ``NB2PROD_PARAM_<NAME>``."""
+    return ENV_PREFIX + name.upper()
+
+
+def environment_strings(parameters: Sequence[Parameter], environ: Mapping[str, str]) -> dict[str, str]:
+    """The values ``environ`` gives the notebook's parameters through ``NB2PROD_PARAM_<NAME>``.
+
+    Two parameters whose names differ only by case share a variable: setting it is a
+    ``ParameterError`` (it cannot say which one it is for).
+    """
+    found: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for parameter in parameters:
+        variable = env_variable(parameter.name)
+        if variable in owners:
+            if variable in environ:
+                raise ParameterError(
+                    f"{variable} could set '{owners[variable]}' or '{parameter.name}'",
+                    hint="pass the value with -p NAME=VALUE instead",
+                )
+            continue
+        owners[variable] = parameter.name
+        if variable in environ:
+            found[parameter.name] = environ[variable]
+    return found
 
 
 class ParameterValues(dict[str, Any]):
@@ -279,12 +324,17 @@ class ParameterValues(dict[str, Any]):
 
 
 def resolve(
-    parameters: Sequence[Parameter], *, strings: Mapping[str, str] | None = None, values: Mapping[str, Any] | None = None
+    parameters: Sequence[Parameter],
+    *,
+    strings: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The run's parameters: defaults, then ``values`` (typed, from a file), then ``strings`` (-p).
+    """The run's parameters: defaults, then ``values`` (typed, from a file), then ``environment``, then ``strings`` (-p).
 
-    Unknown names are an error with a did-you-mean; names must be identifiers. An error about
-    ``values`` that are ``ParameterValues`` names their file.
+    ``environment`` holds texts by parameter name (``environment_strings``), converted like
+    ``strings``. Unknown names are an error with a did-you-mean; names must be identifiers. An
+    error about ``values`` that are ``ParameterValues`` names their file.
     """
     by_name = {p.name: p for p in parameters}
     result = {p.name: p.default for p in parameters}
@@ -299,6 +349,13 @@ def resolve(
             if source is None or error.path is not None:
                 raise
             raise ParameterError(error.message, path=source, hint=error.hint) from None
+    for name, text in (environment or {}).items():
+        if name not in by_name:
+            raise _unknown(name, parameters)
+        try:
+            result[name] = convert(by_name[name], text)
+        except ParameterError as error:
+            raise ParameterError(f"{error.message} (from {env_variable(name)})", hint=error.hint) from None
     for name, text in (strings or {}).items():
         check_name(name)
         if name not in by_name:

@@ -4,7 +4,17 @@ Every ``nb2prod run`` writes ``runs/<notebook-stem>/<UTC timestamp>-<short id>/`
 ``output.ipynb`` (the executed notebook) and ``run.json`` (schema ``nb2prod.run/1``, see
 DESIGN.md). This module owns that format: the ``RunRecord`` type, writing and reading it, and
 finding runs by id, id prefix, path or ``latest``. Secrets never reach the disk: parameters whose
-names look like keys, tokens, passwords or secrets are redacted before anything is written.
+names look like keys, tokens, passwords or secrets, or whose values look like credentials
+(``nb2prod.secrets``), are ``***``, and those values are masked in the error, the metrics and the
+inputs, before anything is written and again whenever a record is read (a record written by an
+older version is shown masked too).
+
+Besides the parameters' values, ``run.json`` says which of them were *given* to the run (``-p``,
+``-f``, ``NB2PROD_PARAM_<NAME>``): ``"given": ["seed", "api_token"]``; the others ran with the
+notebook's defaults. ``verify`` needs this to know that a redacted secret it cannot replay was the
+notebook's own default (it can use it again) and not a value passed to the run (it must be passed
+again). The key is new in the same schema: a record without it (older versions) says nothing
+about which values were given, and older versions ignore it.
 
 Reading is strict: every field of a ``run.json`` is checked against its type before a record is
 made (``"parameters": null`` or a string ``duration_s`` would otherwise break every view of the
@@ -20,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 import types
 import typing
@@ -31,6 +40,9 @@ from typing import Any, Union
 
 from .atomic import atomic_write
 from .errors import RecordError
+from .secrets import REDACTED as REDACTED
+from .secrets import Masker, mask_text, redact, secret_values
+from .secrets import is_secret_name as is_secret_name
 
 SCHEMA = "nb2prod.run/1"
 RECORD_FILE = "run.json"
@@ -40,18 +52,6 @@ DEFAULT_RUNS_DIR = "runs"
 #: shows a ``running`` record whose process is gone as ``interrupted``, or ``unknown`` when it cannot
 #: tell (see ``read_record``).
 STATUSES = ("ok", "failed", "timeout", "kernel_died", "interrupted", "running", "unknown")
-REDACTED = "***"
-_SECRET_NAME = re.compile(r"(?:^|_)key$|token|password|passwd|secret|credential|api_?key|private", re.IGNORECASE)
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a parameter name looks like it holds a secret (``*_key``, ``*token*``, ``*password*``…)."""
-    return bool(_SECRET_NAME.search(name))
-
-
-def redact(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """``parameters`` with the values of secret-looking names replaced by ``***``."""
-    return {name: (REDACTED if is_secret_name(name) and value is not None else value) for name, value in parameters.items()}
 
 
 @dataclass
@@ -75,9 +75,12 @@ class RunRecord:
     kernel: str | None = None
     nb2prod_version: str = ""
     schema: str = SCHEMA
+    given: list[str] | None = None  # names of the parameters given to the run; None: not known (older records)
     runner: dict[str, Any] | None = None  # {"pid", "host", "process"} of nb2prod while the run goes on; not stored after it
     sweep: str | None = None  # the id of the sweep this run belongs to; stored only when set
     directory: Path | None = field(default=None, compare=False, repr=False)
+    #: The secret values this record has masked so far (never stored): a record redacted once still masks them.
+    secrets: set[str] = field(default_factory=set, compare=False, repr=False)
 
     @property
     def output_path(self) -> Path | None:
@@ -87,19 +90,36 @@ class RunRecord:
     def to_json(self) -> dict[str, Any]:
         """The stored form, keys in DESIGN.md's order."""
         data = asdict(self)
-        del data["directory"]
-        for optional in ("runner", "sweep"):  # stored only when set: records of plain runs stay as they were
+        del data["directory"], data["secrets"]
+        for optional in ("given", "runner", "sweep"):  # stored only when set: records of plain runs stay as they were
             if data[optional] is None:
                 del data[optional]
         order = ("schema", "id", "notebook", "notebook_sha256", "parameters", "status", "error", "started", "finished")
-        ordered = {key: data.pop(key) for key in order}
-        ordered.update(data)
+        ordered = {key: data.pop(key) for key in order if key in data}
+        ordered.update(data)  # then the rest in field order; ``given`` (newer than DESIGN.md's list) last
         return ordered
+
+    def redact(self) -> RunRecord:
+        """Make the record safe to write or show, in place: secret parameters ``***``, their values masked everywhere else.
+
+        The values of secret parameters (by name or by shape, ``nb2prod.secrets``) are remembered
+        before they are replaced, so calling this again after new metrics or an error arrived masks
+        them too. Returns the record.
+        """
+        if isinstance(self.parameters, Mapping):
+            self.secrets |= secret_values(self.parameters)
+            self.parameters = redact(self.parameters)
+        masker = Masker(self.secrets)
+        self.error = masker.data(self.error)
+        self.metrics = masker.data(self.metrics)
+        self.inputs = masker.data(self.inputs)
+        self.artifacts = masker.data(self.artifacts)
+        return self
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], directory: Path | None = None) -> RunRecord:
         """Read a stored record; unknown keys (from newer versions) are ignored."""
-        known = {f for f in cls.__dataclass_fields__ if f != "directory"}
+        known = {f for f in cls.__dataclass_fields__ if f not in ("directory", "secrets")}
         missing = {"id", "notebook", "status", "started"} - set(data)
         problem = f"no {', '.join(sorted(missing))}" if missing else record_problem(data, known)
         if problem:  # every stored field is checked against its type: see record_problem
@@ -112,10 +132,13 @@ class RunRecord:
 
 
 def write_record(record: RunRecord) -> Path:
-    """Write ``run.json`` atomically into the record's directory (parameters redacted); return its path."""
+    """Write ``run.json`` atomically into the record's directory; return its path.
+
+    The record is redacted in place first (``RunRecord.redact``): what the caller shows afterwards is safe too.
+    """
     if record.directory is None:
         raise ValueError("a record needs its directory before it is written")
-    record.parameters = redact(record.parameters)
+    record.redact()
     path = record.directory / RECORD_FILE
     atomic_write(path, (json.dumps(record.to_json(), indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"))
     return path
@@ -146,7 +169,8 @@ def read_record(path: str | os.PathLike[str]) -> RunRecord:
         raise RecordError(
             f"not an nb2prod run record (schema {data.get('schema') if isinstance(data, dict) else None!r})", path=os.fspath(target)
         )
-    return settled(RunRecord.from_json(data, directory=target.parent))
+    # Masked first (a record written before masking existed is shown masked), then settled.
+    return settled(RunRecord.from_json(data, directory=target.parent).redact())
 
 
 # --- runs that are still going, or were killed -------------------------------------------------------
@@ -375,8 +399,8 @@ def _expected(hint: Any) -> str:
     if typing.get_origin(hint) in (Union, types.UnionType):
         return " or ".join(_expected(arg) for arg in typing.get_args(hint))
     kind = _KINDS.get(typing.get_origin(hint) or hint, str(hint))
-    if typing.get_origin(hint) is dict and typing.get_args(hint)[1] is not Any:
-        kind += f" of {_expected(typing.get_args(hint)[1]).split(' ', 1)[-1]}s"
+    if typing.get_origin(hint) in (dict, list) and typing.get_args(hint)[-1] is not Any:
+        kind += f" of {_expected(typing.get_args(hint)[-1]).split(' ', 1)[-1]}s"
     return kind
 
 
@@ -385,7 +409,7 @@ def _json_kind(value: Any) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, str):
-        return f"the string {json.dumps(value[:40], ensure_ascii=False)}"
+        return f"the string {json.dumps(mask_text(value)[:40], ensure_ascii=False)}"  # a damaged record may hold a key
     if isinstance(value, (int, float)):
         return f"the number {value!r}"
     return "a list" if isinstance(value, list) else "an object"

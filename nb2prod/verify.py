@@ -23,8 +23,13 @@ wrote (its ``artifacts``, such as a saved model) are not inputs: a path either r
 artifact is not compared, so a record written before artifacts existed (which listed such a file
 as an input) does not warn either.
 
-Secret parameters are redacted in records (``***``) and cannot be replayed: they must be passed
-again as overrides (``-p api_key=…``), else ``verify`` stops before starting a kernel.
+Secret parameters are redacted in records (``***``) and cannot be replayed. A secret the run was
+*given* (the record's ``given`` lists it) must be given again, as an override (``-p api_key=…``) or
+in the environment (``NB2PROD_PARAM_API_KEY``), else ``verify`` stops before starting a kernel. A
+secret the run took from the notebook's own default is left to the notebook: the re-run uses the
+default again. A record without ``given`` (written by an older version) cannot tell the two apart:
+every redacted value must then be given again. The environment is read only for those secrets;
+every other parameter replays the record (or takes its ``-p`` override).
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ParameterError, RecordError
-from .params import ParameterValues
-from .records import DEFAULT_RUNS_DIR, RECORD_FILE, REDACTED, RunRecord, find_record, is_secret_name
+from .params import ParameterValues, env_variable
+from .records import DEFAULT_RUNS_DIR, RECORD_FILE, RunRecord, find_record
 from .runs import MISSING, is_number, record_json
+from .secrets import REDACTED
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 0.0
@@ -203,12 +209,14 @@ def verify(
     overrides: Mapping[str, str] | None = None,
     timeout: float | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Verification:
     """Re-run the run ``reference`` (id, unique prefix, path or ``latest``) and compare its metrics.
 
-    ``overrides`` are ``-p name=value`` texts, converted by the parameter's type; they are needed
-    for secret parameters (redacted in the record). The re-run is recorded in ``runs_dir`` like any
-    run. Raises ``RecordError`` when the run cannot be found or its notebook is gone, and
+    ``overrides`` are ``-p name=value`` texts, converted by the parameter's type; a secret the run
+    was given (redacted in the record) comes from them or from ``NB2PROD_PARAM_<NAME>`` in
+    ``environ`` (default: ``os.environ``). The re-run is recorded in ``runs_dir`` like any run.
+    Raises ``RecordError`` when the run cannot be found or its notebook is gone, and
     ``ParameterError`` when a secret is not given again or the recorded parameters no longer fit.
     """
     if rtol < 0 or atol < 0:
@@ -216,13 +224,19 @@ def verify(
     record = find_record(reference, runs_dir)
     record_file = os.fspath(record.directory / RECORD_FILE) if record.directory else None
     overrides = dict(overrides or {})
-    secrets = [name for name, value in record.parameters.items() if value == REDACTED and is_secret_name(name) and name not in overrides]
+    environ = os.environ if environ is None else environ
+    redacted = [name for name, value in record.parameters.items() if value == REDACTED]
+    needed = [name for name in redacted if record.given is None or name in record.given]  # the others were the notebook's defaults
+    secrets = [name for name in needed if name not in overrides and env_variable(name) not in environ]
     if secrets:
         names = ", ".join(secrets)
         raise ParameterError(
             f"run {record.id} was started with the secret parameter{'s' * (len(secrets) != 1)} {names}, which run records do not keep",
             path=record_file,
-            hint="pass them again: " + " ".join(f"-p {name}=VALUE" for name in secrets),
+            hint="pass them again: "
+            + " ".join(f"-p {name}=VALUE" for name in secrets)
+            + ", or set "
+            + ", ".join(env_variable(name) for name in secrets),
         )
     notebook = Path(record.notebook)
     if not notebook.is_file():
@@ -233,11 +247,19 @@ def verify(
         )
     from .run import run_notebook
 
-    recorded = {name: value for name, value in record.parameters.items() if name not in overrides}
+    recorded = {name: value for name, value in record.parameters.items() if name not in overrides and name not in redacted}
     values = ParameterValues(recorded, source=record_file) if record_file else recorded
+    from_environment = {env_variable(name): environ[env_variable(name)] for name in needed if name not in overrides}
     try:
         rerun = run_notebook(
-            record.notebook, strings=overrides, values=values, runs_dir=runs_dir, timeout=timeout, kernel=record.kernel, cwd=cwd
+            record.notebook,
+            strings=overrides,
+            values=values,
+            environ=from_environment,
+            runs_dir=runs_dir,
+            timeout=timeout,
+            kernel=record.kernel,
+            cwd=cwd,
         )
     except ParameterError as error:
         if record.notebook_sha256 and _sha256(notebook) != record.notebook_sha256:

@@ -10,7 +10,7 @@ from ..config import FORMATTERS
 from ..errors import exit_status
 
 if TYPE_CHECKING:
-    from ..export.package import ExportResult
+    from ..export.write import ExportResult
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import UsageError, run_exit_code
 from ..params import ParameterValues
 from ..records import DEFAULT_RUNS_DIR, RunRecord
+from ..secrets import mask_text
 from ..text import printable
 from .common import about
 
@@ -56,9 +57,15 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a parameter, converted by its type (repeatable; lists and dicts as JSON, e.g. -p layers=[64,32])",
+        help="set a parameter, converted by its type (repeatable; lists and dicts as JSON, e.g. -p layers=[64,32]); "
+        "the environment variable NB2PROD_PARAM_<NAME> sets one too, out of the shell's history (-p wins over it, it wins over -f)",
     )
-    parser.add_argument("-f", "--parameters-file", metavar="FILE", help="parameter values from a YAML or JSON mapping; -p wins over it")
+    parser.add_argument(
+        "-f",
+        "--parameters-file",
+        metavar="FILE",
+        help="parameter values from a YAML or JSON mapping; -p and NB2PROD_PARAM_<NAME> win over it",
+    )
     parser.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where run folders go (default: {DEFAULT_RUNS_DIR}/)")
     parser.add_argument("--timeout", type=seconds, metavar="S", help="fail a cell that runs longer than S seconds (exit 124)")
     parser.add_argument("--kernel", metavar="NAME", help="kernel to run (default: the notebook's kernelspec)")
@@ -73,7 +80,7 @@ def parse_assignments(texts: list[str]) -> dict[str, str]:
     for text in texts:
         name, sep, value = text.partition("=")
         if not sep or not name.strip():
-            raise UsageError(f"-p {text!r}: expected NAME=VALUE", hint="for example -p learning_rate=0.01")
+            raise UsageError(f"-p {mask_text(text)!r}: expected NAME=VALUE", hint="for example -p learning_rate=0.01")
         found[name.strip()] = value
     return found
 

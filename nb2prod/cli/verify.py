@@ -49,7 +49,8 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override a recorded parameter (repeatable); needed for secret parameters, which records do not keep",
+        help="override a recorded parameter (repeatable); needed for the secrets the run was given, which records do not keep "
+        "(or set NB2PROD_PARAM_<NAME>, which stays out of the shell's history)",
     )
     parser.add_argument("--timeout", type=seconds, metavar="S", help="seconds each cell may run (default: no limit)")
     parser.add_argument("--cwd", metavar="DIR", help="working folder of the kernel (as given to the original `nb2prod run`)")

@@ -1,7 +1,7 @@
 """``nb2prod.export``: from marked notebook cells to an installable package.
 
 ``export(paths, ...)`` reads the notebooks, decides the code (:func:`nb2prod.export.codegen.build_plan`),
-renders the project from the templates and writes it (:mod:`nb2prod.export.package`), returning an
+renders the project from the templates (:mod:`nb2prod.export.package`) and writes it (:mod:`nb2prod.export.write`), returning an
 :class:`ExportResult`. Where things go:
 
 - ``out``: the project folder (``pyproject.toml`` lands in it); default ``build/<distribution>``
@@ -12,7 +12,7 @@ renders the project from the templates and writes it (:mod:`nb2prod.export.packa
   (``--name``) with the import name of that package.
 
 ``check`` writes nothing and reports stale files; ``diff`` writes nothing and adds unified diffs;
-``force`` overwrites files edited by hand. See :func:`nb2prod.export.package.write_package`.
+``force`` overwrites files edited by hand. See :func:`nb2prod.export.write.write_package`.
 
 ``nb2prod.export`` is both this package and the function: a package cannot be a function, so the
 package object is made callable, and ``nb2prod.export(paths, ...)`` runs :func:`export` whatever
@@ -34,7 +34,8 @@ from ..config import FORMATTERS, config_for
 from ..discover import discover
 from ..errors import ExportError, Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
-from .package import PINS, ExportResult, module_files, render_package, write_package
+from .package import PINS, module_files, render_package
+from .write import ExportResult, write_package
 
 __all__ = ["DEFAULT_OUT", "ExportResult", "export", "read_notebooks"]
 
@@ -96,7 +97,7 @@ def export(
     if chosen not in FORMATTERS:
         raise UsageError(f"unknown formatter '{chosen}'", hint="use ruff or black")
     notebooks = read_notebooks(paths, exclude=config.exclude, root=config.root)
-    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, modules_only=into is not None)
+    plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, modules_only=into is not None, config=config)
     templates = Path(template_dir) if template_dir is not None else None
     if into is not None:
         target = Path(into)

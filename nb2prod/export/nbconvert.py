@@ -43,7 +43,8 @@ class Nb2prodExporter(Exporter):
         shown = os.path.join(metadata.get("path") or "", f"{metadata.get('name') or 'notebook'}.ipynb")
         raw = nbformat.writes(nb_copy).encode("utf-8")
         notebook = Notebook(Path(shown), shown, parse_ipynb(raw, shown), raw, "ipynb")
-        plan = build_plan([notebook], formatter=config_for([shown]).lint.formatter, modules_only=True)
+        config = config_for([shown])
+        plan = build_plan([notebook], formatter=config.lint.formatter, modules_only=True, config=config)
         files = module_files(plan, nb2prod_version=__version__)
         first = f"{_first_module(plan)}.py"
         outputs = resources.setdefault("outputs", {})

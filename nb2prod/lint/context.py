@@ -7,7 +7,8 @@ analysis, the import aliases — through this object instead of each re-parsing 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+import copy
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -59,6 +60,16 @@ class LintContext:
     def export_cells(self) -> frozenset[int]:
         """Indices of the cells bound for export (tag or ``#|`` directive)."""
         return frozenset(cell.index for cell in self.code_cells() if cell.roles & EXPORT_ROLES)
+
+    def exporting(self, cells: Iterable[int]) -> LintContext:
+        """This context with ``cells`` as the cells bound for export, sharing every view computed so far.
+
+        ``nb2prod export`` decides which cells it exports (``--all`` exports untagged cells too) and
+        lints them with the analysis it already made.
+        """
+        view = copy.copy(self)
+        view.__dict__["export_cells"] = frozenset(cells)
+        return view
 
     @cached_property
     def flow(self) -> NotebookFlow:

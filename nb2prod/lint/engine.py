@@ -138,10 +138,15 @@ def check_selectors(selectors: Iterable[str], rules: Registry) -> None:
             raise UsageError(f"no lint rule matches '{selector}'", hint="`nb2prod rules` lists them")
 
 
-def lint_notebook(notebook: Notebook, options: LintOptions, rules: Registry | None = None) -> FileResult:
-    """Run the selected notebook rules on one notebook (ruff not included); pure, never raises on content."""
+def lint_notebook(
+    notebook: Notebook, options: LintOptions, rules: Registry | None = None, *, context: LintContext | None = None
+) -> FileResult:
+    """Run the selected notebook rules on one notebook (ruff not included); pure, never raises on content.
+
+    ``context``: the notebook's context when the caller has one already (its analyses are reused).
+    """
     rules = rules if rules is not None else registry()
-    context = LintContext(notebook, options.settings)
+    context = context if context is not None else LintContext(notebook, options.settings)
     result = FileResult(notebook.display_path, notebook=notebook)
     if not context.is_python:
         result.notes.append(f"code rules skipped: the notebook's language is {notebook.language or 'unknown'}")
@@ -164,6 +169,17 @@ def lint_notebook(notebook: Notebook, options: LintOptions, rules: Registry | No
                     fixable=hit.fixable,
                 )
             )
+    return result
+
+
+def lint_context(context: LintContext, options: LintOptions, config: Config, rules: Registry | None = None) -> FileResult:
+    """What ``lint`` reports for a notebook with nb2prod's rules (``rules``, default all; no ruff), on a context the caller holds.
+
+    Suppressions apply as in ``lint``: ``# nb2prod: noqa``, the notebook's metadata, ``per-path-ignores``.
+    ``nb2prod export`` uses it to report the NB2 findings of the cells it exports.
+    """
+    result = lint_notebook(context.notebook, options, rules, context=context)
+    _finish(result, options, config)
     return result
 
 

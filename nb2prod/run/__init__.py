@@ -7,8 +7,9 @@ are injected by nb2prod itself — a cell tagged ``injected-parameters`` right a
 cell, exactly where papermill puts it, holding ``params.render`` of the given values — so
 papermill's type-guessing translator is never used. papermill executes the parameterised notebook
 in a fresh kernel and saves ``output.ipynb`` as it goes; every save passes through a papermill I/O
-handler of nb2prod's that writes atomically and puts ``***`` in place of secret-looking parameter
-values, so a secret never reaches the disk, not even mid-run.
+handler of nb2prod's that writes atomically and masks the run's secrets in it (``nb2prod.secrets``:
+the values of secret parameters, by name or by shape, wherever the kernel echoed them), so a
+secret never reaches the disk, not even mid-run; ``run.json`` is masked the same way.
 
 ``run.json`` (``nb2prod.records``) is written twice: with status ``running`` (and who runs it)
 before the kernel starts, and with the outcome when the run ends. Whatever happens — a cell error,
@@ -81,14 +82,18 @@ def run_notebook(
     timeout: float | None = None,
     kernel: str | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
     kernels: WarmKernels | None = None,
     sweep: str | None = None,
 ) -> RunRecord:
     """Run ``notebook`` once in a fresh kernel and return its run record (already written to disk).
 
     ``strings`` are ``-p name=value`` texts, converted by each parameter's type; ``values`` are
-    already typed values (from a YAML/JSON file); both are checked against the parameters cell and
-    ``strings`` win. ``timeout`` is per cell, in seconds, as papermill's ``execution_timeout``.
+    already typed values (from a YAML/JSON file); ``NB2PROD_PARAM_<NAME>`` variables of ``environ``
+    (default: ``os.environ``; ``{}`` to read none) are texts like ``strings``. All are checked
+    against the parameters cell; ``strings`` win over the environment, which wins over ``values``.
+    The record's ``given`` names the parameters that got a value from any of them. ``timeout`` is
+    per cell, in seconds, as papermill's ``execution_timeout``.
     ``kernel`` defaults to the notebook's kernelspec (``python3`` when it names none). ``cwd`` is the
     kernel's working folder (default: the current one); string parameters naming files that exist
     there are hashed into the record's ``inputs``, or its ``artifacts`` when the run creates or
@@ -102,7 +107,7 @@ def run_notebook(
     record's ``status``; the executed notebook is ``record.output_path``. A run stopped by Ctrl-C or
     SIGTERM returns with status ``interrupted``: a caller running several notebooks should stop then.
     """
-    plan = _plan(notebook, strings=strings, values=values, runs_dir=runs_dir, kernel=kernel, cwd=cwd)
+    plan = _plan(notebook, strings=strings, values=values, environ=environ, runs_dir=runs_dir, kernel=kernel, cwd=cwd)
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     run_dir = _make_run_dir(plan.runs_dir / plan.source.stem, started)
@@ -110,7 +115,8 @@ def run_notebook(
         id=run_dir.name,
         notebook=plan.shown,
         notebook_sha256=hashlib.sha256(plan.notebook.raw).hexdigest(),
-        parameters=plan.parameters,
+        parameters=plan.parameters,  # write_record redacts them, remembering the values to mask in the final record
+        given=list(plan.given),
         status="running",
         started=_timestamp(started),
         git=plan.git,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..records import is_secret_name
+from ..secrets import is_secret
 
 _MAX_INPUT_NAME = 4096
 
@@ -67,7 +67,7 @@ def snapshot_files(parameters: Mapping[str, Any], folder: Path) -> ParameterFile
     hashes: dict[str, str] = {}
     stamps: dict[str, tuple[int, int, int]] = {}
     for name, value in parameters.items():
-        if is_secret_name(name):
+        if is_secret(name, value):
             continue
         for text in _strings(value):
             if text in names or not text.strip() or len(text) > _MAX_INPUT_NAME or "\0" in text or "\n" in text:

@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import WriteError
 from ..params import parameters_cell
-from ..records import OUTPUT_FILE, redact
+from ..records import OUTPUT_FILE
+from ..secrets import Masker, redact, secret_values
 from .inject import ERROR_MARKER_TAG, injected_source, parameterise
 from .output import _Output, _registered
 from .plan import _Plan
+from .streams import KernelStreams
 
 if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
@@ -53,6 +55,7 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKer
     from papermill.exceptions import PapermillExecutionError
 
     managers: list[AsyncKernelManager] = []
+    streams: list[KernelStreams] = []
 
     class TrackedKernelManager(AsyncKernelManager):
         """nbclient's kernel manager, remembered: a run interrupted while its kernel starts must still shut it down."""
@@ -60,6 +63,13 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKer
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             managers.append(self)
+
+        async def start_kernel(self, **kw: Any) -> None:
+            """Start the kernel with its stdout and stderr going to nb2prod's masking reader (``nb2prod.run.streams``)."""
+            try:
+                await super().start_kernel(**{**streams[0].launch_options(), **kw})
+            finally:
+                streams[0].launched()
 
         def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
             """The kernel's command, started under ``nb2prod.run.guard`` (which ends it when nb2prod dies)."""
@@ -69,13 +79,17 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKer
     executable, origin = parameterise(plan.notebook.data, plan.given, after=None if parameters is None else parameters.index)
     redacted = redact(plan.given)
     output_path = run_dir / OUTPUT_FILE
+    masker = Masker(secret_values(plan.parameters))
     output = _Output(
         path=output_path.resolve(),
         injected_source=injected_source(redacted) if redacted != plan.given else None,
         papermill={"input_path": plan.shown, "output_path": output_path.as_posix(), "parameters": redacted},
+        masker=masker,
     )
     interrupt = _Interrupt()
-    warm = None
+    warm = kernels.take(plan.kernel, plan.cwd) if kernels is not None else None
+    streams.append(getattr(warm, "streams", None) or KernelStreams(masker))
+    streams[0].use(masker)  # a kernel started ahead masked only credential formats until now
 
     def error(index: int | None, ename: str, evalue: str) -> dict[str, Any]:
         original = origin[index] if index is not None and 0 <= index < len(origin) else None
@@ -84,7 +98,6 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKer
 
     try:
         with interrupt.on_sigterm(), _registered(output) as url:
-            warm = kernels.take(plan.kernel, plan.cwd) if kernels is not None else None
             papermill.execute_notebook(
                 executable,
                 url,
@@ -123,6 +136,7 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKer
             from .kernels import shut_down
 
             shut_down(warm)
+        streams[0].finish()  # the kernel is gone: its last lines are in the pipe
     return _Outcome("ok", None, output.data)
 
 

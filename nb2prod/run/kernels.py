@@ -83,14 +83,21 @@ class WarmKernels:
             return
         from jupyter_core.utils import ensure_event_loop
 
+        from ..secrets import Masker
+        from .streams import KernelStreams
+
         manager = manager_class()(kernel_name=self.kernel)
         extra = [HISTORY_OPTION] if manager.ipykernel else []
         cwd = os.fspath(self.cwd) if self.cwd is not None else os.getcwd()
+        # The kernel's own stdout and stderr go through the masking reader as a run's do; the run that takes it sets its secrets.
+        manager.streams = KernelStreams(Masker())
         try:
-            ensure_event_loop().run_until_complete(manager.start_kernel(extra_arguments=extra, cwd=cwd))
+            ensure_event_loop().run_until_complete(manager.start_kernel(extra_arguments=extra, cwd=cwd, **manager.streams.launch_options()))
         except BaseException:
             shut_down(manager)
             raise
+        finally:
+            manager.streams.launched()
         self._next = manager
 
     def take(self, kernel: str, cwd: Path | None) -> AsyncKernelManager | None:
@@ -130,3 +137,6 @@ def shut_down(manager: AsyncKernelManager) -> None:
         made.stop_channels()
     if manager.has_kernel:
         ensure_event_loop().run_until_complete(manager.shutdown_kernel(now=True))
+    streams = getattr(manager, "streams", None)
+    if streams is not None:
+        streams.finish()

@@ -1,8 +1,11 @@
 """Saving ``output.ipynb``: a papermill I/O handler that writes every save atomically and redacted.
 
-papermill saves the executed notebook as it goes; every save passes through ``_OutputHandler``,
-which writes atomically and puts ``***`` in place of secret-looking parameter values, so a secret
-never reaches the disk, not even mid-run.
+papermill saves the executed notebook as it goes (at every cell, and at the end); every save
+passes through ``_OutputHandler``, which puts ``***`` in place of secret parameter values in the
+injected cell and papermill's metadata, masks the run's secrets everywhere else (outputs,
+tracebacks, displays, metrics, sources: ``nb2prod.secrets.Masker``), and only then writes
+atomically, so a secret never reaches the disk, not even mid-run. The secrets are known only in
+this process: the kernel may print them in any form, so the saved text is what gets masked.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import io
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
+from ..secrets import Masker
 from .inject import INJECTED_TAG, _tags
 
 _OUTPUT_SCHEME = "nb2prod-output://"
@@ -30,16 +34,18 @@ class _Output:
     path: Path
     injected_source: str | None  # the redacted injected cell, when a secret was given
     papermill: dict[str, Any]  # metadata.papermill fields: paths as in the record (not the in-memory notebook), redacted parameters
-    data: dict[str, Any] | None = None  # the notebook as last saved
+    masker: Masker = field(default_factory=Masker)  # the run's secrets
+    data: dict[str, Any] | None = None  # the notebook as last saved (masked)
 
     def save(self, text: str) -> None:
-        """Redact and write one save of papermill's, atomically."""
+        """Redact, mask and write one save of papermill's, atomically."""
         data = json.loads(text)
         data.setdefault("metadata", {}).setdefault("papermill", {}).update(self.papermill)
         if self.injected_source is not None:
             for cell in data.get("cells", ()):
                 if INJECTED_TAG in _tags(cell):
                     cell["source"] = self.injected_source.splitlines(keepends=True)  # as nbformat writes sources
+        data = self.masker.data(data)
         atomic_write(self.path, (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
         self.data = data
 

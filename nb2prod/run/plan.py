@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import ParameterError, RunError
 from ..notebook import Notebook, read_notebook
-from ..params import notebook_parameters, resolve
+from ..params import environment_strings, notebook_parameters, resolve
 from .environment import ParameterFiles, git_state, snapshot_files
 from .output import _install_handler
 
@@ -43,6 +43,7 @@ def _plan(
     *,
     strings: Mapping[str, str] | None,
     values: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None,
     runs_dir: str | os.PathLike[str],
     kernel: str | None,
     cwd: str | os.PathLike[str] | None,
@@ -51,9 +52,11 @@ def _plan(
     shown = os.fspath(notebook)
     nb = read_notebook(source, display_path=shown)
     _check_runnable(nb)
-    _check_values(values, strings)
-    parameters = resolve(notebook_parameters(nb), strings=strings, values=values)
-    named = [*(values or {}), *(strings or {})]
+    declared = notebook_parameters(nb)
+    environment = environment_strings(declared, os.environ if environ is None else environ)
+    _check_values(values, {**environment, **(strings or {})})
+    parameters = resolve(declared, strings=strings, values=values, environment=environment)
+    named = [*(values or {}), *environment, *(strings or {})]
     given = {name: parameters[name] for name in parameters if name in named}
     kernel_name = _check_kernel(kernel, nb)
     work_dir = None if cwd is None else Path(cwd)

@@ -209,7 +209,9 @@ def _check_runs(
             _check_values(values, None)
         except ParameterError as error:
             raise ParameterError(f"set {number} ({describe(values)}): {error.message}", path=os.fspath(notebook), hint=error.hint) from None
-    plan = _plan(notebook, strings=None, values=sets[0] if sets else {}, runs_dir=runs_dir, kernel=kernel, cwd=cwd)
+    plan = _plan(
+        notebook, strings=None, values=sets[0] if sets else {}, environ=set_environ(sets[0] if sets else {}), runs_dir=runs_dir, kernel=kernel, cwd=cwd
+    )
     base = Path(cwd) if cwd is not None else Path.cwd()
     for name in inputs:
         if not (base / name).exists():
@@ -218,6 +220,14 @@ def _check_runs(
                 hint="--input names files relative to --cwd",
             )
     return plan.kernel
+
+
+def set_environ(values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a set's run reads ``NB2PROD_PARAM_<NAME>`` from: without the names the set gives (the set's values win)."""
+    from ..params import env_variable
+
+    given = {env_variable(name) for name in values}
+    return {key: value for key, value in (os.environ if environ is None else environ).items() if key not in given}
 
 
 def _resumed(

@@ -46,6 +46,7 @@ def main(argv: list[str]) -> int:
 
     from ..errors import Nb2prodError
     from ..run import WarmKernels, run_notebook
+    from . import set_environ
 
     def say(**event: Any) -> None:
         protocol.write(json.dumps(event) + "\n")
@@ -68,6 +69,7 @@ def main(argv: list[str]) -> int:
                     timeout=job.timeout,
                     kernel=job.kernel,
                     cwd=job.cwd,
+                    environ=set_environ(job.values),
                     kernels=warm,
                     sweep=job.sweep,
                 )

@@ -15,7 +15,7 @@ import pytest
 
 import nb2prod
 from nb2prod.cli import main
-from nb2prod.export.package import ExportResult, header_state
+from nb2prod.export.write import ExportResult, header_state
 
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 TINY = [

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nb2prod.errors import ExportError, UsageError
-from nb2prod.export.codegen import build_plan, module_identifier
+from nb2prod.export.codegen import build_plan
+from nb2prod.export.names import module_identifier
 from nb2prod.export.plan import ExportPlan, ModulePlan
 from nb2prod.notebook import Notebook, read_notebook, validate
 
@@ -832,7 +833,7 @@ def test_a_modules_tree_made_from_its_cells_is_the_ast_of_its_code(specs: list[d
     from nb2prod.export import codegen
 
     made: list[tuple[ModulePlan, ast.Module]] = []
-    real = codegen._modules
+    real = codegen.module_plans
 
     def capture(owners: Any) -> Any:
         modules, trees = real(owners)
@@ -840,7 +841,7 @@ def test_a_modules_tree_made_from_its_cells_is_the_ast_of_its_code(specs: list[d
         return modules, trees
 
     with pytest.MonkeyPatch.context() as patch, contextlib.suppress(ExportError):  # a tree that is wrong fails verification too
-        patch.setattr(codegen, "_modules", capture)
+        patch.setattr(codegen, "module_plans", capture)
         plan_of(specs, all_cells=all_cells)
     for module, tree in made:
         assert formatting._same_code(ast.parse(module.code), tree)

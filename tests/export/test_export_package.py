@@ -26,22 +26,13 @@ from hypothesis import strategies as st
 
 from nb2prod.atomic import PendingWrite
 from nb2prod.errors import ExportError, WriteConflictError, WriteError
-from nb2prod.export import package
-from nb2prod.export.package import (
-    HASH_PREFIX,
-    ExportResult,
-    builtin_template_dir,
-    header_state,
-    indent_code,
-    module_files,
-    python_literal,
-    python_string,
-    render_package,
-    with_header,
-    write_package,
-)
+from nb2prod.export import templates, write
+from nb2prod.export.package import module_files, render_package
 from nb2prod.export.plan import Dependency, ExportPlan, ModulePlan, Provenance
 from nb2prod.export.plan import TestPlan as CellTest  # not a test class
+from nb2prod.export.pysource import indent_code, python_literal, python_string
+from nb2prod.export.templates import builtin_template_dir
+from nb2prod.export.write import HASH_PREFIX, ExportResult, header_state, with_header, write_package
 from nb2prod.params import Parameter
 
 if sys.version_info >= (3, 11):
@@ -558,14 +549,14 @@ def test_a_file_changed_during_the_export_is_not_overwritten_and_nothing_is(tmp_
     write_package(render(), tmp_path)
     before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     readme = tmp_path / "README.md"
-    real = package.atomic_write_all
+    real = write.atomic_write_all
 
     def meddling(writes: list[PendingWrite]) -> None:
         assert readme in [Path(write.path) for write in writes]
         readme.write_text(readme.read_text() + "someone else\n")
         real(writes)
 
-    monkeypatch.setattr(package, "atomic_write_all", meddling)
+    monkeypatch.setattr(write, "atomic_write_all", meddling)
     with pytest.raises(WriteConflictError, match="changed on disk"):
         write_package(render(make_plan(title="Changed")), tmp_path)
     assert readme.read_text().endswith("someone else\n")
@@ -660,7 +651,7 @@ def test_templates_render_without_a_cache_folder(monkeypatch: pytest.MonkeyPatch
         raise RuntimeError("Cannot determine safe temp directory.")
 
     monkeypatch.setattr(jinja2.FileSystemBytecodeCache, "__init__", refuse)
-    assert package._template_cache() is None
+    assert templates._template_cache() is None
     (tmp_path / "README.md.j2").write_text("Card.\n")
     assert render(template_dir=tmp_path)["README.md"].endswith("Card.\n")
 
@@ -714,7 +705,8 @@ def test_templates_render_from_an_installed_wheel(tmp_path: Path) -> None:
         import json, sys
         sys.path.insert(0, sys.argv[1])
         import nb2prod
-        from nb2prod.export.package import builtin_template_dir, render_package
+        from nb2prod.export.package import render_package
+        from nb2prod.export.templates import builtin_template_dir
         from test_export_package import make_plan
         files = render_package(make_plan(), nb2prod_version="9.9.9")
         print(json.dumps({"module": nb2prod.__file__, "templates": str(builtin_template_dir()), "files": files}))

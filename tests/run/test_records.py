@@ -84,6 +84,8 @@ WRONG = [
     ("inputs", {"data.csv": None}, "'inputs.data.csv' is null, expected a string"),
     ("artifacts", {"model.bin": 1}, "'artifacts.model.bin' is the number 1, expected a string"),
     ("runner", "me", "'runner' is the string \"me\", expected an object or null"),
+    ("given", ["seed", 1], "'given' is a list, expected a list of strings or null"),
+    ("duration_s", "sk-proj-" + "Ab3dEf6hIj" * 4, "'duration_s' is the string \"***\", expected a number or null"),
     ("kernel", 3, "'kernel' is the number 3, expected a string or null"),
     ("nb2prod_version", None, "'nb2prod_version' is null, expected a string"),
     ("sweep", 5, "'sweep' is the number 5, expected a string or null"),

@@ -189,7 +189,15 @@ def test_verify_reruns_with_the_recorded_parameters(tmp_path: Path, notebook: Pa
     assert fake.calls == [
         (
             str(notebook),
-            {"strings": {"label": "y"}, "values": {"seed": 3}, "runs_dir": runs, "timeout": 30, "kernel": "python3", "cwd": tmp_path},
+            {
+                "strings": {"label": "y"},
+                "values": {"seed": 3},
+                "environ": {},
+                "runs_dir": runs,
+                "timeout": 30,
+                "kernel": "python3",
+                "cwd": tmp_path,
+            },
         )
     ]
     assert result.reproduced and result.differences == [] and result.warnings == []
@@ -229,7 +237,9 @@ def test_verify_refuses_redacted_secrets_before_any_kernel(tmp_path: Path, noteb
     fake = fake_run(rerun_of(record))
     with pytest.raises(ParameterError, match="secret parameters api_token, db_password") as raised:
         verify("latest", runs_dir=tmp_path / "runs")
-    assert raised.value.hint == "pass them again: -p api_token=VALUE -p db_password=VALUE"
+    assert raised.value.hint == (
+        "pass them again: -p api_token=VALUE -p db_password=VALUE, or set NB2PROD_PARAM_API_TOKEN, NB2PROD_PARAM_DB_PASSWORD"
+    )
     with pytest.raises(ParameterError, match="secret parameter db_password,"):
         verify("latest", runs_dir=tmp_path / "runs", overrides={"api_token": "t"})
     assert fake.calls == []

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ...model import Cell
+from ...secrets import TOKEN_FORMATS as TOKEN_FORMATS  # the credential formats live in nb2prod.secrets, shared with run records
+from ...secrets import find_tokens
 from ..context import LintContext
 from ..ipython import Magic
 from ..rule import Hit, Rule, RuleDoc, Severity
@@ -74,39 +76,6 @@ def check_absolute_path(ctx: LintContext) -> Iterator[Hit]:
 
 
 # --- NB302 ------------------------------------------------------------------------------------------
-
-#: Well-known credential formats: (what it is, substrings one of which it must contain, pattern).
-TOKEN_FORMATS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
-    ("AWS access key id", ("AKIA", "ASIA"), re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])")),
-    ("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9])")),
-    ("GitHub token", ("github_pat_",), re.compile(r"(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,}")),
-    ("Slack token", ("xox",), re.compile(r"(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10,}")),
-    ("Google API key", ("AIza",), re.compile(r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
-    ("Anthropic API key", ("sk-ant-",), re.compile(r"(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{20,}")),
-    ("OpenAI API key", ("sk-",), re.compile(r"(?<![A-Za-z0-9])sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|(?!ant-)[A-Za-z0-9]{32,})")),
-    ("Stripe live key", ("k_live_",), re.compile(r"(?<![A-Za-z0-9])[sr]k_live_[A-Za-z0-9]{16,}")),
-    ("Hugging Face token", ("hf_",), re.compile(r"(?<![A-Za-z0-9])hf_(?=[a-z]*[A-Z])(?=[A-Z]*[a-z])[A-Za-z]{30,}(?![A-Za-z0-9])")),
-    ("private key", ("PRIVATE KEY",), re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")),
-    ("JSON web token", ("eyJ",), re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
-)
-
-
-_ANY_MARKER = re.compile("|".join(re.escape(marker) for _, markers, _ in TOKEN_FORMATS for marker in markers))
-
-
-def find_tokens(text: str) -> Iterator[tuple[str, re.Match[str]]]:
-    """Every well-known credential in ``text``, as (kind, match), in order of position."""
-    if not _ANY_MARKER.search(text):
-        return
-    found = [
-        (match.start(), kind, match)
-        for kind, markers, pattern in TOKEN_FORMATS
-        if any(marker in text for marker in markers)
-        for match in pattern.finditer(text)
-    ]
-    for _, kind, match in sorted(found, key=lambda item: item[0]):
-        yield kind, match
-
 
 _PASSWORD_PARTS = ("password", "passwd", "passphrase")
 _KEY_PARTS = ("secret", "credential", "apikey", "accesskey", "privatekey")
