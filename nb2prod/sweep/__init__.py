@@ -209,9 +209,8 @@ def _check_runs(
             _check_values(values, None)
         except ParameterError as error:
             raise ParameterError(f"set {number} ({describe(values)}): {error.message}", path=os.fspath(notebook), hint=error.hint) from None
-    plan = _plan(
-        notebook, strings=None, values=sets[0] if sets else {}, environ=set_environ(sets[0] if sets else {}), runs_dir=runs_dir, kernel=kernel, cwd=cwd
-    )
+    first = sets[0] if sets else {}
+    plan = _plan(notebook, strings=None, values=first, environ=set_environ(first), runs_dir=runs_dir, kernel=kernel, cwd=cwd)
     base = Path(cwd) if cwd is not None else Path.cwd()
     for name in inputs:
         if not (base / name).exists():

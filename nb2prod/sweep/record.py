@@ -190,7 +190,7 @@ def list_sweeps(runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> list[Swe
             found.append(read_sweep(path))
         except RecordError:
             continue
-    return sorted(found, key=lambda sweep: sweep.id.split("-")[1:2] + [sweep.started], reverse=True)
+    return sorted(found, key=lambda sweep: [*sweep.id.split("-")[1:2], sweep.started], reverse=True)
 
 
 def find_sweep(reference: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> SweepRecord:

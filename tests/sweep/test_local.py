@@ -104,7 +104,7 @@ def test_scenario_31_39_sigint_mid_sweep_then_resume_runs_only_what_is_missing(w
         descendants = psutil.Process(process.pid).children(recursive=True)
         assert any("ipykernel" in " ".join(child.cmdline()) for child in descendants)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
