@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ import pytest
 import nb2prod
 from nb2prod.records import read_record
 from nb2prod.runs import sweep_runs
+from nb2prod.sweep.record import list_sweeps
 
 distributed = pytest.importorskip("distributed")
 DATA = Path(__file__).resolve().parents[1] / "data" / "sweep"
@@ -93,3 +96,31 @@ def test_a_worker_killed_mid_sweep_loses_no_run(work: Path, cluster: Any) -> Non
     assert result.record.status in ("ok", "failed")
     assert all(run is not None and run.status in ("ok", "failed") for run in result.runs)
     assert all(entry.runs for entry in result.record.sets)  # every set has a record: retried or failed, never lost
+
+
+def test_scenario_31_sigint_on_dask_interrupts_the_running_task_and_cancels_the_rest(work: Path, cluster: Any) -> None:
+    (work / "sets.json").write_text('[{"x": 1, "seconds": 120}, {"x": 2, "seconds": 120}, {"x": 3, "seconds": 120}]')
+    command = ["sweep", "sleeps.ipynb", "--params-file", "sets.json", "--executor", "dask", "--scheduler", cluster.scheduler_address]
+    process = subprocess.Popen([sys.executable, "-m", "nb2prod", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = distributed.Client(cluster)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and sum(len(tasks) for tasks in client.processing().values()) < 2:
+            time.sleep(0.5)
+        time.sleep(3)  # the notebooks sleep in their cells
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=90)
+        assert process.returncode == 130, err
+        [sweep] = list_sweeps("runs")
+        assert sweep.status == "interrupted"
+        statuses = sorted(entry.status for entry in sweep.sets)
+        assert statuses.count("interrupted") == 2 and statuses.count("pending") == 1, statuses  # the two running runs came back
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(client.processing().values()):
+            time.sleep(0.5)
+        assert not any(client.processing().values()), "tasks still run on the cluster"
+    finally:
+        client.close()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
