@@ -189,8 +189,8 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
                         interrupted = True
                     continue
                 events = worker.events()
-                if events is None:
-                    return {"error": "the run's worker process ended without a record"}
+                if events is None:  # stopped before its run began (nothing to send back), or it died
+                    return {"skipped": True} if interrupted else {"error": "the run's worker process ended without a record"}
                 for event in events:
                     if event["event"] == "finished":
                         directory = Path(event["directory"])
