@@ -94,3 +94,11 @@ def test_a_sets_file_value_of_the_wrong_type_names_the_file(work: Path, capsys: 
     code = main(["sweep", "sleeps.ipynb", "--params-file", "sets.json", "--runs-dir", "runs"])
     assert code == 2 and "sets.json: error: set 2 (x=one): 'x' expects an int" in capsys.readouterr().err
     assert not (work / "runs").exists()
+
+
+def test_a_sets_values_win_over_nb2prod_param_variables() -> None:
+    """A run of a set reads NB2PROD_PARAM_<NAME> only for the names the set does not give (the environment wins over -f in run)."""
+    from nb2prod.sweep import set_environ
+
+    environ = {"NB2PROD_PARAM_X": "5", "NB2PROD_PARAM_API_KEY": "from-env", "PATH": "/bin"}
+    assert set_environ({"x": 1}, environ) == {"NB2PROD_PARAM_API_KEY": "from-env", "PATH": "/bin"}
