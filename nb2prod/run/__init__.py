@@ -45,6 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import audit
 from .._version import __version__
 from ..errors import RunError
 from ..record import recorded_metrics
@@ -142,6 +143,7 @@ def run_notebook(
             runner=None,
         )
         write_record(record)
+    audit.record_run(record, plan.runs_dir)
     if outcome.unexpected is not None:
         raise outcome.unexpected  # a bug or an environment failure: the record says "failed", the caller sees why
     return record
