@@ -304,12 +304,13 @@ def verify(runs_dir: str | os.PathLike[str]) -> Verification:
     lines = read_lines(runs_dir)
     result = Verification(len(lines))
     previous_digest, previous_seq = GENESIS, 0
-    for line in lines:
+    later = [line.entry.get("seq") if line.entry is not None else None for line in lines]
+    for index, line in enumerate(lines):
         if not line.complete and line.problem is not None:
             result.warnings.append(f"line {line.number}: unfinished (an append interrupted by a crash); the next append removes it")
             result.lines -= 1
             break
-        problem = line.problem or _link_problem(line, previous_digest, previous_seq)
+        problem = line.problem or _link_problem(line, previous_digest, previous_seq, later[index + 1 :])
         if problem is not None:
             result.bad_line, result.problem = line.number, problem
             return result
@@ -318,13 +319,16 @@ def verify(runs_dir: str | os.PathLike[str]) -> Verification:
     return result
 
 
-def _link_problem(line: Line, previous_digest: str, previous_seq: int) -> str | None:
+def _link_problem(line: Line, previous_digest: str, previous_seq: int, later: list[Any]) -> str | None:
+    """What is wrong with a line's place in the chain (None when it follows the line before); ``later``: the seqs after it."""
     assert line.entry is not None
     seq, link = line.entry.get("seq"), line.entry.get("prev_sha256")
     if not isinstance(seq, int):
         return "no sequence number"
     if seq <= previous_seq:
         return f"out of order: seq {seq} after seq {previous_seq} (lines moved)"
+    if seq > previous_seq + 1 and previous_seq + 1 in later:
+        return f"out of order: seq {seq} before seq {previous_seq + 1} (lines moved)"
     if seq > previous_seq + 1:
         missing = f"seq {previous_seq + 1}" if seq == previous_seq + 2 else f"seq {previous_seq + 1} to {seq - 1}"
         return f"{missing} removed before this line"
@@ -390,3 +394,58 @@ def _append_or_warn(
     except (WriteError, RecordError) as error:
         logging.getLogger("nb2prod").warning("%s (the %s line was not added to the audit trail)", error, event)
         return None
+
+
+DRIFT_FOLDER = "drift-checks"
+
+
+def record_drift(
+    runs_dir: str | os.PathLike[str],
+    document: Mapping[str, Any],
+    *,
+    reference: Mapping[str, Any],
+    data: Iterable[str | os.PathLike[str]],
+    exit_code: int,
+    html_report: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """Store a drift decision: its result document first, then the audit line that points to it; return the line.
+
+    The document (``nb2prod.drift/1``) is written atomically to ``<runs dir>/drift-checks/<id>.json``
+    before the line is appended, so a crash in between leaves a report no line names, never a line
+    naming a report that is not there. ``reference`` holds the run id, profile name, path and sha256;
+    ``data`` the checked files (hashed here). Only paths, hashes, counts, column names and the decision
+    reach the line, nothing of the data itself. Raises ``WriteError`` when either cannot be written.
+    """
+    import secrets as random
+
+    from .atomic import atomic_write
+
+    moment = datetime.now(timezone.utc)
+    check_id = f"{moment.strftime('%Y%m%dT%H%M%SZ')}-{random.token_hex(3)}"
+    relative = f"{DRIFT_FOLDER}/{check_id}.json"
+    report = Path(runs_dir) / relative
+    payload = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"cannot create the drift folder: {exc.strerror or exc}", path=os.fspath(report.parent)) from None
+    atomic_write(report, payload)
+    summary = document.get("summary") or {}
+    gate = document.get("gate") or {}
+    fields: dict[str, Any] = {
+        "id": check_id,
+        "reference": dict(reference),
+        "current": [{"path": os.fspath(path), "sha256": sha256_file(path)} for path in data],
+        "rows": document.get("rows"),
+        "config_sha256": hashlib.sha256(json.dumps(document.get("config"), sort_keys=True).encode()).hexdigest(),
+        "fail_on": list(gate.get("fail_on") or []),
+        "summary": dict(summary),
+        "failed": [c["column"] for c in document.get("columns", []) if isinstance(c, Mapping) and c.get("status") == "fail"],
+        "decision": "fail" if gate.get("failed") else "pass",
+        "exit_code": exit_code,
+        "report": relative,
+        "report_sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    if html_report is not None:
+        fields["html_report"] = {"path": os.fspath(html_report), "sha256": sha256_file(html_report)}
+    return append(runs_dir, "drift", fields)

@@ -177,6 +177,6 @@ def _report_psi(runs_dir: str | os.PathLike[str], line: Mapping[str, Any]) -> di
     found: dict[str, float] = {}
     for column in document.get("columns", []) if isinstance(document, dict) else []:
         for metric in column.get("metrics", []) if isinstance(column, dict) else []:
-            if isinstance(metric, dict) and metric.get("name") == "psi" and _is_number(metric.get("value")):
-                found[str(column.get("name"))] = metric["value"]
+            if isinstance(metric, dict) and metric.get("metric") == "psi" and _is_number(metric.get("value")):
+                found[str(column.get("column"))] = metric["value"]
     return found
