@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -62,7 +63,7 @@ def test_two_processes_appending_at_once_keep_the_chain(tmp_path: Path) -> None:
     assert [i for i in ids if i.startswith("a")] == [f"a-{i}" for i in range(300)]  # each writer's lines in its order
     result = audit.verify(runs)
     assert result.ok and result.lines == 600 and not result.warnings
-    switches = sum(1 for left, right in zip(ids, ids[1:], strict=False) if left[0] != right[0])
+    switches = sum(1 for left, right in itertools.pairwise(ids) if left[0] != right[0])
     assert switches > 1  # the writers really interleaved
 
 
@@ -119,7 +120,7 @@ def test_verify_json_and_an_empty_trail(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["audit", "--verify", "--runs-dir", str(tmp_path), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["lines"] == 0
     lines = fill(tmp_path)
-    rewrite(tmp_path, lines[:2] + [b"not json\n"] + lines[3:])
+    rewrite(tmp_path, [*lines[:2], b"not json\n", *lines[3:]])
     assert main(["audit", "--verify", "--runs-dir", str(tmp_path), "--format", "json"]) == 1
     document = json.loads(capsys.readouterr().out)
     assert document["ok"] is False and document["bad_line"] == 3 and document["problem"] == "not a JSON audit line"
