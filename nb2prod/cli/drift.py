@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 "run": reference.run_id,
                 "profile": result.profile.get("name"),
                 "path": str(reference.path),
-                "sha256": reference.sha256,
+                "sha256": reference.sha256.removeprefix("sha256:"),
             },
             data=data,
             exit_code=code,
