@@ -31,6 +31,7 @@ import contextlib
 import getpass
 import hashlib
 import json
+import math
 import os
 import socket
 from collections.abc import Iterable, Iterator, Mapping
@@ -108,9 +109,9 @@ class Log:
             raise ValueError(f"unknown audit event {event!r}")
         seq, previous = self._tail()
         entry: dict[str, Any] = {"schema": SCHEMA, "seq": seq + 1, "at": now(), "event": event, "actor": actor()}
-        entry.update(Masker(set(secrets)).data(dict(fields)) if secrets else fields)
+        entry.update(_strict_json(Masker(set(secrets)).data(dict(fields)) if secrets else fields))
         entry["prev_sha256"] = previous
-        body = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        body = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str)
         digest = hashlib.sha256(body.encode("ascii")).hexdigest()
         line = f"{body[:-1]}{_HASH_FIELD}{digest}" + '"}\n'
         try:
@@ -148,6 +149,17 @@ class Log:
                 hint="run `nb2prod audit --verify` to see it",
             )
         return checked.entry["seq"], checked.digest
+
+
+def _strict_json(value: Any) -> Any:
+    """``value`` with NaN and infinities as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (strict JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {str(key): _strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(item) for item in value]
+    return value
 
 
 @contextlib.contextmanager
