@@ -59,8 +59,21 @@ _SCHEMA: Mapping[str, Any] = {
         "thresholds": _THRESHOLDS,
         "columns": _COLUMN_TABLES,
     },
+    # [[tool.nb2prod.export]]: a list of tables, one per exported package (a one-item list holds the schema).
+    "export": [
+        {
+            "notebooks": _LIST_OF_STR,
+            "out": str,
+            "into": str,
+            "name": str,
+            "pin": str,
+            "all": bool,
+            "template-dir": str,
+        }
+    ],
 }
 FORMATTERS = ("ruff", "black")
+PINS = ("compatible", "exact")
 STRIP_KEY_HINT = "write 'metadata.NAME' for notebook metadata or 'cell.metadata.NAME' for cells"
 
 
@@ -110,6 +123,23 @@ class DriftConfig:
 
 
 @dataclass(frozen=True)
+class ExportEntry:
+    """One ``[[tool.nb2prod.export]]`` entry: a package exported from notebooks, and how.
+
+    Paths are as written in pyproject.toml, relative to its folder; ``out`` and ``into`` are
+    exclusive and one of them is required (a check must know where the package is).
+    """
+
+    notebooks: tuple[str, ...]
+    out: str | None = None
+    into: str | None = None
+    name: str | None = None
+    pin: str = "compatible"
+    all_cells: bool = False
+    template_dir: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``[tool.nb2prod]`` table; ``source`` is the pyproject.toml it came from, if any."""
 
@@ -118,6 +148,7 @@ class Config:
     strip: StripConfig = field(default_factory=StripConfig)
     lint: LintConfig = field(default_factory=LintConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
+    exports: tuple[ExportEntry, ...] = ()
 
     @property
     def root(self) -> Path | None:
@@ -175,9 +206,11 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
         raise ConfigError('\'tool.nb2prod.lint.formatter\' must be "ruff" or "black"', path=shown)
     if lint.get("fail-on", "warning") not in ("error", "warning", "info"):
         raise ConfigError('\'tool.nb2prod.lint.fail-on\' must be "error", "warning" or "info"', path=shown)
+    exports = tuple(_export_entry(entry, f"tool.nb2prod.export[{index}]", shown) for index, entry in enumerate(table.get("export", ())))
     return Config(
         source=path,
         drift=_drift_config(table.get("drift", {}), shown),
+        exports=exports,
         exclude=tuple(table.get("exclude", ())),
         strip=StripConfig(
             extra_keys=tuple(strip.get("extra-keys", ())),
@@ -250,6 +283,26 @@ def _check_thresholds(table: Any, name: str, shown: str, *, allow_ignore: bool =
             )
 
 
+def _export_entry(entry: Mapping[str, Any], name: str, shown: str) -> ExportEntry:
+    """An ``ExportEntry`` from one checked ``[[tool.nb2prod.export]]`` table; what the schema cannot say is checked here."""
+    if not entry.get("notebooks"):
+        raise ConfigError(f"'{name}' needs 'notebooks'", path=shown, hint='e.g. notebooks = ["notebooks/train.ipynb"]')
+    if ("out" in entry) == ("into" in entry):
+        hint = "'out' is the project folder to write, 'into' an existing package folder that receives the modules"
+        raise ConfigError(f"'{name}' needs one of 'out' and 'into'" + (", not both" if "out" in entry else ""), path=shown, hint=hint)
+    if entry.get("pin", "compatible") not in PINS:
+        raise ConfigError(f'\'{name}.pin\' must be "compatible" or "exact"', path=shown)
+    return ExportEntry(
+        notebooks=tuple(entry["notebooks"]),
+        out=entry.get("out"),
+        into=entry.get("into"),
+        name=entry.get("name"),
+        pin=entry.get("pin", "compatible"),
+        all_cells=entry.get("all", False),
+        template_dir=entry.get("template-dir"),
+    )
+
+
 def config_for(paths: Sequence[str | os.PathLike[str]]) -> Config:
     """The configuration that governs ``paths``: from the pyproject.toml nearest to all of them."""
     start = None
@@ -273,6 +326,11 @@ def _check(table: Any, schema: Mapping[str, Any], prefix: str, shown: str) -> No
         expected = schema[key]
         if isinstance(expected, Mapping):
             _check(value, expected, name, shown)
+        elif isinstance(expected, list):
+            if not isinstance(value, list):
+                raise ConfigError(f"'{name}' must be a list of tables", path=shown, hint=f"write each entry as [[{name}]]")
+            for index, item in enumerate(value):
+                _check(item, expected[0], f"{name}[{index}]", shown)
         elif expected is _LIST_OF_STR:
             if not _is_str_list(value):
                 raise ConfigError(f"'{name}' must be a list of strings", path=shown)
