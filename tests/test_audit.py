@@ -185,3 +185,12 @@ def test_listing_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "run r0 of train.ipynb" in out and "ci-bot@" in out and "1 of 1 files written to build/pkg" in out
     assert main(["audit", "--runs-dir", str(tmp_path), "--format", "json", "--event", "run", "--limit", "2"]) == 0
     assert [e["run"]["id"] for e in json.loads(capsys.readouterr().out)] == ["r1", "r2"]
+
+
+def test_listing_names_lines_it_cannot_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = fill(tmp_path, 2)
+    rewrite(tmp_path, [lines[0], b"{broken\n", lines[1]])
+    assert main(["audit", "--runs-dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "1 line(s) are not audit lines and are not listed (run `nb2prod audit --verify`)" in captured.err
+    assert "run r0" in captured.out and "run r1" in captured.out

@@ -38,7 +38,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """List or verify; return 1 when ``--verify`` finds a bad line."""
-    from ..audit import audit_path, entries, verify
+    from ..audit import audit_path, entries, read_lines, verify
 
     if args.verify:
         result = verify(args.runs_dir)
@@ -53,7 +53,12 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"{shown}:{result.bad_line}: error: {result.problem}")
         return EXIT_OK if result.ok else EXIT_FINDINGS
-    lines = [entry for entry in entries(args.runs_dir) if args.event is None or entry.get("event") == args.event]
+    every = entries(args.runs_dir)
+    damaged = sum(1 for line in read_lines(args.runs_dir) if line.complete and line.entry is None)
+    if damaged:
+        shown = os.fspath(audit_path(args.runs_dir))
+        print(f"{shown}: warning: {damaged} line(s) are not audit lines and are not listed (run `nb2prod audit --verify`)", file=sys.stderr)
+    lines = [entry for entry in every if args.event is None or entry.get("event") == args.event]
     if args.limit:
         lines = lines[-args.limit :]
     if args.format == "json":
