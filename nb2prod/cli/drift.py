@@ -145,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
             exit_code=code,
             html_report=args.report,
         )
+        print(
+            f"decision recorded: {os.path.join(args.runs_dir, 'audit.jsonl')} line {line['seq']}, result {line['report']}", file=sys.stderr
+        )
         if args.webhook_env:
             _alert(args.webhook_env, line, args.webhook_timeout)
     elif args.webhook_env:
