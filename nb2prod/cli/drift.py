@@ -3,6 +3,12 @@
 Exit 0 when the gate passes, 1 when it fails, 2 for bad input (a missing run or profile, a data
 file that cannot be read, a malformed ``--fail-on``). ``--fail-on`` items replace the configured
 or default gate (``fail``); settings come from ``[tool.nb2prod.drift]`` and the flags override them.
+
+Each decision is stored in the runs folder (``nb2prod.audit.record_drift``: the result document,
+then the audit line naming it; ``--no-audit`` stores neither) and, with ``--webhook-env VAR``,
+POSTed to the URL in ``$VAR`` (``nb2prod.alerts``): a failed POST is a warning, never the exit
+code. With no RUN (the first argument is a data file) the reference is the run promoted to
+production (``nb2prod runs promote``).
 """
 
 from __future__ import annotations
