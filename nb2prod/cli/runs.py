@@ -176,6 +176,31 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     report.add_argument("--no-notebooks", action="store_true", help="do not render the executed notebooks (faster; no links)")
     report.set_defaults(handler=run_report)
 
+    promote = commands.add_parser(
+        "promote",
+        parents=parents,
+        help="record which run's model is in production (or another stage)",
+        description="Point a stage (default: production) at a run that finished ok: rewrites <runs dir>/stages.json "
+        "atomically and appends a line to the audit trail. The stage's name then names the run "
+        "(`nb2prod runs show production`), and `nb2prod drift DATA` checks against it.",
+    )
+    promote.add_argument("run", metavar="RUN")
+    promote.add_argument("--stage", default="production", help="the stage (default: production)")
+    promote.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where the runs are (default: {DEFAULT_RUNS_DIR})")
+    promote.set_defaults(handler=run_promote)
+
+    metrics = commands.add_parser(
+        "metrics",
+        parents=parents,
+        help="the latest runs, stages and drift decisions for Prometheus (OpenMetrics text)",
+        description="Write the latest run of each notebook, the promoted runs and the latest drift decision per profile "
+        "as OpenMetrics text (ending with # EOF), for node_exporter's textfile collector; the file is replaced atomically.",
+    )
+    metrics.add_argument("--openmetrics", action="store_true", help="OpenMetrics text exposition (the only format; the default)")
+    metrics.add_argument("-o", "--output", metavar="FILE", help="write here atomically (default: print)")
+    metrics.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where the runs are (default: {DEFAULT_RUNS_DIR})")
+    metrics.set_defaults(handler=run_metrics)
+
 
 # --- list -----------------------------------------------------------------------------------------
 
@@ -427,3 +452,28 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _size(count: int) -> str:
     return f"{count} bytes" if count < 1024 else f"{count / 1024:.0f} KB" if count < 1024 * 1024 else f"{count / 1024 / 1024:.1f} MB"
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    """Promote a run to a stage and say so."""
+    from ..stages import promote
+
+    line = promote(args.run, args.stage, runs_dir=args.runs_dir)
+    run = line["run"]
+    was = f" (was {line['previous']})" if line["previous"] and line["previous"] != run["id"] else ""
+    print(printable(f"promoted run {run['id']} of {run['notebook']} to {line['stage']}{was}; audit line {line['seq']}"))
+    return EXIT_OK
+
+
+def run_metrics(args: argparse.Namespace) -> int:
+    """Print or write the OpenMetrics exposition."""
+    from ..openmetrics import render
+
+    text = render(args.runs_dir)
+    if args.output:
+        from ..atomic import atomic_write
+
+        atomic_write(args.output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK

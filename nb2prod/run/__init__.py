@@ -45,6 +45,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import audit
 from .._version import __version__
 from ..drift.capture import store_profiles
 from ..errors import RunError
@@ -152,6 +153,7 @@ def run_notebook(
             runner=None,
         )
         write_record(record)
+    audit.record_run(record, plan.runs_dir)
     if outcome.unexpected is not None:
         raise outcome.unexpected  # a bug or an environment failure: the record says "failed", the caller sees why
     return record
