@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .report import write_report as runs_report
     from .run import run_notebook
     from .strip import StripOptions, StripResult, strip, strip_notebook
+    from .sweep import SweepResult, sweep
 
 #: Public names whose modules load on first use: name -> "module:attribute" (a module alone: the
 #: callable package/module itself, see nb2prod._callable). The command functions, then what the
@@ -63,6 +64,10 @@ _LAZY: dict[str, str] = {
     "compare_runs": "nb2prod.runs:compare_runs",
     "check_run": "nb2prod.runs:check_run",
     "show": "nb2prod.views:show",
+    "sweep": "nb2prod.sweep",  # callable: nb2prod.sweep(notebook, ...) sweeps
+    "SweepResult": "nb2prod.sweep:SweepResult",
+    "find_sweep": "nb2prod.sweep.record:find_sweep",
+    "promote": "nb2prod.stages:promote",
     "runs_report": "nb2prod.report:write_report",  # `nb2prod runs report`: the runs dashboard
     "profile": "nb2prod.drift.capture:profile",  # the training data's profile, stored with the run
     "init_repository": "nb2prod.setup_repo:init_repository",  # `nb2prod init`
@@ -95,6 +100,7 @@ _ADAPTER: dict[str, str] = {
     "is_secret": "nb2prod.secrets:is_secret",
     "REDACTED": "nb2prod.secrets:REDACTED",
     "atomic_write": "nb2prod.atomic:atomic_write",
+    "render_openmetrics": "nb2prod.openmetrics:render",
     "fix": "nb2prod.lint.fix:fix",
     "lint_report": "nb2prod.lint.report",
     "live": "nb2prod.lint.live",
@@ -140,6 +146,7 @@ __all__ = [
     "Severity",
     "StripOptions",
     "StripResult",
+    "SweepResult",
     "ToolError",
     "UsageError",
     "Verification",
@@ -168,6 +175,7 @@ __all__ = [
     "show",
     "strip",
     "strip_notebook",
+    "sweep",
     "unload_ipython_extension",
     "verify",
     "write_notebook",

@@ -21,10 +21,10 @@ import typing
 from collections.abc import Sequence
 
 from .. import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, __version__, exit_code, mask_text, printable
-from . import drift, export, fmt, init, lint, params, profile, rules, run, runs, strip, verify
+from . import audit, drift, export, fmt, init, lint, params, profile, rules, run, runs, strip, sweep, verify
 from .common import print_error
 
-COMMANDS = (strip, lint, rules, fmt, export, params, run, runs, verify, init, profile, drift)
+COMMANDS = (strip, lint, rules, fmt, export, params, run, sweep, runs, verify, init, profile, drift, audit)
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
 _INVALID_CHOICE = re.compile(r"invalid choice: '?(?P<typed>[^'(]*?)'? \(choose from (?P<choices>.*)\)$")
 
