@@ -189,7 +189,9 @@ def summary(manifest: dict) -> str:
     by_source = Counter(entry["source"] for entry in manifest["files"])
     kinds = Counter(entry["kind"] for entry in manifest["files"])
     lines = [f"{count:5d}  {source}" for source, count in by_source.items()]
-    lines.append(f"{manifest['count']:5d}  notebooks in all ({', '.join(f'{k} {n}' for k, n in kinds.items())}); skipped {manifest['skipped']}")
+    lines.append(
+        f"{manifest['count']:5d}  notebooks in all ({', '.join(f'{k} {n}' for k, n in kinds.items())}); skipped {manifest['skipped']}"
+    )
     return "\n".join(lines)
 
 
