@@ -47,7 +47,11 @@ from precision_corpus import DEFAULT_DEST, CorpusError, load
 
 from nb2prod.config import Config
 from nb2prod.lint.engine import lint
-from nb2prod.lint.rule import registry
+
+try:  # the rule registry has its own module since the rule-precision work
+    from nb2prod.lint.registry import registry
+except ImportError:
+    from nb2prod.lint.rule import registry
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "precision"
@@ -161,12 +165,17 @@ def write_verdicts(path: Path, table: dict[str, dict[str, str]]) -> None:
             writer.writerow({field: table[key].get(field, "") for field in FIELDS})
 
 
-def context(item: Item) -> str:
-    """The cell a finding points at (numbered lines around its line) and what is needed to judge it."""
+def context(item: Item, siblings: list[Item]) -> str:
+    """The cell a finding points at (numbered lines around its line) and what is needed to judge it.
+
+    ``siblings`` are the findings of the same rule in the same notebook, in order.
+    """
     data = json.loads(Path(item.file).read_text(encoding="utf-8"))
     cells = data.get("cells", [])
+    kernel = data.get("metadata", {}).get("kernelspec", {}).get("name")
     lines = [
-        f"file name: {Path(item.path).name}; {len(cells)} cells; kernelspec: {data.get('metadata', {}).get('kernelspec', {}).get('name')}"
+        f"file name: {Path(item.path).name}; {len(cells)} cells; kernelspec: {kernel}; "
+        f"{item.code} finding {siblings.index(item) + 1} of {len(siblings)} in this notebook"
     ]
 
     def text(cell: dict) -> str:
@@ -288,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = Counter(item.code for item in items)
     chosen = sample(items, args.size, args.per_rule, args.seed)
     print(
-        f"precision: linted {linted} notebooks ({unreadable} unreadable) in {seconds:.1f} s; {len(items)} default-on NB findings; sample {len(chosen)}"
+        f"precision: linted {linted} notebooks ({unreadable} unreadable) in {seconds:.1f} s; "
+        f"{len(items)} default-on NB findings; sample {len(chosen)}"
     )
 
     verdict_path = args.out / "verdicts.csv"
@@ -322,9 +332,13 @@ def main(argv: list[str] | None = None) -> int:
 
     JUDGE_DIR.mkdir(parents=True, exist_ok=True)
     sheet = JUDGE_DIR / f"judge-{args.label}.md"
+    siblings: dict[tuple[str, str], list[Item]] = defaultdict(list)
+    for item in items:
+        siblings[(item.file, item.code)].append(item)
     with sheet.open("w", encoding="utf-8") as handle:
-        for item in todo:
-            handle.write(f"\n## {item.key}\n{item.code}: {item.message}\n```\n{context(item)}\n```\n")
+        for number, item in enumerate(todo, 1):
+            text = context(item, siblings[(item.file, item.code)])
+            handle.write(f"\n## [{number}] {item.key}\n{item.code}: {item.message}\n```\n{text}\n```\n")
 
     table_md, data = figures(chosen, counts, table)
     allowed = data["all"]
