@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=200)
     parser.add_argument("--per-rule", type=int, default=8)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--judge-dir", type=Path, default=JUDGE_DIR, help="where the judging sheet goes (git-ignored)")
     args = parser.parse_args(argv)
     try:
         items, linted, unreadable, seconds = collect(args.corpus)
@@ -330,8 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         json.dump({"notebooks": linted, "unreadable": unreadable, "findings": dict(sorted(counts.items()))}, handle, indent=1)
         handle.write("\n")
 
-    JUDGE_DIR.mkdir(parents=True, exist_ok=True)
-    sheet = JUDGE_DIR / f"judge-{args.label}.md"
+    args.judge_dir.mkdir(parents=True, exist_ok=True)
+    sheet = args.judge_dir / f"judge-{args.label}.md"
     siblings: dict[tuple[str, str], list[Item]] = defaultdict(list)
     for item in items:
         siblings[(item.file, item.code)].append(item)
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Rules below {GOAL_RULE:.0%}: {', '.join(sorted(weak)) or 'none'}.",
     ]
     if todo:
-        summary.append(f"\n{len(todo)} sampled findings are not judged yet: see {sheet.relative_to(HERE.parent)}.")
+        summary.append(f"\n{len(todo)} sampled findings are not judged yet: see {sheet}.")
     (args.out / f"results-{args.label}.md").write_text("\n".join(summary) + "\n", encoding="utf-8")
     print("\n".join(summary))
     weighted = allowed["weighted"]

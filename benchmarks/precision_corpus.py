@@ -4,8 +4,8 @@ Nothing of the corpus is committed (the notebooks belong to their authors, under
 script extracts them, at pinned commits, from local git snapshots of public repositories into a
 git-ignored cache, and writes a manifest (source, path, sha256) next to them so that a sample can be
 reproduced and checked. CI cannot reach GitHub, so the snapshots come from a folder given on the command
-line that holds one bare git directory per repository, named ``owner+name/repo`` (or ``owner+name`` or
-``owner+name.git``).
+line that holds one git directory per repository, named ``owner+name/repo`` (or ``owner+name`` or
+``owner+name.git``; a clone with a work tree also works).
 
 Usage: ``python benchmarks/precision_corpus.py --mirror DIR [--dest DIR]``
 
@@ -80,7 +80,9 @@ def git_dir(mirror: Path, repo: str) -> Path:
     """Find the bare git directory of ``repo`` (``owner/name``) under ``mirror``."""
     stem = repo.replace("/", "+")
     for candidate in (mirror / stem / "repo", mirror / stem, mirror / f"{stem}.git"):
-        if (candidate / "HEAD").is_file() or (candidate / ".git").exists():
+        if (candidate / ".git").is_dir():  # a clone with a work tree
+            return candidate / ".git"
+        if (candidate / "HEAD").is_file():
             return candidate
     raise CorpusError(f"{mirror}: no git snapshot of {repo} (expected {stem}/repo, {stem} or {stem}.git)")
 
