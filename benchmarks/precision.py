@@ -37,6 +37,7 @@ import argparse
 import csv
 import hashlib
 import json
+import math
 import sys
 import time
 from collections import Counter, defaultdict
@@ -218,6 +219,16 @@ def context(item: Item, siblings: list[Item]) -> str:
     return "\n".join(lines)
 
 
+def wilson(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a share of ``right`` in ``n``."""
+    if n == 0:
+        return 0.0, 1.0
+    share = right / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def figures(chosen: list[Item], counts: Counter[str], table: dict[str, dict[str, str]]) -> tuple[str, dict]:
     """Precision per rule, per family and overall (raw sample share and re-weighted) as markdown."""
     judged: dict[str, Counter[str]] = defaultdict(Counter)
@@ -248,6 +259,7 @@ def figures(chosen: list[Item], counts: Counter[str], table: dict[str, dict[str,
             str(tally["unwanted"]),
             str(tally["wrong"]),
             "-" if raw is None else f"{100 * raw:.0f}%",
+            "-" if raw is None else "{:.0f}-{:.0f}%".format(*(100 * bound for bound in wilson(tally["right"], n))),
             "-" if weighted is None else f"{100 * weighted:.0f}%",
         ]
         if tally["unjudged"]:
@@ -261,8 +273,9 @@ def figures(chosen: list[Item], counts: Counter[str], table: dict[str, dict[str,
         }
 
     header = [
-        "| rule / family | findings in corpus | share | judged | right | unwanted | wrong | right (sample) | right (weighted) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rule / family | findings in corpus | share | judged | right | unwanted | wrong | right (sample) | 95% interval "
+        "| right (weighted) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     out = list(header)
     data: dict[str, dict] = {}
@@ -270,7 +283,7 @@ def figures(chosen: list[Item], counts: Counter[str], table: dict[str, dict[str,
     for code in codes:
         text, data[code] = line(code, [code])
         out.append(text)
-    out.append("| | | | | | | | | |")
+    out.append("| | | | | | | | | | |")
     for family in sorted({code[:3] for code in codes}):
         text, data[family] = line(f"**{family}**", [c for c in codes if c.startswith(family)])
         out.append(text)
@@ -328,7 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         for item in chosen:
             writer.writerow([item.key, item.code])
     with (args.out / f"counts-{args.label}.json").open("w", encoding="utf-8") as handle:
-        json.dump({"notebooks": linted, "unreadable": unreadable, "findings": dict(sorted(counts.items()))}, handle, indent=1)
+        by_source: dict[str, Counter[str]] = defaultdict(Counter)
+        for item in items:
+            by_source[item.code][item.source.split("@")[0]] += 1
+        sources = {code: dict(by_source[code].most_common()) for code in sorted(by_source)}
+        json.dump(
+            {"notebooks": linted, "unreadable": unreadable, "findings": dict(sorted(counts.items())), "by_source": sources},
+            handle,
+            indent=1,
+        )
         handle.write("\n")
 
     args.judge_dir.mkdir(parents=True, exist_ok=True)
