@@ -172,6 +172,10 @@ def context(item: Item, siblings: list[Item]) -> str:
     ``siblings`` are the findings of the same rule in the same notebook, in order.
     """
     data = json.loads(Path(item.file).read_text(encoding="utf-8"))
+    if data.get("nbformat", 4) < 4:  # lint may read older notebooks: show them as nbformat 4, as lint saw them
+        import nbformat
+
+        data = nbformat.convert(nbformat.from_dict(data), 4)
     cells = data.get("cells", [])
     kernel = data.get("metadata", {}).get("kernelspec", {}).get("name")
     lines = [
