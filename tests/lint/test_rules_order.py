@@ -59,6 +59,9 @@ FIXTURE_CASES = [
     ("nb104_clean", "NB104", []),
     ("nb105_undefined_name", "NB105", [(1, 1, 1), (2, 2, 12)]),
     ("nb105_clean", "NB105", []),
+    ("nb102_cell_with_outputs_ran", "NB102", [(4, None, None)]),
+    ("nb104_never_run_notebook_reported_once", "NB104", [(1, 1, 18)]),
+    ("nb105_never_run_notebook_reported_once", "NB105", [(1, 1, 1)]),
 ]
 
 
@@ -82,6 +85,25 @@ def test_fixture_messages_name_cells_counts_and_names() -> None:
     assert first.startswith("'path' is used before it is defined (in cell 3 below)")
     assert second.startswith("'files' is used before it is defined (in cell 5 below)")
     assert [m.split("'")[1] for m in messages("nb105_undefined_name", "NB105")] == ["df", "model"]
+    assert "(and" not in messages("nb102_cell_with_outputs_ran", "NB102")[0]  # the cells with outputs are not listed
+
+
+def test_never_run_notebook_gets_one_finding_per_name_rule() -> None:
+    """A notebook never run (no count, no output: a snippet collection, or stripped) gets one NB104 and one NB105
+    finding, at the first name, listing the others; the same cells run get one finding per name."""
+
+    def messages(name: str, code: str) -> list[str]:
+        return [hit.message for hit in hits(LintContext(read_notebook(DATA / f"{name}.ipynb")), code)]
+
+    assert messages("nb104_never_run_notebook_reported_once", "NB104") == [
+        "'path' is used before it is defined (in cell 3 below) (and 1 more: 'files' in cell 4): this notebook was never run "
+        "(no execution count, no output), so a top-to-bottom run fails here"
+    ]
+    assert messages("nb105_never_run_notebook_reported_once", "NB105") == [
+        "'df' is not defined or imported by any cell (and 1 more: 'model' in cell 3): this notebook was never run "
+        "(no execution count, no output), so a top-to-bottom run fails here"
+    ]
+    assert len(messages("nb104_used_before_defined", "NB104")) == 2 and len(messages("nb105_undefined_name", "NB105")) == 2
 
 
 # --- NB101 ----------------------------------------------------------------------------------------
@@ -193,7 +215,8 @@ def test_count_repeat_names_the_first_cell(context_for: Callable[..., LintContex
         (["print(n)", "for n in range(3):\n    pass"], [(0, 1, 7)]),
         (["print(fh)", "with open('a') as fh:\n    pass"], [(0, 1, 7)]),
         (["print(w)", "if (w := 3):\n    pass"], [(0, 1, 7)]),
-        (["print(a, b)", "a, (b, c) = 1, (2, 3)"], [(0, 1, 7), (0, 1, 10)]),
+        (["print(a, b)", "a, (b, c) = 1, (2, 3)"], [(0, 1, 7)]),  # never run: one finding, listing 'b'
+        ([ran("print(a, b)", 2), ran("a, (b, c) = 1, (2, 3)", 1)], [(0, 1, 7), (0, 1, 10)]),  # run: one per name
         (["print(x)", "def f():\n    global x\n    x = 1"], [(0, 1, 7)]),
         (["  print(x)", "x = 1"], [(0, 1, 9)]),  # columns of a dedented cell are the cell's
         (["%matplotlib inline\n!ls\nprint(x)", "x = 1"], [(0, 3, 7)]),
@@ -242,9 +265,11 @@ def test_used_before_defined_is_not_also_undefined(context_for: Callable[..., Li
     [
         (["print(y)"], [(0, 1, 7)]),
         (["df.describe()\ndf.head()"], [(0, 1, 1)]),  # the first use per cell and name
-        (["a = b + c"], [(0, 1, 5), (0, 1, 9)]),
+        (["a = b + c"], [(0, 1, 5)]),  # never run: one finding, listing 'c'
+        ([ran("a = b + c", 1)], [(0, 1, 5), (0, 1, 9)]),  # run: one per name
         (["def f():\n    return model"], [(0, 2, 12)]),  # deferred reads count here
-        (["x = 1", "print(y)", "print(y)"], [(1, 1, 7), (2, 1, 7)]),
+        (["x = 1", "print(y)", "print(y)"], [(1, 1, 7)]),
+        ([ran("x = 1", 1), ran("print(y)", 2), ran("print(y)", 3)], [(1, 1, 7), (2, 1, 7)]),
         (["%matplotlib inline\nx = !ls\nprint(x, y)"], [(0, 3, 10)]),
         (["%%capture out\nprint(z)"], [(0, 2, 7)]),
         (["print(__file__)"], [(0, 1, 7)]),  # not defined in a kernel

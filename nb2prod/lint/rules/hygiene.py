@@ -24,7 +24,7 @@ _HEADING = re.compile(
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}).*?(?:^[ \t]{0,3}\1[ \t]*$|\Z)", re.MULTILINE | re.DOTALL)
 _COPY_NAME = re.compile(r"-Copy\d*\.|(?:^|[\s_-])copy(?:\s*\(?\d*\)?)?\.ipynb$|^Copy of ", re.IGNORECASE)
 TITLE_WINDOW = 3  # a title must be among this many first cells (setup code cells and empty cells not counted)
-MIN_CODE_CELLS_FOR_TITLE = 3  # a notebook with fewer code cells is a script: it needs no title
+MIN_CODE_CELLS_FOR_TITLE = 4  # a notebook with fewer code cells is a script: it needs no title
 #: Cell magics whose body is not Python: their length says nothing about a cell's steps.
 _NON_PYTHON_CELL_MAGIC = re.compile(r"\A\s*%%(?!(?:" + "|".join(sorted(PYTHON_CELL_MAGICS)) + r")\b)\w")
 #: Names that plotting code is called through (matplotlib, seaborn, plotly conventions).
@@ -180,9 +180,13 @@ def check_title(ctx: LintContext) -> Iterator[Hit]:
     """NB504: no markdown title among the first cells (setup code cells above the title are allowed).
 
     A notebook that opens with a markdown cell says what it is, heading or not; a script-sized
-    notebook (fewer than 3 code cells) needs no title.
+    notebook (fewer than 4 code cells) needs no title; a notebook without any markdown text is a
+    code listing (a book's companion code, a script saved as a notebook): what it lacks is prose, not
+    a heading, which is NB509's finding (opt-in).
     """
     if sum(1 for cell in ctx.code_cells() if cell.source.strip()) < MIN_CODE_CELLS_FOR_TITLE:
+        return
+    if not any(cell.cell_type == "markdown" and cell.source.strip() for cell in ctx.cells):
         return
     counted = 0
     for cell in ctx.cells:
@@ -317,7 +321,7 @@ RULES: tuple[Rule, ...] = (
         "code cell longer than max-cell-lines",
         check_long_cell,
         RuleDoc(
-            what="A code cell with more than `max-cell-lines` (default 40) lines of code that chains several steps. A "
+            what="Off unless selected. A code cell with more than `max-cell-lines` (default 40) lines of code that chains several steps. A "
             "line of code is one where a statement starts: a statement spread over several lines (a long list, a call "
             "with one argument per line) counts once; blank lines, comments and docstrings do not count. Not reported: "
             "cells that do not parse, cells of a non-Python cell magic (`%%writefile`, `%%bash`, `%%html`…), cells that "
@@ -328,8 +332,11 @@ RULES: tuple[Rule, ...] = (
             good="# a cell per step, or functions that each do one thing",
             fix="Split the cell or move code into functions. Set `max-cell-lines` in [tool.nb2prod.lint]. Not auto-fixable.",
             limits="Heuristic: a figure is recognised by the names its calls go through (`plt`, `ax`, `fig`, `sns`, "
-            "`px`, `go`, or a matplotlib/seaborn/plotly import).",
+            "`px`, `go`, or a matplotlib/seaborn/plotly import). Off unless selected (`--select NB503` or "
+            "`extend-select`): cell length is a style choice, and on public notebooks most long cells were setup, one "
+            "figure or a block of helper functions that nobody would split.",
         ),
+        default_on=False,
     ),
     Rule(
         "NB504",
@@ -341,8 +348,9 @@ RULES: tuple[Rule, ...] = (
             what="None of the first three cells is a markdown cell with a heading: `#` to `######`, a setext heading "
             "(a line underlined with `===` or `---`), an HTML `<h1>`-`<h6>` or a first line in bold. Setup code cells "
             "above the title (installs, imports, magics) and empty cells are not counted. Not reported: a notebook "
-            "that opens with a markdown cell (it says what the notebook is, heading or not) and a notebook with fewer "
-            "than 3 code cells (a script needs no title).",
+            "that opens with a markdown cell (it says what the notebook is, heading or not), a notebook with fewer "
+            "than 4 code cells (a script needs no title) and a notebook with no markdown text at all (a code listing, "
+            "such as a book's companion code: it lacks prose, not a heading; NB509 reports that when selected).",
             why="The title is what a reader, a notebook index and the exported package's model card start from.",
             bad="import pandas as pd\ndf = pd.read_csv(path)\nmodel = train(df)\nscore(model)",
             good="# Churn model\nTrains and evaluates the churn classifier.",

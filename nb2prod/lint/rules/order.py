@@ -6,6 +6,7 @@ import ast
 import re
 from collections.abc import Iterator
 
+from ...model import Cell
 from ..context import LintContext
 from ..dataflow import NameIssue
 from ..language import PYTHON2_BUILTINS
@@ -82,14 +83,28 @@ def check_out_of_order(ctx: LintContext) -> Iterator[Hit]:
         )
 
 
+def _ran(cell: Cell) -> bool:
+    """Whether a code cell shows it ran: an execution count, or any stored output.
+
+    Some front ends and conversions drop a cell's own count but keep its outputs (an
+    ``execute_result`` even carries its count): outputs are only ever written by running the cell.
+    """
+    return cell.execution_count is not None or bool(cell.raw.get("outputs"))
+
+
+def never_run(ctx: LintContext) -> bool:
+    """Whether no code cell of the notebook ran: no execution count and no output anywhere (stripped, or never executed)."""
+    return not any(_ran(cell) for cell in ctx.code_cells())
+
+
 def check_skipped_cell(ctx: LintContext) -> Iterator[Hit]:
     """NB102: unexecuted code cells that would change something, between executed ones; one finding per notebook."""
     cells = [cell for cell in ctx.code_cells() if cell.source.strip()]
-    executed = [i for i, cell in enumerate(cells) if cell.execution_count is not None]
+    executed = [i for i, cell in enumerate(cells) if _ran(cell)]
     if not executed:
         return
     first, last = executed[0], executed[-1]
-    skipped = [cell.index for cell in cells[first + 1 : last] if cell.execution_count is None and _has_effect(ctx, cell.index)]
+    skipped = [cell.index for cell in cells[first + 1 : last] if not _ran(cell) and _has_effect(ctx, cell.index)]
     if skipped:
         yield Hit(
             skipped[0],
@@ -118,9 +133,30 @@ def check_used_before_defined(ctx: LintContext) -> Iterator[Hit]:
     """NB104: a name used before the cell that defines it, which lies below."""
     if not ctx.is_python:
         return
-    for issue in ctx.flow.used_before_defined():
+    issues = list(ctx.flow.used_before_defined())
+    if issues and never_run(ctx):
+        yield _once_for_unrun(issues, f"is used before it is defined (in {_cells_list(issues[0].defined_in)} below)")
+        return
+    for issue in issues:
         below = _cells_list(issue.defined_in)
         yield _name_hit(issue, f"'{issue.name}' is used before it is defined (in {below} below): 'Restart & Run All' fails here")
+
+
+_UNRUN = "this notebook was never run (no execution count, no output), so a top-to-bottom run fails here"
+
+
+def _once_for_unrun(issues: list[NameIssue], what: str) -> Hit:
+    """The one finding of a name rule in a notebook that was never run, at the first name, listing the others.
+
+    A notebook nobody ran is a draft or a collection of snippets as often as a stripped pipeline:
+    one finding says it would not run top to bottom, the list says where, without one finding per name.
+    """
+    first, others = issues[0], [f"'{issue.name}' in cell {issue.cell_index + 1}" for issue in issues[1:]]
+    more = ""
+    if others:
+        shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+        more = f" (and {len(others)} more: {shown})"
+    return _name_hit(first, f"'{first.name}' {what}{more}: {_UNRUN}")
 
 
 _VERSION_TEST = re.compile(r"version_info|python_version|\bPY2\b|\bPY3\b|\bPY34\b|\bIS_PY2\b|\bPYTHON2\b")
@@ -152,9 +188,10 @@ def check_undefined(ctx: LintContext) -> Iterator[Hit]:
             f"cell {broken + 1} does not parse (line {line}: {message}): the names it defines are unknown, "
             "so names used below it are not checked for NB105"
         )
-    ran = {cell.index for cell in ctx.code_cells() if cell.execution_count is not None}
+    ran = {cell.index for cell in ctx.code_cells() if _ran(cell)}
     guarded: dict[int, set[int]] = {}
     python2 = ctx.language.python2
+    unrun: list[NameIssue] = []
     for issue in ctx.flow.undefined():
         if python2 and issue.name in PYTHON2_BUILTINS:
             continue  # `xrange` in a Python 2 kernel
@@ -164,8 +201,13 @@ def check_undefined(ctx: LintContext) -> Iterator[Hit]:
             guarded[issue.cell_index] = _version_guarded_lines(ctx.trees.get(issue.cell_index))
         if issue.line in guarded[issue.cell_index]:
             continue  # `if sys.version_info < (3,): unicode(x)`: the other Python's names
-        why = "the stored results depend on a kernel state that is gone" if ran else "a top-to-bottom run fails here with NameError"
-        yield _name_hit(issue, f"'{issue.name}' is not defined or imported by any cell: {why}")
+        if not ran:
+            unrun.append(issue)
+            continue
+        gone = "the stored results depend on a kernel state that is gone"
+        yield _name_hit(issue, f"'{issue.name}' is not defined or imported by any cell: {gone}")
+    if unrun:
+        yield _once_for_unrun(unrun, "is not defined or imported by any cell")
 
 
 RULES: tuple[Rule, ...] = (
@@ -198,8 +240,9 @@ RULES: tuple[Rule, ...] = (
         check_skipped_cell,
         RuleDoc(
             what="A code cell that was never run, with executed cells above and below it, and whose running would change "
-            "something (not only comments, literals or names shown). One finding per notebook, at the first such cell, "
-            "listing the others.",
+            "something (not only comments, literals or names shown). A cell with stored outputs ran, even without an "
+            "execution count of its own (some tools drop the count and keep the outputs). One finding per notebook, at "
+            "the first such cell, listing the others.",
             why="The results below it were computed without its effect; a top-to-bottom run includes it and may differ.",
             bad="# [1] data = load()\n# [ ] data = data.dropna()\n# [2] model = train(data)",
             good="# [1] data = load()\n# [2] data = data.dropna()\n# [3] model = train(data)",
@@ -231,7 +274,9 @@ RULES: tuple[Rule, ...] = (
         "a name is used in a cell before the cell below that defines it",
         check_used_before_defined,
         RuleDoc(
-            what="A name used in a cell although no cell above defines it; a cell below does.",
+            what="A name used in a cell although no cell above defines it; a cell below does. In a notebook that was "
+            "never run (no execution count and no output anywhere: stripped, or a collection of snippets), one finding "
+            "per notebook, at the first such name, listing the others.",
             why=(
                 "It works in the author's kernel only because the lower cell ran first. 'Restart & Run All', papermill and "
                 "an exported module all fail with NameError here."
@@ -252,7 +297,9 @@ RULES: tuple[Rule, ...] = (
         RuleDoc(
             what="A name that no cell defines or imports and that is not a Python builtin or an IPython name. In a "
             "notebook that was run, cells left unrun are not checked (illustrative snippets; NB102 reports a skipped cell "
-            "that matters); in a notebook that was never run (stripped), every cell is. Names under a Python-version "
+            "that matters); in a notebook that was never run (no execution count and no output anywhere: stripped, or a "
+            "collection of snippets), every cell is, and the names are reported in one finding per notebook, at the "
+            "first, listing the others. A cell with outputs but no count ran. Names under a Python-version "
             "test (`if sys.version_info < (3,):`, `if six.PY2:`) or in a `try:` that catches NameError are not reported.",
             why=(
                 "The cell that defined it was deleted or edited after it ran; the stored results depend on kernel state that "

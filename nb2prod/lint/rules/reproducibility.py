@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from ..context import LintContext
 from ..rule import Hit, Rule, RuleDoc, Severity
@@ -131,12 +131,68 @@ def _display_only(ctx: LintContext, index: int, calls: list[ast.Call]) -> set[in
     return shown
 
 
+#: Last names of calls that draw a figure: a cell that calls one is a plot, whatever else it computes.
+_FIGURE_CALLS = (_DISPLAY_SINKS - {"print", "display", "DataFrame", "Series", "Image"}) | frozenset(
+    {"plot3D", "scatter3D", "plot_wireframe", "plot_trisurf", "contour3D", "colorbar", "subplot", "subplots", "figure"}
+)
+
+
+def _bound_names(statement: ast.stmt) -> set[str]:
+    """The module-level names a statement binds or changes in place (``x = ...``, ``x[i] = ...``, ``x.a += ...``)."""
+    targets: list[ast.expr] = []
+    if isinstance(statement, ast.Assign):
+        targets = list(statement.targets)
+    elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
+        targets = [statement.target]
+    names: set[str] = set()
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+    return names
+
+
+def _figure_only(ctx: LintContext, index: int, calls: list[ast.Call], used_below: Callable[[int, str], bool]) -> set[int]:
+    """Ids of the draws of a figure cell whose results only feed that figure: the statement holding the draw
+    binds names that no cell below reads (``zdata = 15 * np.random.random(100)`` for a 3-D scatter)."""
+    tree = ctx.trees.get(index)
+    if tree is None or not any(_last_name(call.func) in _FIGURE_CALLS for call in calls):
+        return set()
+    feeding: set[int] = set()
+    for statement in tree.body:
+        names = _bound_names(statement)
+        if names and not any(used_below(index, name) for name in names):
+            feeding.update(id(node) for node in ast.walk(statement) if isinstance(node, ast.Call))
+    return feeding
+
+
+def _last_name(func: ast.expr) -> str | None:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def _reader_cells(ctx: LintContext) -> Callable[[int, str], bool]:
+    """A test whether a name is read by a cell below the given one, which a run top to bottom feeds (built on first use)."""
+    readers: dict[str, set[int]] | None = None
+
+    def used_elsewhere(index: int, name: str) -> bool:
+        nonlocal readers
+        if readers is None:
+            readers = {}
+            for number, flow in enumerate(ctx.flow.cells):
+                for use in flow.uses:
+                    readers.setdefault(use.name, set()).add(number)
+        return any(reader > index for reader in readers.get(name, ()))
+
+    return used_elsewhere
+
+
 def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
     """NB401: the first unseeded draw per family (random, numpy, torch, tensorflow) whose result is used, not only shown."""
     if not ctx.is_python or not _imports_any(ctx, _RANDOM_PACKAGES):
         return
     seeded: set[str] = set()
     candidates: list[tuple[int, ast.Call, str, bool]] = []  # (cell, call, family, is a generator)
+    used_elsewhere = _reader_cells(ctx)
     for index, calls in sorted(ctx.calls.items()):
         shown: set[int] | None = None  # computed for a cell only when it draws
         for call in calls:
@@ -148,7 +204,8 @@ def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
                     seeded.update(seeded_families(ast.unparse(func)))  # a helper defined in the notebook
                 continue
             if qualname in GENERATORS or qualname in DRAWS:
-                shown = _display_only(ctx, index, calls) if shown is None else shown
+                if shown is None:
+                    shown = _display_only(ctx, index, calls) | _figure_only(ctx, index, calls, used_elsewhere)
                 if id(call) in shown:
                     continue  # `print(random.choice(pairs))`, `plt.imshow(np.random.rand(8, 8))`: nothing depends on it
             if qualname in GENERATORS and not has_seed(call):
@@ -158,16 +215,24 @@ def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
             elif has_seed(call):
                 seeded.update(seeded_families(qualname))
     reported: set[str] = set()
+    found: list[tuple[int, ast.Call, str, bool]] = []
     for index, call, family, generator in candidates:
         if family in reported or (family in seeded and not generator):
             continue
         reported.add(family)
-        shown = ast.unparse(call.func)
-        if generator:
-            message = f"'{shown}()' makes a generator with no seed (a global seed does not cover it): pass one, e.g. {shown}(SEED)"
-        else:
-            message = f"'{shown}' draws random numbers but {family} is never seeded: {_SEED_HINTS[family]}"
-        yield Hit(index, message, call.lineno, cell_column(ctx, index, call))
+        found.append((index, call, family, generator))
+    if not found:
+        return
+    # One finding per notebook: seeding near the top is one action, whatever the libraries.
+    index, call, family, generator = found[0]
+    shown = ast.unparse(call.func)
+    others = [f"'{ast.unparse(other.func)}' in cell {cell + 1}" for cell, other, _, _ in found[1:]]
+    more = f" (also unseeded: {', '.join(others)})" if others else ""
+    if generator:
+        message = f"'{shown}()' makes a generator with no seed (a global seed does not cover it){more}: pass one, e.g. {shown}(SEED)"
+    else:
+        message = f"'{shown}' draws random numbers but {family} is never seeded{more}: {_SEED_HINTS[family]}"
+    yield Hit(index, message, call.lineno, cell_column(ctx, index, call))
 
 
 # --- NB402 ------------------------------------------------------------------------------------------
@@ -306,7 +371,9 @@ RULES: tuple[Rule, ...] = (
         RuleDoc(
             what="Calls that draw random numbers from `random`, `numpy.random`, `torch` or `tensorflow.random` when no "
             "cell seeds that library, and generators (`numpy.random.default_rng()`, `RandomState()`, `random.Random()`) "
-            "made without a seed. The first such call per library is reported.",
+            "made without a seed. One finding per notebook, at the first such call, naming the first call of each other "
+            "unseeded library (seeding near the top fixes them all). Draws in a cell that draws a figure, in a "
+            "statement whose names no cell below reads, only feed that figure and are not reported.",
             why="Each run samples, shuffles and initialises differently: metrics move between runs, a rerun cannot "
             "confirm a result, and a regression cannot be told apart from noise.",
             bad="import numpy as np\nnoise = np.random.randn(100)",
