@@ -60,6 +60,7 @@ FIXTURE_CASES = [
     ("nb105_undefined_name", "NB105", [(1, 1, 1), (2, 2, 12)]),
     ("nb105_clean", "NB105", []),
     ("nb102_cell_with_outputs_ran", "NB102", [(4, None, None)]),
+    ("nb102_counts_stripped_outputs_kept_not_checked", "NB102", []),
     ("nb104_never_run_notebook_reported_once", "NB104", [(1, 1, 18)]),
     ("nb105_never_run_notebook_reported_once", "NB105", [(1, 1, 1)]),
 ]

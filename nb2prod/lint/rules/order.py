@@ -100,9 +100,9 @@ def never_run(ctx: LintContext) -> bool:
 def check_skipped_cell(ctx: LintContext) -> Iterator[Hit]:
     """NB102: unexecuted code cells that would change something, between executed ones; one finding per notebook."""
     cells = [cell for cell in ctx.code_cells() if cell.source.strip()]
+    if not any(cell.execution_count is not None for cell in cells):
+        return  # counts stripped (outputs kept, or nothing run): a cell without output may have run all the same
     executed = [i for i, cell in enumerate(cells) if _ran(cell)]
-    if not executed:
-        return
     first, last = executed[0], executed[-1]
     skipped = [cell.index for cell in cells[first + 1 : last] if not _ran(cell) and _has_effect(ctx, cell.index)]
     if skipped:
@@ -241,7 +241,8 @@ RULES: tuple[Rule, ...] = (
         RuleDoc(
             what="A code cell that was never run, with executed cells above and below it, and whose running would change "
             "something (not only comments, literals or names shown). A cell with stored outputs ran, even without an "
-            "execution count of its own (some tools drop the count and keep the outputs). One finding per notebook, at "
+            "execution count of its own (some tools drop the count and keep the outputs). A notebook with no execution "
+            "count at all is not checked: with counts stripped, a cell without output may have run. One finding per notebook, at "
             "the first such cell, listing the others.",
             why="The results below it were computed without its effect; a top-to-bottom run includes it and may differ.",
             bad="# [1] data = load()\n# [ ] data = data.dropna()\n# [2] model = train(data)",
