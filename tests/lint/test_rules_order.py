@@ -486,3 +486,19 @@ def test_all_rules_never_raise_on_generated_notebooks(
         assert finding.column is None or finding.column >= 1
         if finding.cell_index is not None:
             assert finding.cell_id == cells[finding.cell_index].get("id")
+
+
+def test_unrun_cells_of_a_run_notebook_not_checked_for_use_before_definition(context_for: Callable[..., LintContext]) -> None:
+    """NB104 like NB105: an unrun schematic cell in a run notebook (precision sample, fchollet 8.4 VAE cell 8) is an illustration."""
+    cells = [ran("import numpy as np", 1), ran("z = encoder(input_img)", None), ran("input_img = np.zeros(3)", 2)]
+    assert hits(context_for(cells), "NB104") == []
+    cells[1] = ran("z = encoder(input_img)", 3)
+    assert [hit.message.split("'")[1] for hit in hits(context_for(cells), "NB104")] == ["input_img"]  # run: reported
+
+
+def test_import_only_cell_left_unrun_not_skipped(context_for: Callable[..., LintContext]) -> None:
+    """NB102: an unrun cell of imports changes no stored result (precision sample: rasbt ch16 cell 10, SiteSpam cell 2)."""
+    cells = [ran("data = load()", 1), ran("from IPython.display import Image", None), ran("model = train(data)", 2)]
+    assert hits(context_for(cells), "NB102") == []
+    cells[1] = ran("data = data.dropna()", None)
+    assert len(hits(context_for(cells), "NB102")) == 1

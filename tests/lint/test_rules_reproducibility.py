@@ -494,3 +494,11 @@ def test_second_library_named_in_the_one_finding() -> None:
     assert hit.message.startswith(
         "'torch.randn' draws random numbers but torch is never seeded (also unseeded: 'np.random.normal' in cell 4)"
     )
+
+
+def test_draws_in_a_figure_loop_not_reported(context_for: Callable[..., LintContext]) -> None:
+    """A loop that draws random points and scatters them (precision sample, handson-ml2 tools_matplotlib cell 75)."""
+    loop = "for color in ['red', 'blue']:\n    x, y = rand(2, 100)\n    plt.scatter(x, y, c=color)"
+    cells = ["import matplotlib.pyplot as plt\nfrom numpy.random import rand", loop]
+    assert hits(context_for(cells), "NB401") == []
+    assert len(hits(context_for([*cells, "model.fit(x, y)"]), "NB401")) == 1  # the points feed a fit below

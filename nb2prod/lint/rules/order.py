@@ -104,7 +104,9 @@ def check_skipped_cell(ctx: LintContext) -> Iterator[Hit]:
         return  # counts stripped (outputs kept, or nothing run): a cell without output may have run all the same
     executed = [i for i, cell in enumerate(cells) if _ran(cell)]
     first, last = executed[0], executed[-1]
-    skipped = [cell.index for cell in cells[first + 1 : last] if not _ran(cell) and _has_effect(ctx, cell.index)]
+    skipped = [
+        cell.index for cell in cells[first + 1 : last] if not _ran(cell) and _has_effect(ctx, cell.index) and not _is_setup(ctx, cell.index)
+    ]
     if skipped:
         yield Hit(
             skipped[0],
@@ -134,7 +136,10 @@ def check_used_before_defined(ctx: LintContext) -> Iterator[Hit]:
     if not ctx.is_python:
         return
     issues = list(ctx.flow.used_before_defined())
-    if issues and never_run(ctx):
+    ran = {cell.index for cell in ctx.code_cells() if _ran(cell)}
+    if ran:  # as for NB105: a cell left unrun in a run notebook is an illustration, or NB102's finding
+        issues = [issue for issue in issues if issue.cell_index in ran]
+    if issues and not ran:
         yield _once_for_unrun(issues, f"is used before it is defined (in {_cells_list(issues[0].defined_in)} below)")
         return
     for issue in issues:
@@ -240,7 +245,7 @@ RULES: tuple[Rule, ...] = (
         check_skipped_cell,
         RuleDoc(
             what="A code cell that was never run, with executed cells above and below it, and whose running would change "
-            "something (not only comments, literals or names shown). A cell with stored outputs ran, even without an "
+            "something (not only comments, literals or names shown, nor only imports). A cell with stored outputs ran, even without an "
             "execution count of its own (some tools drop the count and keep the outputs). A notebook with no execution "
             "count at all is not checked: with counts stripped, a cell without output may have run. One finding per notebook, at "
             "the first such cell, listing the others.",
@@ -277,7 +282,8 @@ RULES: tuple[Rule, ...] = (
         RuleDoc(
             what="A name used in a cell although no cell above defines it; a cell below does. In a notebook that was "
             "never run (no execution count and no output anywhere: stripped, or a collection of snippets), one finding "
-            "per notebook, at the first such name, listing the others.",
+            "per notebook, at the first such name, listing the others. In a notebook that was run, cells left unrun are "
+            "not checked (illustrative snippets; NB102 reports a skipped cell that matters).",
             why=(
                 "It works in the author's kernel only because the lower cell ran first. 'Restart & Run All', papermill and "
                 "an exported module all fail with NameError here."

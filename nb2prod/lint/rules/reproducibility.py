@@ -138,17 +138,22 @@ _FIGURE_CALLS = (_DISPLAY_SINKS - {"print", "display", "DataFrame", "Series", "I
 
 
 def _bound_names(statement: ast.stmt) -> set[str]:
-    """The module-level names a statement binds or changes in place (``x = ...``, ``x[i] = ...``, ``x.a += ...``)."""
-    targets: list[ast.expr] = []
-    if isinstance(statement, ast.Assign):
-        targets = list(statement.targets)
-    elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
-        targets = [statement.target]
+    """The names a statement binds or changes in place (``x = ...``, ``x[i] = ...``, loop variables, definitions).
+
+    Names bound inside function bodies are included: that over-approximates, so a draw is kept as used more often.
+    """
     names: set[str] = set()
-    for target in targets:
-        for node in ast.walk(target):
-            if isinstance(node, ast.Name):
-                names.add(node.id)
+    for node in ast.walk(statement):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+            base = node.value
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if isinstance(base, ast.Name):
+                names.add(base.id)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
     return names
 
 
