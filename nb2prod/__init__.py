@@ -30,6 +30,7 @@ from .record import record
 from .strip import StripOptions, StripResult, strip, strip_notebook
 
 if TYPE_CHECKING:
+    from .drift.capture import profile
     from .export import ExportResult, export
     from .report import write_report as runs_report
     from .run import run_notebook
@@ -59,6 +60,7 @@ __all__ = [
     "export",
     "load_config",
     "notebook_parameters",
+    "profile",
     "read_notebook",
     "record",
     "run_notebook",
@@ -71,6 +73,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """Public names whose modules load on first use (``run_notebook`` needs papermill when called, ``export`` Jinja)."""
+    if name == "profile":
+        from .drift.capture import profile
+
+        return profile
     if name == "run_notebook":
         from .run import run_notebook
 

@@ -72,6 +72,7 @@ class RunRecord:
     environment: dict[str, Any] = field(default_factory=dict)  # {"python", "platform", "packages"}
     inputs: dict[str, str] = field(default_factory=dict)  # path -> "sha256:…": files the run read, there before it started
     artifacts: dict[str, str] = field(default_factory=dict)  # path -> "sha256:…": files the run created or changed
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"path", "sha256", "rows", "columns"}: nb2prod.profile(df)
     kernel: str | None = None
     nb2prod_version: str = ""
     schema: str = SCHEMA

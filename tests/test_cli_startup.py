@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+import nb2prod.lint.registry as plugins
 from nb2prod.cli import COMMANDS, build_parser, commands_needed
-from nb2prod.lint import rule
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "train.ipynb"
@@ -93,9 +93,9 @@ def test_plugin_precheck_finds_a_declared_group(tmp_path: Path, monkeypatch: pyt
     _dist(site, "plain", None)
     _dist(site, "scripts", "[console_scripts]\nplain = plain:main\n")
     monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
-    assert rule._may_declare_plugins() is False
+    assert plugins._may_declare_plugins() is False
     _dist(site, "acme", "[console_scripts]\nacme = acme:main\n\n[nb2prod.rules]\nacme = acme_rules:RULES\n")
-    assert rule._may_declare_plugins() is True
+    assert plugins._may_declare_plugins() is True
 
 
 def test_plugin_precheck_defers_to_importlib_for_zips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,7 +104,7 @@ def test_plugin_precheck_defers_to_importlib_for_zips(tmp_path: Path, monkeypatc
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr("acme-1.0.dist-info/entry_points.txt", "[nb2prod.rules]\nacme = acme_rules:RULES\n")
     monkeypatch.setattr(sys, "path", [str(archive)])
-    assert rule._may_declare_plugins() is True
+    assert plugins._may_declare_plugins() is True
 
 
 def test_a_broken_plugin_declaration_still_reaches_the_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,4 +115,4 @@ def test_a_broken_plugin_declaration_still_reaches_the_loader(tmp_path: Path, mo
     _dist(site, "acme", "[nb2prod.rules]\nacme = no_such_module_acme:RULES\n")
     monkeypatch.syspath_prepend(str(site))
     with pytest.raises(ConfigError, match="cannot load lint rules from plugin 'acme'"):
-        rule._plugin_rules()
+        plugins._plugin_rules()

@@ -40,6 +40,8 @@ COMMANDS: dict[str, str] = {
     "runs": "runs",
     "verify": "verify",
     "init": "init",
+    "profile": "profile",
+    "drift": "drift",
 }
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
 _INVALID_CHOICE = re.compile(r"invalid choice: '?(?P<typed>[^'(]*?)'? \(choose from (?P<choices>.*)\)$")

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..drift.capture import store_profiles
 from ..errors import RunError
 from ..record import recorded_metrics
 from ..records import DEFAULT_RUNS_DIR, RunRecord, current_runner, write_record
@@ -139,6 +140,7 @@ def run_notebook(
             environment=_environment(packages),
             inputs=inputs,
             artifacts=artifacts,
+            profiles=store_profiles(outcome.output, run_dir, secrets=record.secrets) if outcome.output else {},
             runner=None,
         )
         write_record(record)
