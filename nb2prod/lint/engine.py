@@ -234,9 +234,9 @@ def lint(
     ruff_run = _start_ruff(found.notebooks, options, config) if options.ruff else None
     workers = min(jobs or os.cpu_count() or 1, len(found.notebooks))
     if workers > 1 and len(found.notebooks) >= PARALLEL_THRESHOLD:
+        batches = [found.notebooks[i::workers] for i in range(workers)]
         from concurrent.futures import ProcessPoolExecutor  # ~15 ms of imports a one-notebook hook run never needs
 
-        batches = [found.notebooks[i::workers] for i in range(workers)]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for batch_results in pool.map(_lint_batch, batches, [options] * workers):
                 for item in batch_results:
