@@ -1,7 +1,8 @@
 """The ``nb2prod`` command line: parse arguments, call the API, print, return an exit code.
 
-Each subcommand lives in its own module with ``register(subparsers)``; this module owns what is
-common to all of them: ``--version``, ``--debug``, usage errors, and turning an escaped error into
+Each subcommand lives in its own module with ``register(subparsers)``, named by one line of
+``COMMANDS``; only the chosen command's module is imported (start-up is paid by every pre-commit
+hook run). This module owns what is common to all of them: ``--version``, ``--debug``, usage errors, and turning an escaped error into
 one line on stderr and the exit code from ``nb2prod.errors`` (a traceback only for bugs, and only
 with ``--debug``).
 
