@@ -21,10 +21,7 @@ import sys
 import typing
 from collections.abc import Collection, Sequence
 
-from .. import __version__
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
-from ..secrets import mask_text
-from ..text import printable
+from .. import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, __version__, exit_code, mask_text, printable
 from .common import print_error
 
 #: The subcommands in the order ``nb2prod --help`` lists them: command name -> the module of
@@ -38,11 +35,13 @@ COMMANDS: dict[str, str] = {
     "export": "export",
     "params": "params",
     "run": "run",
+    "sweep": "sweep",
     "runs": "runs",
     "verify": "verify",
     "init": "init",
     "profile": "profile",
     "drift": "drift",
+    "audit": "audit",
 }
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
 _INVALID_CHOICE = re.compile(r"invalid choice: '?(?P<typed>[^'(]*?)'? \(choose from (?P<choices>.*)\)$")

@@ -3,12 +3,19 @@
 Exit 0 when the gate passes, 1 when it fails, 2 for bad input (a missing run or profile, a data
 file that cannot be read, a malformed ``--fail-on``). ``--fail-on`` items replace the configured
 or default gate (``fail``); settings come from ``[tool.nb2prod.drift]`` and the flags override them.
+
+Each decision is stored in the runs folder (``nb2prod.audit.record_drift``: the result document,
+then the audit line naming it; ``--no-audit`` stores neither) and, with ``--webhook-env VAR``,
+POSTed to the URL in ``$VAR`` (``nb2prod.alerts``): a failed POST is a warning, never the exit
+code. With no RUN (the first argument is a data file) the reference is the run promoted to
+production (``nb2prod runs promote``).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from typing import Any
 
@@ -59,8 +66,12 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             "RUN is a run id, a unique prefix, a run folder, `latest`, or a profile file."
         ),
     )
-    parser.add_argument("run", metavar="RUN")
-    parser.add_argument("data", nargs="+", metavar="DATA", help="new data files: CSV, TSV, Parquet or JSON lines (one batch)")
+    parser.add_argument(
+        "run",
+        metavar="RUN",
+        help="the reference; left out (the first argument is a data file), the run promoted to production (`nb2prod runs promote`)",
+    )
+    parser.add_argument("data", nargs="*", metavar="DATA", help="new data files: CSV, TSV, Parquet or JSON lines (one batch)")
     parser.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where the runs are (default: {DEFAULT_RUNS_DIR})")
     parser.add_argument("--profile", metavar="NAME", help="which of the run's profiles (default: train, or the only one)")
     parser.add_argument("--columns", type=names, metavar="A,B", help="check only these columns")
@@ -79,6 +90,16 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--format", choices=("table", "json", "github"), default="table", help="output format (default: table)")
     parser.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report")
+    parser.add_argument(
+        "--webhook-env",
+        metavar="VAR",
+        help="POST the decision's audit line as JSON to the URL in environment variable VAR (the URL is never printed; "
+        "a failed POST is a warning and never changes the decision or the exit code)",
+    )
+    parser.add_argument("--webhook-timeout", type=float, default=5.0, metavar="S", help="seconds to wait for the webhook (default: 5)")
+    parser.add_argument(
+        "--no-audit", action="store_true", help="do not store the decision (result document and audit line) in the runs folder"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -101,10 +122,11 @@ def run(args: argparse.Namespace) -> int:
         min_rows=args.min_rows or config.min_rows or DEFAULT_MIN_ROWS,
         fail_on=fail_on,
     )
-    reference = resolve_reference(args.run, runs_dir=args.runs_dir, profile_name=args.profile)
-    if args.report and any(_same_file(args.report, path) for path in (*args.data, reference.path)):
+    run_ref, data = _reference_and_data(args.run, args.data, args.runs_dir)
+    reference = resolve_reference(run_ref, runs_dir=args.runs_dir, profile_name=args.profile)
+    if args.report and any(_same_file(args.report, path) for path in (*data, reference.path)):
         raise UsageError("the report would overwrite an input", path=args.report, hint="write the report to another file")
-    result = check_files(reference, args.data, options)
+    result = check_files(reference, data, options)
     code = EXIT_FINDINGS if result.failed else EXIT_OK
     if args.report:
         from ..drift.report import render_html
@@ -112,7 +134,32 @@ def run(args: argparse.Namespace) -> int:
         atomic_write(args.report, render_html(result).encode("utf-8", "surrogateescape"))
     document = result.to_json()
     document["reference"].update({"path": str(reference.path), "sha256": reference.sha256, "run": reference.run_id})
-    document["data"] = list(args.data)
+    document["data"] = list(data)
+    if not args.no_audit:
+        from ..audit import record_drift
+
+        line = record_drift(
+            args.runs_dir,
+            document,
+            reference={
+                "run": reference.run_id,
+                "profile": result.profile.get("name"),
+                "path": str(reference.path),
+                "sha256": reference.sha256.removeprefix("sha256:"),
+            },
+            data=data,
+            exit_code=code,
+            html_report=args.report,
+        )
+        print(
+            f"decision recorded: {os.path.join(args.runs_dir, 'audit.jsonl')} line {line['seq']}, result {line['report']}", file=sys.stderr
+        )
+        if args.webhook_env:
+            _alert(args.webhook_env, line, args.webhook_timeout)
+    elif args.webhook_env:
+        _alert(
+            args.webhook_env, {"event": "drift", "decision": "fail" if result.failed else "pass", "exit_code": code}, args.webhook_timeout
+        )
     if args.format == "json":
         print_json(document)
     elif args.format == "github":
@@ -120,6 +167,45 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_table(result, reference)
     return code
+
+
+def _reference_and_data(run: str, data: list[str], runs_dir: str) -> tuple[str, list[str]]:
+    """RUN and the data files; when the first argument is a data file, RUN is the run promoted to production."""
+    from ..drift.read import data_format
+    from ..errors import DataError
+    from ..stages import DEFAULT_STAGE
+
+    try:
+        data_format(run)
+        looks_like_data = not os.path.isdir(run)
+    except DataError:
+        looks_like_data = False
+    if looks_like_data:
+        from ..stages import stage_run
+
+        if stage_run(DEFAULT_STAGE, runs_dir) is None:
+            raise UsageError(
+                f"no run is promoted to {DEFAULT_STAGE} in {runs_dir}",
+                hint="name the run: nb2prod drift RUN DATA..., or promote one: nb2prod runs promote RUN",
+            )
+        return DEFAULT_STAGE, [run, *data]
+    if not data:
+        raise UsageError("no data files given", hint="nb2prod drift [RUN] DATA... (RUN defaults to the run promoted to production)")
+    return run, data
+
+
+def _alert(variable: str, document: Any, timeout: float) -> None:
+    """POST to the webhook named by ``variable``; a failure is a warning on stderr, never the exit code."""
+    from ..alerts import post_json, webhook_url
+
+    url = webhook_url(variable)
+    warning = (
+        f"environment variable {variable} is not set; no alert sent"
+        if url is None
+        else post_json(url, document, timeout=timeout, label=f"webhook ${variable}")
+    )
+    if warning:
+        print(f"nb2prod drift: warning: {printable(warning)}", file=sys.stderr)
 
 
 def _same_file(left: str, right: Any) -> bool:

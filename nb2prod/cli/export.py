@@ -6,11 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..config import FORMATTERS
-from ..errors import UsageError, exit_status
+from .. import DEFAULT_RUNS_DIR, FORMATTERS, UsageError, exit_status
 
 if TYPE_CHECKING:
-    from ..export.write import ExportResult
+    from .. import ExportResult
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -48,13 +47,19 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--template-dir", metavar="DIR", help="templates that override the built-in ones, file by file")
     parser.add_argument("--all", dest="all_cells", action="store_true", help="export every code cell that has no role (no tags needed)")
     parser.add_argument("--formatter", choices=FORMATTERS, help="ruff (default) or black; overrides [tool.nb2prod.lint] formatter")
+    parser.add_argument(
+        "--runs-dir",
+        default=DEFAULT_RUNS_DIR,
+        metavar="DIR",
+        help=f"the runs folder whose audit trail records the export (default: {DEFAULT_RUNS_DIR})",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors, warnings, stale files and diffs")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Export, print what was written (or is stale) and the plan's warnings on stderr, diffs on stdout; return the exit code."""
-    from ..export import export
+    from .. import export
 
     if not args.paths:
         return _run_configured(args)
@@ -70,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         template_dir=args.template_dir,
         all_cells=args.all_cells,
         formatter=args.formatter,
+        audit_dir=args.runs_dir,
     )
     for warning in result.warnings:
         print(warning, file=sys.stderr)
@@ -95,7 +101,7 @@ def _run_configured(args: argparse.Namespace) -> int:
     A stale package is named with its notebooks and the command that refreshes it; nothing is
     written with ``--check`` or ``--diff``.
     """
-    from ..export.configured import export_configured
+    from .. import export_configured
 
     options = (("--out", args.out), ("--into", args.into), ("--name", args.name), ("--template-dir", args.template_dir))
     given = [flag for flag, value in options if value]
@@ -107,7 +113,7 @@ def _run_configured(args: argparse.Namespace) -> int:
         )
     checking = args.check or args.diff
     stale_packages = 0
-    for done in export_configured(check=args.check, diff=args.diff, force=args.force, formatter=args.formatter):
+    for done in export_configured(check=args.check, diff=args.diff, force=args.force, formatter=args.formatter, audit_dir=args.runs_dir):
         result = done.result
         for warning in result.warnings:
             print(warning, file=sys.stderr)
