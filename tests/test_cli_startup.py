@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,16 @@ def test_each_registration_adds_the_command_of_its_name() -> None:
     assert names(build_parser(())) == []
 
 
+class _DistributionFinder:
+    """A meta path finder that can also find distributions (as importlib_metadata's or a zipapp's may)."""
+
+    def find_spec(self, *args: object) -> None:
+        return None
+
+    def find_distributions(self, *args: object) -> list[object]:
+        return []
+
+
 def _dist(site: Path, name: str, entry_points: str | None) -> None:
     info = site / f"{name}-1.0.dist-info"
     info.mkdir(parents=True)
@@ -93,7 +104,12 @@ def test_plugin_precheck_finds_a_declared_group(tmp_path: Path, monkeypatch: pyt
     _dist(site, "plain", None)
     _dist(site, "scripts", "[console_scripts]\nplain = plain:main\n")
     monkeypatch.setattr(sys, "path", [str(site), str(tmp_path / "missing")])
+    # Only the standard finder of distributions (another test may have left a finder of its own behind).
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if not hasattr(f, "find_distributions") or f is PathFinder])
     assert plugins._may_declare_plugins() is False
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, _DistributionFinder()])
+    assert plugins._may_declare_plugins() is True, "a custom finder of distributions may hold a plugin"
+    monkeypatch.setattr(sys, "meta_path", sys.meta_path[:-1])
     _dist(site, "acme", "[console_scripts]\nacme = acme:main\n\n[nb2prod.rules]\nacme = acme_rules:RULES\n")
     assert plugins._may_declare_plugins() is True
 
