@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .errors import (
     ConfigError,
+    DataError,
     ExportError,
     Nb2prodError,
     NotebookFormatError,
@@ -26,15 +27,23 @@ from .model import Cell, Directive
 from .record import record  # eager: a module of the same name must not shadow the function notebooks call
 
 if TYPE_CHECKING:
+    from .audit import entries as audit_entries
+    from .audit import verify as verify_audit
     from .config import Config, load_config
+    from .drift import check_files as check_drift
+    from .drift import profile_files, write_profile
+    from .drift import resolve_reference as drift_reference
     from .drift.capture import profile
+    from .drift.checks import CheckOptions as DriftOptions
     from .export import ExportResult, export
     from .notebook import Notebook, read_notebook, write_notebook
     from .params import Parameter, notebook_parameters
     from .report import write_report as runs_report
     from .run import run_notebook
+    from .stages import promote
     from .strip import StripOptions, StripResult, strip, strip_notebook
     from .sweep import SweepResult, sweep
+    from .sweep.record import find_sweep
 
 #: Public names whose modules load on first use: name -> "module:attribute" (a module alone: the
 #: callable package/module itself, see nb2prod._callable). The command functions, then what the
@@ -70,6 +79,13 @@ _LAZY: dict[str, str] = {
     "promote": "nb2prod.stages:promote",
     "runs_report": "nb2prod.report:write_report",  # `nb2prod runs report`: the runs dashboard
     "profile": "nb2prod.drift.capture:profile",  # the training data's profile, stored with the run
+    "profile_files": "nb2prod.drift:profile_files",  # `nb2prod profile`: data files -> a profile
+    "write_profile": "nb2prod.drift:write_profile",
+    "check_drift": "nb2prod.drift:check_files",  # `nb2prod drift`: new data files against a reference profile
+    "drift_reference": "nb2prod.drift:resolve_reference",  # a run id, prefix, folder, `latest`, stage or profile file -> the profile
+    "DriftOptions": "nb2prod.drift.checks:CheckOptions",
+    "audit_entries": "nb2prod.audit:entries",  # `nb2prod audit`: the audit trail's lines
+    "verify_audit": "nb2prod.audit:verify",  # `nb2prod audit --verify`: the hash chain checked
     "init_repository": "nb2prod.setup_repo:init_repository",  # `nb2prod init`
     "export_configured": "nb2prod.export.configured:export_configured",
     # result and option types
@@ -120,6 +136,26 @@ _ADAPTER: dict[str, str] = {
     "key_parameters": "nb2prod.runs:key_parameters",
     "parse_metric_expression": "nb2prod.runs:parse_metric_expression",
     "record_json": "nb2prod.runs:record_json",
+    "is_number": "nb2prod.runs:is_number",
+    "parse_grid": "nb2prod.sweep:parse_grid",
+    "load_sets_file": "nb2prod.sweep:load_sets_file",
+    "DEFAULT_STAGE": "nb2prod.stages:DEFAULT_STAGE",
+    "stage_run": "nb2prod.stages:stage_run",
+    # drift: the gate and its defaults, the data formats, the HTML report, the decision's audit line and alert
+    "DRIFT_METRICS": "nb2prod.config:DRIFT_METRICS",
+    "DEFAULT_DRIFT_ALPHA": "nb2prod.drift.checks:DEFAULT_ALPHA",
+    "DEFAULT_DRIFT_MIN_ROWS": "nb2prod.drift.checks:DEFAULT_MIN_ROWS",
+    "parse_drift_gate": "nb2prod.drift.checks:parse_gate",
+    "data_format": "nb2prod.drift.read:data_format",
+    "profile_bytes": "nb2prod.drift.profile:profile_bytes",
+    "render_drift_html": "nb2prod.drift.report:render_html",
+    "record_drift": "nb2prod.audit:record_drift",
+    "post_json": "nb2prod.alerts:post_json",
+    "webhook_url": "nb2prod.alerts:webhook_url",
+    # audit
+    "AUDIT_EVENTS": "nb2prod.audit:EVENTS",
+    "audit_path": "nb2prod.audit:audit_path",
+    "read_audit_lines": "nb2prod.audit:read_lines",
 }
 
 __all__ = [
@@ -127,7 +163,9 @@ __all__ = [
     "Config",
     "ConfigError",
     "DamagedRecord",
+    "DataError",
     "Directive",
+    "DriftOptions",
     "ExportError",
     "ExportResult",
     "FmtResult",
@@ -153,11 +191,15 @@ __all__ = [
     "WriteConflictError",
     "WriteError",
     "__version__",
+    "audit_entries",
+    "check_drift",
     "check_run",
     "compare_runs",
+    "drift_reference",
     "export",
     "export_configured",
     "find_record",
+    "find_sweep",
     "fmt",
     "init_repository",
     "lint",
@@ -167,6 +209,8 @@ __all__ = [
     "notebook_parameters",
     "params",
     "profile",
+    "profile_files",
+    "promote",
     "read_notebook",
     "record",
     "rules",
@@ -178,7 +222,9 @@ __all__ = [
     "sweep",
     "unload_ipython_extension",
     "verify",
+    "verify_audit",
     "write_notebook",
+    "write_profile",
 ]
 
 

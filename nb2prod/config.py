@@ -17,11 +17,6 @@ from typing import Any
 
 from .errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 # key -> expected type, or a nested table schema. Keys are kebab-case, as ruff and black use.
 _LIST_OF_STR = "list of strings"
 _TABLE_OF_LISTS = "table of lists of strings"
@@ -183,6 +178,10 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
     if path is None:
         return Config()
     shown = os.fspath(path)
+    if sys.version_info >= (3, 11):  # imported here: a run without a pyproject.toml never pays for it
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

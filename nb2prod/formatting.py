@@ -63,6 +63,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import threading
 import warnings
@@ -658,7 +659,10 @@ def black_mode(start: Path) -> Any:
     """
     import black
 
-    from .config import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
 
     settings: Mapping[str, Any] = {}
     pyproject = find_pyproject(start)

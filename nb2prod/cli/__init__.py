@@ -1,7 +1,8 @@
 """The ``nb2prod`` command line: parse arguments, call the API, print, return an exit code.
 
-Each subcommand lives in its own module with ``register(subparsers)``; this module owns what is
-common to all of them: ``--version``, ``--debug``, usage errors, and turning an escaped error into
+Each subcommand lives in its own module with ``register(subparsers)``, named by one line of
+``COMMANDS``; only the chosen command's module is imported (start-up is paid by every pre-commit
+hook run). This module owns what is common to all of them: ``--version``, ``--debug``, usage errors, and turning an escaped error into
 one line on stderr and the exit code from ``nb2prod.errors`` (a traceback only for bugs, and only
 with ``--debug``).
 
@@ -14,17 +15,34 @@ value outside an argument's choices (a command, ``--format jsn``) gets the close
 from __future__ import annotations
 
 import argparse
-import difflib
+import importlib
 import re
 import sys
 import typing
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from .. import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, __version__, exit_code, mask_text, printable
-from . import audit, drift, export, fmt, init, lint, params, profile, rules, run, runs, strip, sweep, verify
 from .common import print_error
 
-COMMANDS = (strip, lint, rules, fmt, export, params, run, sweep, runs, verify, init, profile, drift, audit)
+#: The subcommands in the order ``nb2prod --help`` lists them: command name -> the module of
+#: ``nb2prod.cli`` whose ``register(subparsers, parents)`` adds it. Adding a command is one line here.
+#: Only the chosen command's module is imported (see :func:`build_parser`).
+COMMANDS: dict[str, str] = {
+    "strip": "strip",
+    "lint": "lint",
+    "rules": "rules",
+    "fmt": "fmt",
+    "export": "export",
+    "params": "params",
+    "run": "run",
+    "sweep": "sweep",
+    "runs": "runs",
+    "verify": "verify",
+    "init": "init",
+    "profile": "profile",
+    "drift": "drift",
+    "audit": "audit",
+}
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
 _INVALID_CHOICE = re.compile(r"invalid choice: '?(?P<typed>[^'(]*?)'? \(choose from (?P<choices>.*)\)$")
 
@@ -36,6 +54,8 @@ class _Parser(argparse.ArgumentParser):
         """Print the usage and ``message`` (with a did-you-mean for a mistyped choice) and exit 2."""
         found = _INVALID_CHOICE.search(message)
         if found is not None:
+            import difflib
+
             choices = [choice.strip().strip("'") for choice in found.group("choices").split(",")]
             close = difflib.get_close_matches(found.group("typed"), choices, n=1, cutoff=0.6)
             if close:
@@ -43,8 +63,30 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand registered."""
+def commands_needed(argv: Sequence[str]) -> tuple[str, ...] | None:
+    """The subcommands to register for parsing ``argv``: the one it names, none for ``--version``, None for all.
+
+    The top-level options (``--debug``, ``--version``, ``-h``) take no value, so the first other
+    word is the command. Without a known command (``--help``, a mistyped command, none at all)
+    every one is needed, for the listing and the did-you-mean; ``--version`` alone needs none.
+    """
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return (word,) if word in COMMANDS else None
+    asks_help = any(word == "-h" or (len(word) > 2 and "--help".startswith(word)) for word in argv)
+    asks_version = any(len(word) > 2 and "--version".startswith(word) for word in argv)
+    return () if asks_version and not asks_help else None
+
+
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with the subcommands ``commands`` registered (default: every one).
+
+    A pre-commit hook starts a fresh ``nb2prod`` per commit, so start-up is part of what the user
+    waits for: each subcommand module imports what its command needs (``runs`` the run records,
+    ``verify`` hashlib, ...) and :func:`main` imports only the chosen one (:func:`commands_needed`).
+    """
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of internal errors")
     parser = _Parser(
@@ -54,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nb2prod {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in COMMANDS:
-        command.register(subparsers, parents=[common])
+    for name, module in COMMANDS.items():
+        if commands is None or name in commands:
+            importlib.import_module(f"{__name__}.{module}").register(subparsers, parents=[common])
     return parser
 
 
@@ -77,6 +120,8 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
 
 def suggest_option(parser: argparse.ArgumentParser, typed: str) -> str | None:
     """The option of ``parser`` closest to the mistyped ``typed`` (``--slect`` -> ``--select``), if one is close."""
+    import difflib
+
     options = [option for action in parser._actions for option in action.option_strings]
     wanted = [option for option in options if option.startswith("--")] if typed.startswith("--") else options
     found = difflib.get_close_matches(typed, wanted, n=1, cutoff=0.6)
@@ -98,8 +143,9 @@ def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace) -> arg
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
-    parser = build_parser()
-    args = parse(parser, argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(commands_needed(arguments))
+    args = parse(parser, arguments)
     debug = getattr(args, "debug", False)
     try:
         return args.handler(args)

@@ -8,15 +8,13 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import EXIT_FINDINGS, EXIT_OK
-from ..records import DEFAULT_RUNS_DIR
-from ..text import printable
+from .. import DEFAULT_RUNS_DIR, EXIT_FINDINGS, EXIT_OK, printable
 from .runs import emit, positive_int, print_json
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     """Add the ``audit`` subcommand."""
-    from ..audit import EVENTS
+    from .. import AUDIT_EVENTS
 
     parser = subparsers.add_parser(
         "audit",
@@ -31,17 +29,17 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where the runs are (default: {DEFAULT_RUNS_DIR})")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.add_argument("--verify", action="store_true", help="check the hash chain; exit 1 at the first bad line")
-    parser.add_argument("--event", choices=EVENTS, help="only lines of this event")
+    parser.add_argument("--event", choices=AUDIT_EVENTS, help="only lines of this event")
     parser.add_argument("--limit", type=positive_int, metavar="N", help="only the last N lines")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """List or verify; return 1 when ``--verify`` finds a bad line."""
-    from ..audit import audit_path, entries, read_lines, verify
+    from .. import audit_entries, audit_path, read_audit_lines, verify_audit
 
     if args.verify:
-        result = verify(args.runs_dir)
+        result = verify_audit(args.runs_dir)
         shown = os.fspath(audit_path(args.runs_dir))
         if args.format == "json":
             print_json({"path": shown, **result.to_json()})
@@ -53,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"{shown}:{result.bad_line}: error: {result.problem}")
         return EXIT_OK if result.ok else EXIT_FINDINGS
-    every = entries(args.runs_dir)
-    damaged = sum(1 for line in read_lines(args.runs_dir) if line.complete and line.entry is None)
+    every = audit_entries(args.runs_dir)
+    damaged = sum(1 for line in read_audit_lines(args.runs_dir) if line.complete and line.entry is None)
     if damaged:
         shown = os.fspath(audit_path(args.runs_dir))
         print(f"{shown}: warning: {damaged} line(s) are not audit lines and are not listed (run `nb2prod audit --verify`)", file=sys.stderr)

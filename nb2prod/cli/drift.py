@@ -19,10 +19,7 @@ import os
 import sys
 from typing import Any
 
-from ..config import DRIFT_METRICS, load_config
-from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from ..records import DEFAULT_RUNS_DIR
-from ..text import printable
+from .. import DEFAULT_RUNS_DIR, DRIFT_METRICS, EXIT_FINDINGS, EXIT_OK, UsageError, load_config, printable
 from .profile import names
 from .runs import emit, positive_int, print_json
 
@@ -105,38 +102,36 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check, print, write the report; return 1 when the gate fails."""
-    from ..atomic import atomic_write
-    from ..drift import check_files, resolve_reference
-    from ..drift.checks import DEFAULT_ALPHA, DEFAULT_MIN_ROWS, CheckOptions, parse_gate
+    from .. import DEFAULT_DRIFT_ALPHA, DEFAULT_DRIFT_MIN_ROWS, DriftOptions, atomic_write, check_drift, drift_reference, parse_drift_gate
 
     config = load_config().drift
     fail_on = tuple(args.fail_on or config.fail_on or ("fail",))
     for item in fail_on:  # a malformed gate is exit 2 before any data is read
-        parse_gate(item)
-    options = CheckOptions(
+        parse_drift_gate(item)
+    options = DriftOptions(
         thresholds={**config.thresholds, **dict(args.threshold)},
         column_thresholds=config.column_thresholds,
         ignore=(*config.ignore, *args.exclude),
         columns=args.columns,
-        alpha=args.alpha or config.alpha or DEFAULT_ALPHA,
-        min_rows=args.min_rows or config.min_rows or DEFAULT_MIN_ROWS,
+        alpha=args.alpha or config.alpha or DEFAULT_DRIFT_ALPHA,
+        min_rows=args.min_rows or config.min_rows or DEFAULT_DRIFT_MIN_ROWS,
         fail_on=fail_on,
     )
     run_ref, data = _reference_and_data(args.run, args.data, args.runs_dir)
-    reference = resolve_reference(run_ref, runs_dir=args.runs_dir, profile_name=args.profile)
+    reference = drift_reference(run_ref, runs_dir=args.runs_dir, profile_name=args.profile)
     if args.report and any(_same_file(args.report, path) for path in (*data, reference.path)):
         raise UsageError("the report would overwrite an input", path=args.report, hint="write the report to another file")
-    result = check_files(reference, data, options)
+    result = check_drift(reference, data, options)
     code = EXIT_FINDINGS if result.failed else EXIT_OK
     if args.report:
-        from ..drift.report import render_html
+        from .. import render_drift_html
 
-        atomic_write(args.report, render_html(result).encode("utf-8", "surrogateescape"))
+        atomic_write(args.report, render_drift_html(result).encode("utf-8", "surrogateescape"))
     document = result.to_json()
     document["reference"].update({"path": str(reference.path), "sha256": reference.sha256, "run": reference.run_id})
     document["data"] = list(data)
     if not args.no_audit:
-        from ..audit import record_drift
+        from .. import record_drift
 
         line = record_drift(
             args.runs_dir,
@@ -171,9 +166,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _reference_and_data(run: str, data: list[str], runs_dir: str) -> tuple[str, list[str]]:
     """RUN and the data files; when the first argument is a data file, RUN is the run promoted to production."""
-    from ..drift.read import data_format
-    from ..errors import DataError
-    from ..stages import DEFAULT_STAGE
+    from .. import DEFAULT_STAGE, DataError, data_format
 
     try:
         data_format(run)
@@ -181,7 +174,7 @@ def _reference_and_data(run: str, data: list[str], runs_dir: str) -> tuple[str, 
     except DataError:
         looks_like_data = False
     if looks_like_data:
-        from ..stages import stage_run
+        from .. import stage_run
 
         if stage_run(DEFAULT_STAGE, runs_dir) is None:
             raise UsageError(
@@ -196,7 +189,7 @@ def _reference_and_data(run: str, data: list[str], runs_dir: str) -> tuple[str, 
 
 def _alert(variable: str, document: Any, timeout: float) -> None:
     """POST to the webhook named by ``variable``; a failure is a warning on stderr, never the exit code."""
-    from ..alerts import post_json, webhook_url
+    from .. import post_json, webhook_url
 
     url = webhook_url(variable)
     warning = (

@@ -7,8 +7,7 @@ import os
 import sys
 from typing import Any
 
-from ..errors import EXIT_OK, UsageError
-from ..text import printable
+from .. import EXIT_OK, UsageError, printable
 
 
 def names(text: str) -> list[str]:
@@ -43,8 +42,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Profile the data and write the file; a one-line summary on stderr."""
-    from ..drift import profile_files, write_profile
-    from ..drift.profile import profile_bytes
+    from .. import profile_bytes, profile_files, write_profile
 
     if args.output != "-":
         target = os.path.realpath(args.output)

@@ -10,10 +10,18 @@ import sys
 import time
 from typing import Any
 
-from ..errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UsageError
-from ..records import DEFAULT_RUNS_DIR, RunRecord
-from ..runs import format_duration, format_value, is_number
-from ..text import printable
+from .. import (
+    DEFAULT_RUNS_DIR,
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    RunRecord,
+    UsageError,
+    format_duration,
+    format_value,
+    is_number,
+    printable,
+)
 from .common import about
 from .run import parse_assignments, seconds
 
@@ -95,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.resume and not args.notebook:
         raise UsageError("give a notebook to sweep (or --resume SWEEP)")
     sort = _sort_key(args.sort_by)
-    from ..sweep import load_sets_file, parse_grid, sweep
+    from .. import load_sets_file, parse_grid, sweep
 
     with about(args.notebook or args.resume):
         strings = parse_assignments(args.parameters)

@@ -13,7 +13,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,6 +243,8 @@ def lint(
     workers = min(jobs or os.cpu_count() or 1, len(found.notebooks))
     if workers > 1 and len(found.notebooks) >= PARALLEL_THRESHOLD and kernel is None:
         batches = [found.notebooks[i::workers] for i in range(workers)]
+        from concurrent.futures import ProcessPoolExecutor  # ~15 ms of imports a one-notebook hook run never needs
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for batch_results in pool.map(_lint_batch, batches, [options] * workers):
                 for item in batch_results:

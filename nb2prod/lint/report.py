@@ -21,7 +21,6 @@ always also say the cell and line in the message or the result's properties.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import unicodedata
 from collections import Counter
@@ -481,7 +480,7 @@ def fingerprints(notebook: Notebook | None, findings: Sequence[Finding], redacto
         occurrence = seen[key]
         seen[key] += 1
         payload = json.dumps([*key, occurrence], ensure_ascii=False)
-        prints.append(hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32])
+        prints.append(_sha256(payload.encode("utf-8")).hexdigest()[:32])
     return prints
 
 
@@ -495,5 +494,12 @@ def _cell_anchor(notebook: Notebook | None, finding: Finding) -> str:
         cell = notebook.cells[finding.cell_index]
         if cell.id:
             return f"id:{cell.id}"
-        return "source:" + hashlib.sha256(cell.source.encode("utf-8", "surrogatepass")).hexdigest()
+        return "source:" + _sha256(cell.source.encode("utf-8", "surrogatepass")).hexdigest()
     return f"index:{finding.cell_index}"  # nothing better is known: not stable under moves
+
+
+def _sha256(data: bytes) -> Any:
+    """hashlib's SHA-256 of ``data``, imported here: only SARIF needs it, and hashlib costs every lint process ~3 ms."""
+    import hashlib
+
+    return hashlib.sha256(data)
