@@ -190,7 +190,7 @@ _TABLE_COMMENTS = (
     ("",),
     ("# [tool.nb2prod.lint]",),
     ('# fail-on = "warning"                    # error | warning | info',),
-    ('# ignore = ["NB503"]                     # rules to skip; `nb2prod rules` lists them',),
+    ('# ignore = ["NB504"]                     # rules to skip; `nb2prod rules` lists them',),
     ('# formatter = "ruff"                     # nb2prod fmt: ruff | black',),
     ("",),
     ("# Packages exported from notebooks: `nb2prod export` writes them, the nb2prod-export-check hook",),
