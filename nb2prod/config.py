@@ -47,8 +47,16 @@ _SCHEMA: Mapping[str, Any] = {
         "max-output-kb": int,
         "min-markdown-ratio": _NUMBER,
     },
+    "export": {
+        "tests": {
+            "ml": bool,
+            "skip": _LIST_OF_STR,
+        },
+    },
 }
 FORMATTERS = ("ruff", "black")
+#: The generated ML sanity tests' names (nb2prod.export.mltests.TEMPLATES).
+ML_TEST_CODES = tuple(f"T{number}" for number in range(1, 16))
 STRIP_KEY_HINT = "write 'metadata.NAME' for notebook metadata or 'cell.metadata.NAME' for cells"
 
 
@@ -86,6 +94,14 @@ class LintConfig:
 
 
 @dataclass(frozen=True)
+class ExportTestsConfig:
+    """``[tool.nb2prod.export.tests]``: the generated ML sanity tests; ``ml = false`` generates none, ``skip`` lists templates (``T7``)."""
+
+    ml: bool = True
+    skip: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``[tool.nb2prod]`` table; ``source`` is the pyproject.toml it came from, if any."""
 
@@ -93,6 +109,7 @@ class Config:
     exclude: tuple[str, ...] = ()
     strip: StripConfig = field(default_factory=StripConfig)
     lint: LintConfig = field(default_factory=LintConfig)
+    export_tests: ExportTestsConfig = field(default_factory=ExportTestsConfig)
 
     @property
     def root(self) -> Path | None:
@@ -150,8 +167,15 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
         raise ConfigError('\'tool.nb2prod.lint.formatter\' must be "ruff" or "black"', path=shown)
     if lint.get("fail-on", "warning") not in ("error", "warning", "info"):
         raise ConfigError('\'tool.nb2prod.lint.fail-on\' must be "error", "warning" or "info"', path=shown)
+    tests = table.get("export", {}).get("tests", {})
+    unknown = [code for code in tests.get("skip", ()) if code not in ML_TEST_CODES]
+    if unknown:
+        raise ConfigError(
+            f"unknown test '{unknown[0]}' in 'tool.nb2prod.export.tests.skip'", path=shown, hint=f"use {', '.join(ML_TEST_CODES)}"
+        )
     return Config(
         source=path,
+        export_tests=ExportTestsConfig(ml=tests.get("ml", True), skip=tuple(tests.get("skip", ()))),
         exclude=tuple(table.get("exclude", ())),
         strip=StripConfig(
             extra_keys=tuple(strip.get("extra-keys", ())),
