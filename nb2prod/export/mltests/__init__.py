@@ -94,22 +94,21 @@ def plan_ml_tests(
         else:
             missing.append((code, why_not))
 
-    train = _describe_train(chosen)
     seeded = chosen.train is not None and chosen.train.seed_keyword is not None
     decide(
         "T1",
         seeded or chosen.train_kind == "object",
-        f"{train} with seed {chosen.seed}" if seeded else f"{train}, a model object whose random_state is fixed",
+        f"seed {chosen.seed}" if seeded else "a model object whose random_state is fixed",
         "training takes no seed parameter (seed, random_state, random_seed, rng)",
     )
     decide(
         "T2",
         chosen.framework == "scikit-learn" and (seeded or chosen.train_kind == "object"),
-        "scikit-learn model; random_state checked in get_params(deep=True)",
+        "a scikit-learn model: get_params(deep=True)",
         "needs a scikit-learn model and a seed parameter" if chosen.framework == "scikit-learn" else "needs a scikit-learn model",
     )
     for code in _NEEDS_MODEL:
-        decide(code, True, f"{train}; predict: {_describe_predict(chosen)}", "")
+        decide(code, True, "a model to train and predict with", "")
     torch_why = (
         "needs a PyTorch model: the module does not import torch"
         if chosen.framework != "pytorch"
@@ -121,7 +120,7 @@ def plan_ml_tests(
     decide(
         "T14",
         chosen.evaluate is not None and chosen.data is not None,
-        f"evaluate: {chosen.evaluate.name if chosen.evaluate else ''}(); real data from {chosen.data}()",
+        f"{chosen.evaluate.name if chosen.evaluate else ''}() on real data from {chosen.data}()",
         "needs an evaluate function" if chosen.evaluate is None else "needs real data: a loader such as load_data() returning (X, y)",
     )
     decide(
