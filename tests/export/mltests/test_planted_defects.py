@@ -20,7 +20,7 @@ import pytest
 from nb2prod.export import export
 
 # A nearest-centroid classifier in plain numpy, with a seeded bootstrap and seeded noise on the centroids.
-NUMPY_MODEL = '''
+NUMPY_MODEL = """
 import numpy as np
 
 
@@ -57,7 +57,7 @@ def predict(model, X):
 
 def evaluate(model, X, y):
     return {"accuracy": float((model.predict(X) == y).mean())}
-'''
+"""
 
 NUMPY_DEFECTS = {
     "T1": ("rng = np.random.default_rng(seed)", "rng = np.random.default_rng()"),
@@ -72,7 +72,7 @@ NUMPY_DEFECTS = {
     "T14": ("        return self.classes[distances.argmin(axis=1)]", "        return self.classes[distances.argmax(axis=1)]"),
 }
 
-SKLEARN_MODEL = '''
+SKLEARN_MODEL = """
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
@@ -90,13 +90,13 @@ def build_model(n_estimators, seed):
 
 def evaluate(model, X, y):
     return {"accuracy": float((model.predict(X) == y).mean())}
-'''
+"""
 
 SKLEARN_DEFECTS = {
     "T2": ("random_state=seed", "random_state=None"),
 }
 
-ESTIMATOR_MODEL = '''
+ESTIMATOR_MODEL = """
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -126,7 +126,7 @@ class CentroidClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False)
         distances = ((X[:, None, :] - self.centroids_[None, :, :]) ** 2).sum(axis=2)
         return self.classes_[distances.argmin(axis=1)]
-'''
+"""
 
 ESTIMATOR_DEFECTS = {
     "T15": ("        self.shrink = shrink", "        self.shrink = shrink\n        self.fitted_ = False"),
@@ -185,7 +185,21 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tu
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sources)}
     tests = sorted(os.fspath(path) for path in (root / "build").glob("*/tests/test_ml_*.py"))
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib", "-o", "junit_family=xunit1", f"--junitxml={report}", *tests],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "--import-mode=importlib",
+            "-o",
+            "junit_family=xunit1",
+            f"--junitxml={report}",
+            *tests,
+        ],
         cwd=root,
         env=environment,
         capture_output=True,
