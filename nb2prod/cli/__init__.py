@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
+from ..secrets import mask_text
 from ..text import printable
 from . import export, fmt, lint, params, rules, run, runs, strip, verify
 from .common import print_error
@@ -123,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             traceback.print_exc()
         print(
-            f"nb2prod: internal error: {printable(f'{type(error).__name__}: {error}')}\n"
+            f"nb2prod: internal error: {printable(mask_text(f'{type(error).__name__}: {error}'))}\n"
             f"This is a bug in nb2prod {__version__}; please report it at {ISSUES_URL}"
             + ("" if debug else " with the output of the same command run with --debug"),
             file=sys.stderr,

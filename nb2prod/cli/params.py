@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..notebook import read_notebook
 from ..params import Parameter, json_schema, notebook_parameters, render_value
+from ..secrets import REDACTED, is_secret, mask_text
 from ..text import printable
 from .common import about
 from .runs import emit
@@ -33,7 +35,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the parameters; a parameters cell that is not plain literals is an error naming the line (exit 2)."""
     with about(args.notebook):
-        parameters = notebook_parameters(read_notebook(args.notebook))
+        parameters = _shown(notebook_parameters(read_notebook(args.notebook)))
     if args.format == "json":
         document = {
             "notebook": args.notebook,
@@ -46,6 +48,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(printable(f"{args.notebook}: no parameters cell (tag a cell `parameters` to give the notebook parameters)"))
     return 0
+
+
+def _shown(parameters: tuple[Parameter, ...]) -> tuple[Parameter, ...]:
+    """The parameters as they may be printed: a secret default (by name or by shape) is ``***``, help masked."""
+    return tuple(
+        replace(p, default=REDACTED if is_secret(p.name, p.default) else p.default, help=mask_text(p.help) if p.help else p.help)
+        for p in parameters
+    )
 
 
 def _print_table(parameters: tuple[Parameter, ...]) -> None:
