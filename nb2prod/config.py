@@ -47,6 +47,11 @@ _SCHEMA: Mapping[str, Any] = {
         "max-output-kb": int,
         "min-markdown-ratio": _NUMBER,
     },
+    "tests": {
+        "parameters": dict,
+        "metrics": _LIST_OF_STR,
+        "timeout": _NUMBER,
+    },
     "export": {
         "tests": {
             "ml": bool,
@@ -102,6 +107,15 @@ class ExportTestsConfig:
 
 
 @dataclass(frozen=True)
+class TestsConfig:
+    """``[tool.nb2prod.tests]``: how ``pytest --nb2prod`` runs notebooks (parameters, metric bounds, per-cell timeout)."""
+
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``[tool.nb2prod]`` table; ``source`` is the pyproject.toml it came from, if any."""
 
@@ -110,6 +124,7 @@ class Config:
     strip: StripConfig = field(default_factory=StripConfig)
     lint: LintConfig = field(default_factory=LintConfig)
     export_tests: ExportTestsConfig = field(default_factory=ExportTestsConfig)
+    tests: TestsConfig = field(default_factory=TestsConfig)
 
     @property
     def root(self) -> Path | None:
@@ -173,8 +188,14 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
         raise ConfigError(
             f"unknown test '{unknown[0]}' in 'tool.nb2prod.export.tests.skip'", path=shown, hint=f"use {', '.join(ML_TEST_CODES)}"
         )
+    run_tests = table.get("tests", {})
     return Config(
         source=path,
+        tests=TestsConfig(
+            parameters=dict(run_tests.get("parameters", {})),
+            metrics=tuple(run_tests.get("metrics", ())),
+            timeout=float(run_tests["timeout"]) if "timeout" in run_tests else None,
+        ),
         export_tests=ExportTestsConfig(ml=tests.get("ml", True), skip=tuple(tests.get("skip", ()))),
         exclude=tuple(table.get("exclude", ())),
         strip=StripConfig(
@@ -231,6 +252,9 @@ def _check(table: Any, schema: Mapping[str, Any], prefix: str, shown: str) -> No
         elif expected is _NUMBER:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"'{name}' must be a number", path=shown)
+        elif expected is dict:
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{name}' must be a table", path=shown)
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(f"'{name}' must be a{'n' if expected is int else ''} {expected.__name__}", path=shown)
 
