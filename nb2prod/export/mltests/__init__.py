@@ -103,19 +103,16 @@ def plan_ml_tests(
     )
     decide(
         "T2",
-        chosen.framework == "scikit-learn" and (seeded or chosen.train_kind == "object"),
-        "a scikit-learn model: get_params(deep=True)",
-        "needs a scikit-learn model and a seed parameter" if chosen.framework == "scikit-learn" else "needs a scikit-learn model",
+        (chosen.framework == "scikit-learn" and (seeded or chosen.train_kind == "object")) or (chosen.framework == "pytorch" and seeded),
+        "two seeds give different weights" if chosen.framework == "pytorch" else "a scikit-learn model: get_params(deep=True)",
+        "needs a seed parameter" if chosen.framework in ("scikit-learn", "pytorch") else "needs a scikit-learn or PyTorch model",
     )
     for code in _NEEDS_MODEL:
         decide(code, True, "a model to train and predict with", "")
-    torch_why = (
-        "needs a PyTorch model: the module does not import torch"
-        if chosen.framework != "pytorch"
-        else ("PyTorch training steps are not generated in this version")
-    )
-    decide("T10", False, "", torch_why)
-    decide("T11", False, "", torch_why)
+    torch = chosen.framework == "pytorch" and bool(chosen.torch_modules)
+    torch_why = "needs a PyTorch model: an exported torch.nn.Module subclass that training returns"
+    decide("T10", torch, "PyTorch model: trained on 8 rows", torch_why)
+    decide("T11", torch, f"PyTorch module {', '.join(chosen.torch_modules)}: gradients of outputs with respect to inputs", torch_why)
     decide("T13", False, "", "comparing with a recorded run is not generated in this version (use nb2prod verify)")
     decide(
         "T14",
@@ -231,4 +228,5 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         "proba_call": proba_call,
         "evaluate_call": evaluate_call,
         "estimator_classes": list(roles.estimator_classes) if "T15" in tests else [],
+        "torch": roles.framework == "pytorch",
     }

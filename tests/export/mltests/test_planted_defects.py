@@ -169,13 +169,14 @@ def _variants() -> dict[str, tuple[str, str]]:
     return variants
 
 
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tuple[str, str]]]:
-    """Variant -> generated test name -> (outcome, message), from one pytest run over every exported package."""
-    root = tmp_path_factory.mktemp("planted")
+def run_generated_tests(root: Path, variants: dict[str, tuple[str, str]]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Export each variant (module code, main code) under ``root`` and run all their generated ML tests in one pytest.
+
+    Returns variant -> generated test name -> (outcome, message) from pytest's JUnit XML report.
+    """
     (root / ".git").mkdir()
     sources = []
-    for name, (code, main) in _variants().items():
+    for name, (code, main) in variants.items():
         notebook = root / "notebooks" / f"{name}.ipynb"
         notebook.parent.mkdir(exist_ok=True)
         _notebook(notebook, code, main)
@@ -184,22 +185,9 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tu
     report = root / "report.xml"
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sources)}
     tests = sorted(os.fspath(path) for path in (root / "build").glob("*/tests/test_ml_*.py"))
+    options = ["-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib", "-o", "junit_family=xunit1"]
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "--import-mode=importlib",
-            "-o",
-            "junit_family=xunit1",
-            f"--junitxml={report}",
-            *tests,
-        ],
+        [sys.executable, "-m", "pytest", "-q", *options, f"--junitxml={report}", *tests],
         cwd=root,
         env=environment,
         capture_output=True,
@@ -207,7 +195,6 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tu
         timeout=600,
     )
     assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
-    (root / "pytest.out").write_text(run.stdout + run.stderr)
     found: dict[str, dict[str, tuple[str, str]]] = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         variant = Path(case.get("file", "")).stem.removeprefix("test_ml_")
@@ -218,6 +205,12 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tu
                 outcome, message = kind, element.get("message", "") + (element.text or "")
         found.setdefault(variant, {})[case.get("name", "")] = (outcome, message)
     return found
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tuple[str, str]]]:
+    """Variant -> generated test name -> (outcome, message), from one pytest run over every exported package."""
+    return run_generated_tests(tmp_path_factory.mktemp("planted"), _variants())
 
 
 def _property_name(code: str) -> str:
