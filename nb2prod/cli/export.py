@@ -49,6 +49,11 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="write nothing; print the ML roles found, the sanity tests that follow from them and why the others do not",
     )
+    parser.add_argument(
+        "--reference-run",
+        metavar="RUN",
+        help="a run of `nb2prod run` (id, folder or latest, in runs/) whose metrics the generated test T13 must reproduce",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors, warnings, stale files and diffs")
     parser.set_defaults(handler=run)
 
@@ -69,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         template_dir=args.template_dir,
         all_cells=args.all_cells,
         formatter=args.formatter,
+        reference_run=_reference(args.reference_run) if args.reference_run else None,
     )
     for warning in result.warnings:
         print(warning, file=sys.stderr)
@@ -92,6 +98,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(_summary(result, writes=not (args.check or args.diff)), file=sys.stderr)
     return exit_status(failed=False, found=args.check and result.changed)
+
+
+def _reference(run: str) -> Any:
+    """The run record ``run`` as T13's reference: its numeric metrics, parameters (secrets left out) and input hashes."""
+    from ..export.mltests import Reference
+    from ..records import find_record
+    from ..secrets import REDACTED
+    from ..verify import DEFAULT_ATOL, DEFAULT_RTOL
+
+    record = find_record(run)
+    metrics = {name: value for name, value in record.metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    parameters = {name: value for name, value in record.parameters.items() if value != REDACTED}
+    return Reference(record.id, metrics, parameters, dict(record.inputs), rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL)
 
 
 def _summary(result: ExportResult, *, writes: bool) -> str:

@@ -302,6 +302,11 @@ def render_package(
         add(f"tests/test_{module_name}.py", "tests/test_module.py.j2", _origins(tests), **_tests_context(plan, module_name, tests, modules))
     ml_context = render_context(plan.ml_tests, plan.package) if plan.ml_tests is not None else None
     if ml_context is not None:
+        reference = ml_context["reference"]
+        if reference is not None:
+            ml_context["reference_metrics"] = python_literal(dict(sorted(reference.metrics.items())))
+            ml_context["reference_parameters"] = python_literal(dict(sorted(reference.parameters.items())))
+            ml_context["reference_inputs"] = python_literal(dict(sorted(reference.inputs.items())))
         ml_context["import_line"] = import_from(f"{plan.package}.{ml_context['module']}", ml_context["names"])
         notebooks_ml = ", ".join(plan.notebooks) or plan.package
         ml_context["docstring"] = docstring(

@@ -12,12 +12,12 @@ defines, with the cell tag ``no-ml-tests``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .roles import Roles, find_roles
 
-__all__ = ["NO_ML_TESTS_TAG", "TEMPLATES", "MLTestPlan", "explain", "plan_ml_tests", "render_context"]
+__all__ = ["NO_ML_TESTS_TAG", "TEMPLATES", "MLTestPlan", "Reference", "explain", "plan_ml_tests", "render_context", "with_reference"]
 
 #: The cell tag whose cells' names get no ML role.
 NO_ML_TESTS_TAG = "no-ml-tests"
@@ -47,6 +47,18 @@ SYNTHETIC_FEATURES = 4
 
 
 @dataclass(frozen=True)
+class Reference:
+    """The recorded run T13 compares with (plain data from its ``run.json``; see ``nb2prod export --reference-run``)."""
+
+    id: str
+    metrics: Mapping[str, float]  # the numeric metrics
+    parameters: Mapping[str, Any]  # the parameters it ran with that the entry point takes
+    inputs: Mapping[str, str]  # path -> "sha256:…" of the files it read
+    rtol: float = 1e-6
+    atol: float = 0.0
+
+
+@dataclass(frozen=True)
 class MLTestPlan:
     """The ML tests of one export: the roles, the templates generated and those not, each with its reason."""
 
@@ -55,6 +67,29 @@ class MLTestPlan:
     generated: tuple[tuple[str, str], ...] = ()  # (template, why it applies)
     not_generated: tuple[tuple[str, str], ...] = ()  # (template, why not)
     disabled: tuple[str, ...] = field(default_factory=tuple)
+    reference: Reference | None = None  # T13's recorded run
+
+
+def with_reference(plan: MLTestPlan, reference: Reference | None, *, entry_point: bool) -> MLTestPlan:
+    """``plan`` with T13 generated when ``reference`` has metrics and the package has an entry point to re-run."""
+    if reference is None or plan.chosen is None or "T13" in plan.disabled:
+        return plan
+    if not entry_point:
+        why = "the package has no entry point (main cells) to re-run"
+    elif not reference.metrics:
+        why = f"run {reference.id} recorded no numeric metric"
+    else:
+        why = ""
+    others = tuple(item for item in plan.not_generated if item[0] != "T13")
+    order = list(TEMPLATES)
+    if why:
+        missing = tuple(sorted((*others, ("T13", why)), key=lambda item: order.index(item[0])))
+        return replace(plan, not_generated=missing)
+    names = ", ".join(sorted(reference.metrics))
+    generated = (*plan.generated, ("T13", f"run {reference.id}: {names}; marked slow; skipped when a recorded input changed"))
+    return replace(
+        plan, generated=tuple(sorted(generated, key=lambda item: order.index(item[0]))), not_generated=others, reference=reference
+    )
 
 
 def plan_ml_tests(
@@ -113,7 +148,7 @@ def plan_ml_tests(
     torch_why = "needs a PyTorch model: an exported torch.nn.Module subclass that training returns"
     decide("T10", torch, "PyTorch model: trained on 8 rows", torch_why)
     decide("T11", torch, f"PyTorch module {', '.join(chosen.torch_modules)}: gradients of outputs with respect to inputs", torch_why)
-    decide("T13", False, "", "comparing with a recorded run is not generated in this version (use nb2prod verify)")
+    decide("T13", False, "", "no recorded run: pass --reference-run RUN (a run of `nb2prod run` whose metrics to keep)")
     decide(
         "T14",
         chosen.evaluate is not None and chosen.data is not None,
@@ -229,4 +264,5 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         "evaluate_call": evaluate_call,
         "estimator_classes": list(roles.estimator_classes) if "T15" in tests else [],
         "torch": roles.framework == "pytorch",
+        "reference": plan.reference,
     }

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from nb2prod.export import export
+from nb2prod.export.mltests import Reference
 
 # A nearest-centroid classifier in plain numpy, with a seeded bootstrap and seeded noise on the centroids.
 NUMPY_MODEL = """
@@ -134,7 +135,10 @@ ESTIMATOR_DEFECTS = {
 
 PARAMETERS = "seed = 7\nn_estimators = 10\n"
 MAINS = {
-    "numpy": "X, y = load_data()\nmodel = train(X, y, seed=seed)\n",
+    "numpy": (
+        "import nb2prod\n\nX, y = load_data()\nmodel = train(X, y, seed=seed)\n"
+        "nb2prod.record('accuracy', evaluate(model, X, y)['accuracy'])\n"
+    ),
     "sklearn": "X, y = load_data()\nmodel = build_model(n_estimators=n_estimators, seed=seed).fit(X, y)\n",
     "estimator": "X, y = load_data()\nmodel = CentroidClassifier().fit(X, y)\n",
 }
@@ -169,7 +173,9 @@ def _variants() -> dict[str, tuple[str, str]]:
     return variants
 
 
-def run_generated_tests(root: Path, variants: dict[str, tuple[str, str]]) -> dict[str, dict[str, tuple[str, str]]]:
+def run_generated_tests(
+    root: Path, variants: dict[str, tuple[str, str]], references: dict[str, Reference] | None = None
+) -> dict[str, dict[str, tuple[str, str]]]:
     """Export each variant (module code, main code) under ``root`` and run all their generated ML tests in one pytest.
 
     Returns variant -> generated test name -> (outcome, message) from pytest's JUnit XML report.
@@ -180,7 +186,7 @@ def run_generated_tests(root: Path, variants: dict[str, tuple[str, str]]) -> dic
         notebook = root / "notebooks" / f"{name}.ipynb"
         notebook.parent.mkdir(exist_ok=True)
         _notebook(notebook, code, main)
-        export([notebook], out=root / "build" / name)
+        export([notebook], out=root / "build" / name, reference_run=(references or {}).get(name))
         sources.append(os.fspath(root / "build" / name / "src"))
     report = root / "report.xml"
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sources)}
@@ -207,10 +213,32 @@ def run_generated_tests(root: Path, variants: dict[str, tuple[str, str]]) -> dic
     return found
 
 
+def _numpy_accuracy() -> float:
+    """What the correct numpy model's entry point records (seed 7, all rows)."""
+    namespace: dict = {}
+    exec(NUMPY_MODEL, namespace)
+    X, y = namespace["load_data"]()
+    return namespace["evaluate"](namespace["train"](X, y, seed=7), X, y)["accuracy"]
+
+
+def _references() -> dict[str, Reference]:
+    """T13's recorded runs: one the model reproduces, one whose metric it falls below, one whose input changed since."""
+    accuracy = _numpy_accuracy()
+    return {
+        "numpy_ok": Reference("run-ok", {"accuracy": accuracy}, {"seed": 7}, {}),
+        "numpy_t13": Reference("run-better", {"accuracy": accuracy + 0.1}, {"seed": 7}, {}),
+        "numpy_t13_input_changed": Reference("run-old", {"accuracy": accuracy + 0.1}, {"seed": 7}, {"data.csv": "sha256:" + "0" * 64}),
+    }
+
+
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tuple[str, str]]]:
     """Variant -> generated test name -> (outcome, message), from one pytest run over every exported package."""
-    return run_generated_tests(tmp_path_factory.mktemp("planted"), _variants())
+    root = tmp_path_factory.mktemp("planted")
+    (root / "data.csv").write_text("a,b\n1,2\n")  # the pytest run's folder: T13's recorded input, now with other content
+    variants = _variants()
+    variants["numpy_t13"] = variants["numpy_t13_input_changed"] = variants["numpy_ok"]
+    return run_generated_tests(root, variants, _references())
 
 
 def _property_name(code: str) -> str:
@@ -225,6 +253,7 @@ def _property_name(code: str) -> str:
         "T8": "T8 inputs not mutated",
         "T9": "T9 fitting changes the model",
         "T12": "T12 save/load round trip",
+        "T13": "T13 metric within the recorded run",
         "T14": "T14 beats a trivial baseline",
     }[code]
 
@@ -250,6 +279,14 @@ def test_a_numpy_model_with_the_planted_defect_fails_the_test_of_that_property(
     assert [name for name in failing if name.startswith(prefix)], f"{code} did not fail: {sorted(failing)}"
     message = next(message for name, message in failing.items() if name.startswith(prefix))
     assert _property_name(code) in message
+
+
+def test_a_metric_below_the_recorded_run_fails_t13_and_a_changed_input_skips_it(outcomes: dict[str, dict[str, tuple[str, str]]]) -> None:
+    outcome, message = outcomes["numpy_t13"]["test_t13_metric_within_recorded_run"]
+    assert outcome == "failure" and "T13 metric within the recorded run: accuracy is" in message and "run-better" in message
+    outcome, message = outcomes["numpy_t13_input_changed"]["test_t13_metric_within_recorded_run"]
+    assert outcome == "skipped" and "data.csv changed since run run-old" in message
+    assert outcomes["numpy_ok"]["test_t13_metric_within_recorded_run"][0] == "passed"
 
 
 def test_a_scikit_learn_model_whose_seed_is_not_passed_fails_seed_plumbing(outcomes: dict[str, dict[str, tuple[str, str]]]) -> None:

@@ -208,3 +208,28 @@ def test_the_no_ml_tests_cell_tag_removes_the_roles_of_that_cell(project: Path) 
     _write_notebook(project / "model.ipynb", [("seed = 5\n", ["parameters"]), (FUNCTIONS, ["export", "no-ml-tests"])])
     assert main(["export", "model.ipynb", "-q"]) == 0
     assert not (project / "build" / "model" / "tests" / "test_ml_model.py").exists()
+
+
+def test_reference_run_generates_t13_from_the_records_metrics(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = project / "runs" / "model" / "20261206T000000Z-abc123"
+    run.mkdir(parents=True)
+    record = {
+        "schema": "nb2prod.run/1",
+        "id": run.name,
+        "notebook": "model.ipynb",
+        "notebook_sha256": "0" * 64,
+        "parameters": {"seed": 5, "api_token": "***"},
+        "status": "ok",
+        "error": None,
+        "started": "2026-12-06T00:00:00Z",
+        "metrics": {"accuracy": 0.75, "note": "text"},
+        "inputs": {},
+    }
+    (run / "run.json").write_text(json.dumps(record))
+    assert main(["export", "model.ipynb", "--explain-tests", "--reference-run", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert f"T13  metric within the recorded run's tolerance  [run {run.name}: accuracy;" in out
+    assert main(["export", "model.ipynb", "-q", "--reference-run", str(run)]) == 0
+    text = (project / "build" / "model" / "tests" / "test_ml_model.py").read_text()
+    assert 'RECORDED_METRICS = {"accuracy": 0.75}' in text and 'RECORDED_PARAMETERS = {"seed": 5}' in text
+    assert "@pytest.mark.slow\ndef test_t13_metric_within_recorded_run" in text
