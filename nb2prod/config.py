@@ -51,6 +51,9 @@ _SCHEMA: Mapping[str, Any] = {
         "parameters": dict,
         "metrics": _LIST_OF_STR,
         "timeout": _NUMBER,
+        "reference-runs": str,
+        "rtol": _NUMBER,
+        "atol": _NUMBER,
     },
     "export": {
         "tests": {
@@ -113,6 +116,9 @@ class TestsConfig:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()
     timeout: float | None = None
+    reference_runs: Path | None = None  # compare each notebook's metrics with its newest ok run in this folder
+    rtol: float = 1e-6
+    atol: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,9 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
             parameters=dict(run_tests.get("parameters", {})),
             metrics=tuple(run_tests.get("metrics", ())),
             timeout=float(run_tests["timeout"]) if "timeout" in run_tests else None,
+            reference_runs=path.parent / run_tests["reference-runs"] if "reference-runs" in run_tests else None,
+            rtol=float(run_tests.get("rtol", 1e-6)),
+            atol=float(run_tests.get("atol", 0.0)),
         ),
         export_tests=ExportTestsConfig(ml=tests.get("ml", True), skip=tuple(tests.get("skip", ()))),
         exclude=tuple(table.get("exclude", ())),

@@ -75,9 +75,14 @@ class NotebookItem(pytest.Item):
         record = run_notebook(self.path, values=values, runs_dir=runs, timeout=settings.timeout, cwd=self.path.parent, environ={})
         if record.status != "ok":
             raise NotebookFailure(_cell_error(record))
-        failed = [result for result in check_run(record, list(settings.metrics)) if not result.passed]
-        if failed:
-            lines = [f"metric gate failed: {result.check}: {result.reason}" for result in failed]
+        lines = [
+            f"metric gate failed: {result.check}: {result.reason}"
+            for result in check_run(record, list(settings.metrics))
+            if not result.passed
+        ]
+        if settings.reference_runs is not None:
+            lines += _reference_differences(self.path, record.metrics, settings)
+        if lines:
             raise NotebookFailure("\n".join(lines) + f"\nrecorded metrics: {record.metrics}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -89,6 +94,29 @@ class NotebookItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """Where pytest says the test is: the notebook."""
         return self.path, None, f"notebook {self.path.name}"
+
+
+def _reference_differences(path: Path, metrics: dict[str, Any], settings: Any) -> list[str]:
+    """The metrics that differ from the notebook's newest ok run in ``reference-runs`` (none there: nothing to compare)."""
+    from .records import RunRecord
+    from .runs import is_number, list_runs
+    from .verify import values_match
+
+    if not settings.reference_runs.is_dir():
+        return []
+    runs = [entry for entry in list_runs(settings.reference_runs, notebook=path.stem, status="ok") if isinstance(entry, RunRecord)]
+    if not runs:
+        return []
+    reference = runs[0]
+    lines = []
+    for name, recorded in reference.metrics.items():
+        if not is_number(recorded):
+            continue
+        now = metrics.get(name)
+        if now is None or not values_match(recorded, now, rtol=settings.rtol, atol=settings.atol):
+            tolerance = f"rtol={settings.rtol}, atol={settings.atol}"
+            lines.append(f"metric {name} = {now!r}, but the reference run {reference.id} recorded {recorded!r} ({tolerance})")
+    return lines
 
 
 def _cell_error(record: Any) -> str:

@@ -14,6 +14,8 @@ PYPROJECT = """
 [tool.nb2prod.tests]
 parameters = { n = 3 }
 metrics = ["accuracy >= 0.9"]
+reference-runs = "runs"
+rtol = 0.01
 """
 
 
@@ -68,11 +70,31 @@ def test_notebooks_pass_fail_on_a_cell_error_with_the_cell_and_on_a_metric_gate_
     assert "metric gate failed: accuracy >= 0.9" in out and "0.5" in out
 
 
+def _reference(folder: Path, accuracy: float) -> None:
+    """A recorded ok run of good.ipynb under runs/ (what `nb2prod run` writes, reduced to what is read)."""
+    run = folder / "runs" / "good" / "20261206T000000Z-abc123"
+    run.mkdir(parents=True)
+    record = {
+        "schema": "nb2prod.run/1",
+        "id": run.name,
+        "notebook": "notebooks/good.ipynb",
+        "notebook_sha256": "0" * 64,
+        "parameters": {"n": 3},
+        "status": "ok",
+        "error": None,
+        "started": "2026-12-06T00:00:00Z",
+        "metrics": {"accuracy": accuracy},
+    }
+    (run / "run.json").write_text(json.dumps(record))
+
+
 @pytest.mark.slow
-def test_k_selects_a_notebook_by_name_and_the_config_parameters_apply(folder: Path) -> None:
+def test_k_selects_a_notebook_by_name_and_its_metrics_are_compared_with_the_reference_run(folder: Path) -> None:
+    _reference(folder, 0.97)  # the notebook records 0.95: 2% off, beyond rtol = 0.01
     done = _pytest(folder, "-k", "good")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 passed, 2 deselected" in done.stdout
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 failed, 2 deselected" in done.stdout
+    assert "metric accuracy = 0.95, but the reference run 20261206T000000Z-abc123 recorded 0.97 (rtol=0.01" in done.stdout
 
 
 def test_without_the_option_no_notebook_is_collected_and_no_run_machinery_is_imported(folder: Path) -> None:
