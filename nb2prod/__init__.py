@@ -31,6 +31,7 @@ from .strip import StripOptions, StripResult, strip, strip_notebook
 
 if TYPE_CHECKING:
     from .export import ExportResult, export
+    from .report import write_report as runs_report
     from .run import run_notebook
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "read_notebook",
     "record",
     "run_notebook",
+    "runs_report",
     "strip",
     "strip_notebook",
     "write_notebook",
@@ -78,4 +80,8 @@ def __getattr__(name: str) -> Any:
 
         package = importlib.import_module(".export", __name__)  # callable: nb2prod.export(paths, ...) exports
         return package if name == "export" else package.ExportResult
+    if name == "runs_report":  # `nb2prod runs report`: the runs dashboard
+        from .report import write_report
+
+        return write_report
     raise AttributeError(f"module 'nb2prod' has no attribute {name!r}")

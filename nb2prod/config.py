@@ -55,14 +55,25 @@ _SCHEMA: Mapping[str, Any] = {
         "rtol": _NUMBER,
         "atol": _NUMBER,
     },
-    "export": {
-        "tests": {
-            "ml": bool,
-            "skip": _LIST_OF_STR,
-        },
+    "ml-tests": {
+        "enabled": bool,
+        "skip": _LIST_OF_STR,
     },
+    # [[tool.nb2prod.export]]: a list of tables, one per exported package (a one-item list holds the schema).
+    "export": [
+        {
+            "notebooks": _LIST_OF_STR,
+            "out": str,
+            "into": str,
+            "name": str,
+            "pin": str,
+            "all": bool,
+            "template-dir": str,
+        }
+    ],
 }
 FORMATTERS = ("ruff", "black")
+PINS = ("compatible", "exact")
 #: The generated ML sanity tests' names (nb2prod.export.mltests.TEMPLATES).
 ML_TEST_CODES = tuple(f"T{number}" for number in range(1, 16))
 STRIP_KEY_HINT = "write 'metadata.NAME' for notebook metadata or 'cell.metadata.NAME' for cells"
@@ -102,10 +113,10 @@ class LintConfig:
 
 
 @dataclass(frozen=True)
-class ExportTestsConfig:
-    """``[tool.nb2prod.export.tests]``: the generated ML sanity tests; ``ml = false`` generates none, ``skip`` lists templates (``T7``)."""
+class MLTestsConfig:
+    """``[tool.nb2prod.ml-tests]``: the generated ML sanity tests; ``enabled = false`` generates none, ``skip`` lists templates (``T7``)."""
 
-    ml: bool = True
+    enabled: bool = True
     skip: tuple[str, ...] = ()
 
 
@@ -122,6 +133,23 @@ class TestsConfig:
 
 
 @dataclass(frozen=True)
+class ExportEntry:
+    """One ``[[tool.nb2prod.export]]`` entry: a package exported from notebooks, and how.
+
+    Paths are as written in pyproject.toml, relative to its folder; ``out`` and ``into`` are
+    exclusive and one of them is required (a check must know where the package is).
+    """
+
+    notebooks: tuple[str, ...]
+    out: str | None = None
+    into: str | None = None
+    name: str | None = None
+    pin: str = "compatible"
+    all_cells: bool = False
+    template_dir: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``[tool.nb2prod]`` table; ``source`` is the pyproject.toml it came from, if any."""
 
@@ -129,8 +157,9 @@ class Config:
     exclude: tuple[str, ...] = ()
     strip: StripConfig = field(default_factory=StripConfig)
     lint: LintConfig = field(default_factory=LintConfig)
-    export_tests: ExportTestsConfig = field(default_factory=ExportTestsConfig)
+    ml_tests: MLTestsConfig = field(default_factory=MLTestsConfig)
     tests: TestsConfig = field(default_factory=TestsConfig)
+    exports: tuple[ExportEntry, ...] = ()
 
     @property
     def root(self) -> Path | None:
@@ -188,15 +217,17 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
         raise ConfigError('\'tool.nb2prod.lint.formatter\' must be "ruff" or "black"', path=shown)
     if lint.get("fail-on", "warning") not in ("error", "warning", "info"):
         raise ConfigError('\'tool.nb2prod.lint.fail-on\' must be "error", "warning" or "info"', path=shown)
-    tests = table.get("export", {}).get("tests", {})
+    tests = table.get("ml-tests", {})
     unknown = [code for code in tests.get("skip", ()) if code not in ML_TEST_CODES]
     if unknown:
         raise ConfigError(
-            f"unknown test '{unknown[0]}' in 'tool.nb2prod.export.tests.skip'", path=shown, hint=f"use {', '.join(ML_TEST_CODES)}"
+            f"unknown test '{unknown[0]}' in 'tool.nb2prod.ml-tests.skip'", path=shown, hint=f"use {', '.join(ML_TEST_CODES)}"
         )
     run_tests = table.get("tests", {})
+    exports = tuple(_export_entry(entry, f"tool.nb2prod.export[{index}]", shown) for index, entry in enumerate(table.get("export", ())))
     return Config(
         source=path,
+        exports=exports,
         tests=TestsConfig(
             parameters=dict(run_tests.get("parameters", {})),
             metrics=tuple(run_tests.get("metrics", ())),
@@ -205,7 +236,7 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
             rtol=float(run_tests.get("rtol", 1e-6)),
             atol=float(run_tests.get("atol", 0.0)),
         ),
-        export_tests=ExportTestsConfig(ml=tests.get("ml", True), skip=tuple(tests.get("skip", ()))),
+        ml_tests=MLTestsConfig(enabled=tests.get("enabled", True), skip=tuple(tests.get("skip", ()))),
         exclude=tuple(table.get("exclude", ())),
         strip=StripConfig(
             extra_keys=tuple(strip.get("extra-keys", ())),
@@ -226,6 +257,26 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
             max_output_kb=lint.get("max-output-kb", 500),
             min_markdown_ratio=float(lint.get("min-markdown-ratio", 0.3)),
         ),
+    )
+
+
+def _export_entry(entry: Mapping[str, Any], name: str, shown: str) -> ExportEntry:
+    """An ``ExportEntry`` from one checked ``[[tool.nb2prod.export]]`` table; what the schema cannot say is checked here."""
+    if not entry.get("notebooks"):
+        raise ConfigError(f"'{name}' needs 'notebooks'", path=shown, hint='e.g. notebooks = ["notebooks/train.ipynb"]')
+    if ("out" in entry) == ("into" in entry):
+        hint = "'out' is the project folder to write, 'into' an existing package folder that receives the modules"
+        raise ConfigError(f"'{name}' needs one of 'out' and 'into'" + (", not both" if "out" in entry else ""), path=shown, hint=hint)
+    if entry.get("pin", "compatible") not in PINS:
+        raise ConfigError(f'\'{name}.pin\' must be "compatible" or "exact"', path=shown)
+    return ExportEntry(
+        notebooks=tuple(entry["notebooks"]),
+        out=entry.get("out"),
+        into=entry.get("into"),
+        name=entry.get("name"),
+        pin=entry.get("pin", "compatible"),
+        all_cells=entry.get("all", False),
+        template_dir=entry.get("template-dir"),
     )
 
 
@@ -252,6 +303,11 @@ def _check(table: Any, schema: Mapping[str, Any], prefix: str, shown: str) -> No
         expected = schema[key]
         if isinstance(expected, Mapping):
             _check(value, expected, name, shown)
+        elif isinstance(expected, list):
+            if not isinstance(value, list):
+                raise ConfigError(f"'{name}' must be a list of tables", path=shown, hint=f"write each entry as [[{name}]]")
+            for index, item in enumerate(value):
+                _check(item, expected[0], f"{name}[{index}]", shown)
         elif expected is _LIST_OF_STR:
             if not _is_str_list(value):
                 raise ConfigError(f"'{name}' must be a list of strings", path=shown)

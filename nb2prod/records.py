@@ -77,6 +77,7 @@ class RunRecord:
     schema: str = SCHEMA
     given: list[str] | None = None  # names of the parameters given to the run; None: not known (older records)
     runner: dict[str, Any] | None = None  # {"pid", "host", "process"} of nb2prod while the run goes on; not stored after it
+    sweep: str | None = None  # the id of the sweep this run belongs to; stored only when set
     directory: Path | None = field(default=None, compare=False, repr=False)
     #: The secret values this record has masked so far (never stored): a record redacted once still masks them.
     secrets: set[str] = field(default_factory=set, compare=False, repr=False)
@@ -90,7 +91,7 @@ class RunRecord:
         """The stored form, keys in DESIGN.md's order."""
         data = asdict(self)
         del data["directory"], data["secrets"]
-        for optional in ("given", "runner"):
+        for optional in ("given", "runner", "sweep"):  # stored only when set: records of plain runs stay as they were
             if data[optional] is None:
                 del data[optional]
         order = ("schema", "id", "notebook", "notebook_sha256", "parameters", "status", "error", "started", "finished")

@@ -3,8 +3,9 @@
 Every function here returns data; ``nb2prod.cli.runs`` prints it. Runs are found with
 ``nb2prod.records``: by id, unique id prefix, path or ``latest``.
 
-- ``list_runs`` filters the records of a runs folder by notebook and status, newest first (damaged
-  records included, as ``DamagedRecord``: one bad ``run.json`` never hides the others);
+- ``list_runs`` filters the records of a runs folder by notebook, status and sweep, newest first
+  (damaged records included, as ``DamagedRecord``: one bad ``run.json`` never hides the others);
+- ``sweep_runs`` is the runs of one sweep (their ``run.json`` names it), in the order they started;
 - ``compare_runs`` lines up the parameters and metrics of several runs, marks the rows that differ
   and gives numeric metric deltas against the first run;
 - ``check_run`` evaluates threshold expressions such as ``accuracy>=0.9`` against a run's metrics:
@@ -65,27 +66,41 @@ def list_runs(
     *,
     notebook: str | None = None,
     status: str | None = None,
+    sweep: str | None = None,
     limit: int | None = None,
 ) -> list[RunRecord | DamagedRecord]:
-    """The runs under ``runs_dir``, newest first, filtered by notebook (stem, file name or path) and status.
+    """The runs under ``runs_dir``, newest first, filtered by notebook (stem, file name or path), status and sweep id.
 
     A ``run.json`` that cannot be read is a ``DamagedRecord`` in the list, in its run folder's
-    place; a status filter leaves damaged records out (their status is unknown). No runs at all is
-    an empty list. Raises ``UsageError`` for an unknown status or a limit below 1, ``RecordError``
-    when ``runs_dir`` is not a folder.
+    place; a status or sweep filter leaves damaged records out (their status and sweep are
+    unknown). No runs at all is an empty list. Raises ``UsageError`` for an unknown status or a
+    limit below 1, ``RecordError`` when ``runs_dir`` is not a folder.
     """
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status '{status}'", hint="one of " + ", ".join(STATUSES))
     if limit is not None and limit < 1:
         raise UsageError(f"--limit must be at least 1, got {limit}")
-    selected = [entry for entry in scan_records(runs_dir) if _selected(entry, notebook=notebook, status=status)]
+    selected = [entry for entry in scan_records(runs_dir) if _selected(entry, notebook=notebook, status=status, sweep=sweep)]
     return selected[:limit] if limit is not None else selected
 
 
-def _selected(entry: RunRecord | DamagedRecord, *, notebook: str | None, status: str | None) -> bool:
+def sweep_runs(sweep_id: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> list[RunRecord]:
+    """The runs of the sweep ``sweep_id`` under ``runs_dir`` (each run's ``run.json`` names its sweep), oldest first.
+
+    Every attempt is there: a set that failed and then succeeded on ``--resume`` has two runs.
+    Damaged records are left out (which sweep they belong to cannot be read); no runs is an empty list.
+    """
+    return [entry for entry in reversed(scan_records(runs_dir)) if isinstance(entry, RunRecord) and entry.sweep == sweep_id]
+
+
+def _selected(entry: RunRecord | DamagedRecord, *, notebook: str | None, status: str | None, sweep: str | None = None) -> bool:
     if isinstance(entry, DamagedRecord):
-        return status is None and (notebook is None or Path(notebook).stem == entry.directory.parent.name)
-    return (status is None or entry.status == status) and (notebook is None or notebook_matches(entry, notebook))
+        return status is None and sweep is None and (notebook is None or Path(notebook).stem == entry.directory.parent.name)
+    return (
+        (status is None or entry.status == status)
+        and (sweep is None or entry.sweep == sweep)
+        and (notebook is None or notebook_matches(entry, notebook))
+    )
 
 
 def notebook_matches(record: RunRecord, name: str) -> bool:

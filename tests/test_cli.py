@@ -16,7 +16,7 @@ import nb2prod
 from nb2prod.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("papermill", "nbconvert", "jupytext", "black", "IPython", "nbformat", "dask", "rich", "jinja2")
+HEAVY = ("papermill", "nbconvert", "jupytext", "black", "IPython", "nbformat", "dask", "rich", "jinja2", "ruamel", "tomlkit")
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

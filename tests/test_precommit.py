@@ -38,7 +38,7 @@ def git(repo: Path, *args: str) -> str:
 
 
 @pytest.mark.slow
-def test_strip_hooks_in_a_real_repository(tmp_path: Path) -> None:
+def test_strip_hooks_in_a_real_repository(tmp_path: Path, pre_commit_home: Path) -> None:
     """strip fixes the file and fails the run without staging anything; once staged, both hooks pass."""
     if shutil.which("pre-commit") is None:
         cannot_run("pre-commit is not on PATH (`pip install -e '.[dev]'` installs it)")
@@ -58,7 +58,7 @@ def test_strip_hooks_in_a_real_repository(tmp_path: Path) -> None:
     )
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "notebook as the data scientist saved it")
-    env = {"PRE_COMMIT_HOME": str(tmp_path / "cache"), "PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    env = {"PRE_COMMIT_HOME": str(pre_commit_home), "PATH": os.environ["PATH"], "HOME": str(tmp_path)}
 
     first = subprocess.run(["pre-commit", "run", "--all-files"], cwd=repo, capture_output=True, text=True, env=env, check=False)
     assert first.returncode == 1, first.stdout + first.stderr

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..config import FORMATTERS
-from ..errors import exit_status
+from ..errors import UsageError, exit_status
 
 if TYPE_CHECKING:
     from ..export.write import ExportResult
@@ -23,10 +23,14 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
             "Write an installable package from notebooks: cells tagged export (or #| export) become modules, "
             "main cells a console entry point whose options are the parameters cell's, test cells pytest tests; "
             "plus pyproject.toml with pinned dependencies and a README model card. Files are written only when "
-            "they change; a generated file edited by hand is not overwritten without --force."
+            "they change; a generated file edited by hand is not overwritten without --force. Without notebooks, "
+            "every package listed in [[tool.nb2prod.export]] of pyproject.toml is exported (or checked, with --check: "
+            "the nb2prod-export-check pre-commit hook)."
         ),
     )
-    parser.add_argument("paths", nargs="+", metavar="NOTEBOOK", help="notebooks or folders of notebooks (one package)")
+    parser.add_argument(
+        "paths", nargs="*", metavar="NOTEBOOK", help="notebooks or folders (one package); none: each [[tool.nb2prod.export]] entry"
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-o", "--out", metavar="DIR", help="the project folder to write (default: build/<name>)")
     where.add_argument(
@@ -62,6 +66,13 @@ def run(args: argparse.Namespace) -> int:
     """Export, print what was written (or is stale) and the plan's warnings on stderr, diffs on stdout; return the exit code."""
     from ..export import export
 
+    if not args.paths:
+        if args.explain_tests or args.reference_run:
+            flag = "--explain-tests" if args.explain_tests else "--reference-run"
+            raise UsageError(
+                f"{flag} needs notebooks to apply to", hint="name the notebooks, e.g. nb2prod export notebooks/train.ipynb " + flag
+            )
+        return _run_configured(args)
     result = export(
         args.paths,
         out=args.out,
@@ -111,6 +122,51 @@ def _reference(run: str) -> Any:
     metrics = {name: value for name, value in record.metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
     parameters = {name: value for name, value in record.parameters.items() if value != REDACTED}
     return Reference(record.id, metrics, parameters, dict(record.inputs), rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL)
+
+
+def _run_configured(args: argparse.Namespace) -> int:
+    """``nb2prod export [--check]`` without notebooks: every package of ``[[tool.nb2prod.export]]``.
+
+    A stale package is named with its notebooks and the command that refreshes it; nothing is
+    written with ``--check`` or ``--diff``.
+    """
+    from ..export.configured import export_configured
+
+    options = (("--out", args.out), ("--into", args.into), ("--name", args.name), ("--template-dir", args.template_dir))
+    given = [flag for flag, value in options if value]
+    if given or args.all_cells or args.pin != "compatible":
+        flags = ", ".join(given + (["--all"] if args.all_cells else []) + (["--pin"] if args.pin != "compatible" else []))
+        raise UsageError(
+            f"{flags} need notebooks to apply to",
+            hint="name the notebooks, or set these per package in [[tool.nb2prod.export]] of pyproject.toml",
+        )
+    checking = args.check or args.diff
+    stale_packages = 0
+    for done in export_configured(check=args.check, diff=args.diff, force=args.force, formatter=args.formatter):
+        result = done.result
+        for warning in result.warnings:
+            print(warning, file=sys.stderr)
+        for path in result.refused:
+            print(f"{path}: error: edited by hand (or not written by nb2prod); an export needs --force to overwrite it", file=sys.stderr)
+        for path in result.stale:
+            print(f"would write {path}", file=sys.stderr)
+        if not args.quiet:
+            for path in result.written:
+                print(f"wrote {path}", file=sys.stderr)
+        for text in result.diffs.values():
+            sys.stdout.write(text)
+        if checking and (result.stale or result.refused):
+            stale_packages += 1
+            files = len(result.stale) + len(result.refused)
+            where = done.entry.out if done.entry.out is not None else done.entry.into
+            print(
+                f"{where}: out of date with {', '.join(done.entry.notebooks)} ({files} file{'s' if files != 1 else ''}); "
+                f"refresh it with: {done.command}" + (" --force" if result.refused else ""),
+                file=sys.stderr,
+            )
+        elif not args.quiet:
+            print(_summary(result, writes=not checking), file=sys.stderr)
+    return exit_status(failed=False, found=args.check and stale_packages > 0)
 
 
 def _summary(result: ExportResult, *, writes: bool) -> str:

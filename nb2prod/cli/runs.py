@@ -1,4 +1,4 @@
-"""``nb2prod runs list|show|compare|check``: the command-line adapter over ``nb2prod.runs``.
+"""``nb2prod runs list|show|compare|check|report``: the command-line adapter over ``nb2prod.runs``.
 
 Text output is drawn with rich (imported inside the functions that print, so ``import nb2prod.cli``
 stays cheap) through a console that escapes the control characters of every string it is given
@@ -150,6 +150,30 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="NAME OP VALUE with OP one of >= <= > < == != (repeatable), e.g. 'accuracy>=0.9'",
     )
     check.set_defaults(handler=run_check)
+
+    report = commands.add_parser(
+        "report",
+        parents=parents,
+        help="the runs dashboard: one self-contained HTML page",
+        description="Write one HTML page about runs that opens with no network access: the runs table (sortable), "
+        "each metric against each swept parameter, each notebook's metric history, the best run, every run's "
+        "parameters and environment, and links to the executed notebooks (rendered next to the page, in "
+        "REPORT_files/). Runs: those of --sweep, or the RUNs named, or every run of --notebook, or every run.",
+    )
+    report.add_argument("runs", nargs="*", metavar="RUN", help="runs to report on (id, unique prefix, path or `latest`)")
+    report.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where the runs are (default: {DEFAULT_RUNS_DIR})")
+    report.add_argument("--sweep", metavar="ID", help="the runs of this sweep")
+    report.add_argument("--notebook", metavar="NAME", help="only runs of this notebook (stem, file name or path)")
+    report.add_argument("-o", "--output", default="report.html", metavar="FILE", help="the page to write (default: report.html)")
+    report.add_argument(
+        "--best",
+        metavar="METRIC",
+        help="the metric that picks the best run: NAME, max:NAME or min:NAME (default: the first metric; "
+        "lower is better when its name says loss, error, time…)",
+    )
+    report.add_argument("--title", help="the page's title (default: the sweep or the notebooks)")
+    report.add_argument("--no-notebooks", action="store_true", help="do not render the executed notebooks (faster; no links)")
+    report.set_defaults(handler=run_report)
 
 
 # --- list -----------------------------------------------------------------------------------------
@@ -357,3 +381,35 @@ def run_check(args: argparse.Namespace) -> int:
         lines.append(Text("1 check passed" if len(results) == 1 else f"all {len(results)} checks passed", style="green"))
     emit(*lines)
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Write the report; say where, how big, and name the damaged records (exit 2 for those, the page written all the same)."""
+    from ..report import write_report
+
+    result = write_report(
+        args.output,
+        runs_dir=args.runs_dir,
+        sweep=args.sweep,
+        runs=args.runs,
+        notebook=args.notebook,
+        best=args.best,
+        title=args.title,
+        notebooks=not args.no_notebooks,
+    )
+    runs = len(result.data.records)
+    line = f"wrote {args.output} ({_size(result.size)}, {runs} run{'' if runs == 1 else 's'})"
+    if result.notebooks is not None:
+        count = result.rendered
+        line += f" and {count} executed notebook{'' if count == 1 else 's'} in {result.notebooks} ({_size(result.notebooks_size)})"
+    print(printable(line))
+    for entry in result.data.damaged:
+        print_error(entry.error)
+    return EXIT_INPUT if result.data.damaged else EXIT_OK
+
+
+def _size(count: int) -> str:
+    return f"{count} bytes" if count < 1024 else f"{count / 1024:.0f} KB" if count < 1024 * 1024 else f"{count / 1024 / 1024:.1f} MB"

@@ -227,8 +227,8 @@ def _ml_tests(
         main_code=main_code,
         parameters={parameter.name: parameter.default for parameter in parameters},
         excluded=excluded,
-        enabled=config.export_tests.ml,
-        skip=config.export_tests.skip,
+        enabled=config.ml_tests.enabled,
+        skip=config.ml_tests.skip,
     )
 
 

@@ -88,6 +88,7 @@ WRONG = [
     ("duration_s", "sk-proj-" + "Ab3dEf6hIj" * 4, "'duration_s' is the string \"***\", expected a number or null"),
     ("kernel", 3, "'kernel' is the number 3, expected a string or null"),
     ("nb2prod_version", None, "'nb2prod_version' is null, expected a string"),
+    ("sweep", 5, "'sweep' is the number 5, expected a string or null"),
 ]
 
 
@@ -100,8 +101,11 @@ def test_scenario_55_every_field_is_type_checked_on_read(tmp_path: Path, field: 
 
 
 def test_the_table_of_wrong_values_covers_every_stored_field() -> None:
-    """A field added to run.json needs a row in WRONG (its type is then checked by record_problem)."""
-    fields = set(stored()) - {"schema"}  # schema: its own check
+    """A field added to run.json needs a row in WRONG (its type is then checked by record_problem).
+
+    Taken from the dataclass, not from a stored record: fields stored only when set (runner, sweep) count too.
+    """
+    fields = set(RunRecord.__dataclass_fields__) - {"schema", "directory", "secrets"}  # schema: its own check; the others: not stored
     assert fields <= {field.split("__")[0] for field, _, _ in WRONG}
 
 
@@ -166,3 +170,16 @@ def test_written_records_read_back(tmp_path: Path) -> None:
     record = RunRecord.from_json(stored(), directory=directory)
     write_record(record)
     assert read_record(directory) == record
+
+
+def test_the_sweep_of_a_run_is_stored_only_when_set_and_read_back(tmp_path: Path) -> None:
+    """A run of a sweep names the sweep in run.json; a plain run's run.json has no ``sweep`` key (as before)."""
+    plain = tmp_path / "train" / RUN_ID
+    plain.mkdir(parents=True)
+    write_record(RunRecord.from_json(stored(), directory=plain))
+    assert "sweep" not in json.loads((plain / "run.json").read_text()) and read_record(plain).sweep is None
+    swept = tmp_path / "train" / "20261128T080000Z-bbbbbb"
+    swept.mkdir(parents=True)
+    write_record(RunRecord.from_json(stored(id=swept.name, sweep="sweep-20261128T075959Z-cccccc"), directory=swept))
+    assert json.loads((swept / "run.json").read_text())["sweep"] == "sweep-20261128T075959Z-cccccc"
+    assert read_record(swept).sweep == "sweep-20261128T075959Z-cccccc"

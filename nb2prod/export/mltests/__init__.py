@@ -5,7 +5,7 @@ first module that can train a model, and decides for each template whether it is
 (or why not): the plan is plain data, rendered into ``tests/test_ml_<module>.py`` by
 ``templates/tests/test_ml.py.j2`` and explained by ``nb2prod export --explain-tests``. The generated
 file needs numpy and pytest, never nb2prod. Tests can be switched off in
-``[tool.nb2prod.export.tests]`` (``ml = false``, ``skip = ["T7"]``) or, for the names a cell
+``[tool.nb2prod.ml-tests]`` (``enabled = false``, ``skip = ["T7"]``) or, for the names a cell
 defines, with the cell tag ``no-ml-tests``.
 """
 
@@ -103,13 +103,13 @@ def plan_ml_tests(
 ) -> MLTestPlan:
     """Decide the ML tests for ``modules`` (``(name, code)`` pairs); see the module docstring.
 
-    ``enabled`` False (``[tool.nb2prod.export.tests] ml = false``) generates nothing; ``skip``
+    ``enabled`` False (``[tool.nb2prod.ml-tests] enabled = false``) generates nothing; ``skip``
     lists templates switched off; ``excluded`` names from cells tagged ``no-ml-tests``.
     """
     roles = tuple(find_roles(name, code, main_code=main_code, parameters=parameters, excluded=excluded) for name, code in modules)
     chosen = next((found for found in roles if found.train is not None and found.framework is not None), None)
     if not enabled:
-        return MLTestPlan(roles, None, (), tuple((code, "switched off: [tool.nb2prod.export.tests] ml = false") for code in TEMPLATES))
+        return MLTestPlan(roles, None, (), tuple((code, "switched off: [tool.nb2prod.ml-tests] enabled = false") for code in TEMPLATES))
     if chosen is None:
         trained = next((found for found in roles if found.train is not None), None)
         why = (
@@ -123,7 +123,7 @@ def plan_ml_tests(
 
     def decide(code: str, applies: bool, why: str, why_not: str) -> None:
         if code in skip:
-            missing.append((code, "switched off in [tool.nb2prod.export.tests] skip"))
+            missing.append((code, "switched off in [tool.nb2prod.ml-tests] skip"))
         elif applies:
             generated.append((code, why))
         else:

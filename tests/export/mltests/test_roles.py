@@ -140,7 +140,7 @@ def test_a_required_argument_the_notebook_does_not_give_means_no_train_role() ->
 
 def test_config_skip_and_switch_off() -> None:
     skipped = plan_ml_tests([("m", FUNCTIONS)], skip=("T7",))
-    assert ("T7", "switched off in [tool.nb2prod.export.tests] skip") in skipped.not_generated
+    assert ("T7", "switched off in [tool.nb2prod.ml-tests] skip") in skipped.not_generated
     off = plan_ml_tests([("m", FUNCTIONS)], enabled=False)
     assert off.generated == ()
 
@@ -192,14 +192,14 @@ def test_the_generated_file_is_written_with_the_header(project: Path) -> None:
 
 
 def test_the_config_switches_a_test_off(project: Path) -> None:
-    (project / "pyproject.toml").write_text('[tool.nb2prod.export.tests]\nskip = ["T6"]\n')
+    (project / "pyproject.toml").write_text('[tool.nb2prod.ml-tests]\nskip = ["T6"]\n')
     assert main(["export", "model.ipynb", "-q"]) == 0
     text = (project / "build" / "model" / "tests" / "test_ml_model.py").read_text()
     assert "def test_t6_" not in text and "def test_t7_" in text
 
 
 def test_an_unknown_test_in_the_config_is_an_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (project / "pyproject.toml").write_text('[tool.nb2prod.export.tests]\nskip = ["T99"]\n')
+    (project / "pyproject.toml").write_text('[tool.nb2prod.ml-tests]\nskip = ["T99"]\n')
     assert main(["export", "model.ipynb", "-q"]) == 2
     assert "unknown test 'T99'" in capsys.readouterr().err
 
@@ -233,3 +233,10 @@ def test_reference_run_generates_t13_from_the_records_metrics(project: Path, cap
     text = (project / "build" / "model" / "tests" / "test_ml_model.py").read_text()
     assert 'RECORDED_METRICS = {"accuracy": 0.75}' in text and 'RECORDED_PARAMETERS = {"seed": 5}' in text
     assert "@pytest.mark.slow\ndef test_t13_metric_within_recorded_run" in text
+
+
+def test_explain_tests_without_notebooks_is_a_usage_error_and_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "pyproject.toml").write_text('[[tool.nb2prod.export]]\nnotebooks = ["model.ipynb"]\nout = "build/model"\n')
+    assert main(["export", "--explain-tests"]) == 2
+    assert "--explain-tests needs notebooks" in capsys.readouterr().err
+    assert not (project / "build").exists()

@@ -1,0 +1,196 @@
+"""Benchmark ``pre-commit run --files one.ipynb``: nb2prod's strip, fmt and lint hooks against nbstripout, ruff and black.
+
+Usage: ``python benchmarks/bench_precommit.py [--repeat N] [--notebook PATH]``
+
+What a user waits for at ``git commit`` on one notebook. Both sides are the hooks a notebook
+repository would configure:
+
+- **nb2prod**: ``nb2prod-strip``, ``nb2prod-fmt``, ``nb2prod-lint`` (outputs, formatting, nb2prod's
+  notebook rules plus ruff's code rules);
+- **anchors**: nbstripout's ``nbstripout`` hook, ruff-pre-commit's ``ruff`` (``ruff check
+  --force-exclude``) and ``ruff-format`` hooks on notebooks, and black's ``black-jupyter`` hook
+  (outputs, ruff's code rules, formatting twice: these are the hooks such a repository runs today).
+
+pre-commit installs a hook repository by ``git clone``, which cannot reach GitHub from every
+machine; so BOTH sides are written as ``repo: local`` hooks with ``language: system`` calling the
+tools installed beside this interpreter, each with the entry, file types and ``require_serial`` of
+the tool's own ``.pre-commit-hooks.yaml``. Like for like: no side pays for a hook environment.
+
+Two cases, each timed N times per side, alternating the sides (A B, then B A, ...), in a
+throw-away git repository with its own ``PRE_COMMIT_HOME``:
+
+1. **dirty**: the notebook as saved from Jupyter (``notebooks/train.ipynb``: outputs, counts); the
+   hooks fix it and fail the run. The file is put back before every run.
+2. **clean**: the notebook as that side's hooks leave it; every hook passes (the common commit).
+
+Printed: median and best wall time of the whole ``pre-commit run`` per side and case, the hooks
+that failed (a sanity check that both really worked), and the ratio anchors / nb2prod.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "train.ipynb"
+TARGET = "one.ipynb"
+
+
+class BenchmarkError(Exception):
+    """A side did not do its job (a tool missing, an unexpected exit code): the figures would mean nothing."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """One configuration of hooks under test."""
+
+    label: str
+    config: str  # file name of its .pre-commit-config.yaml in the repository
+
+
+def tool(name: str) -> str:
+    """The console script ``name`` beside this interpreter (a launcher on PATH would add its own start-up), else on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if os.access(beside, os.X_OK) else shutil.which(name)
+    if not found:
+        raise BenchmarkError(f"{name} is not installed (pip install -e '.[dev]' installs nb2prod, nbstripout, ruff, black and pre-commit)")
+    return found
+
+
+def local_hook(hook_id: str, entry: str, **fields: object) -> dict[str, object]:
+    return {"id": hook_id, "name": hook_id, "entry": entry, "language": "system", **fields}
+
+
+def configs() -> dict[str, dict[str, object]]:
+    """The two configurations, each hook as the tool's own manifest declares it."""
+    nb2prod, jupyter = tool("nb2prod"), {"types": ["jupyter"]}
+    ruff_types = {"types_or": ["python", "pyi", "jupyter"], "require_serial": True}
+    return {
+        "nb2prod": {
+            "repos": [
+                {
+                    "repo": "local",
+                    "hooks": [
+                        local_hook("nb2prod-strip", f"{nb2prod} strip --quiet", **jupyter),
+                        local_hook("nb2prod-fmt", f"{nb2prod} fmt --quiet", **jupyter),
+                        local_hook("nb2prod-lint", f"{nb2prod} lint", **jupyter),
+                    ],
+                }
+            ]
+        },
+        "anchors": {
+            "repos": [
+                {
+                    "repo": "local",
+                    "hooks": [
+                        local_hook("nbstripout", tool("nbstripout"), **jupyter),
+                        local_hook("ruff", f"{tool('ruff')} check --force-exclude", **ruff_types),
+                        local_hook("ruff-format", f"{tool('ruff')} format --force-exclude", **ruff_types),
+                        local_hook("black-jupyter", tool("black"), **ruff_types),
+                    ],
+                }
+            ]
+        },
+    }
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def run_hooks(repo: Path, side: Side, env: dict[str, str]) -> tuple[float, int, str]:
+    """Time one ``pre-commit run --files one.ipynb`` of ``side``; return seconds, exit code and output."""
+    command = [tool("pre-commit"), "run", "--config", side.config, "--files", TARGET]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1) or "Traceback" in done.stdout + done.stderr:
+        raise BenchmarkError(f"{side.label}: pre-commit exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return seconds, done.returncode, done.stdout
+
+
+def failed_hooks(output: str) -> list[str]:
+    return [line.split(".")[0].strip() for line in output.splitlines() if line.rstrip().endswith("Failed")]
+
+
+def settle(repo: Path, side: Side, env: dict[str, str], dirty: bytes) -> bytes:
+    """The notebook as ``side``'s hooks leave it: run them until they pass (formatters may need two rounds)."""
+    (repo / TARGET).write_bytes(dirty)
+    for _ in range(3):
+        _, code, output = run_hooks(repo, side, env)
+        if code == 0:
+            return (repo / TARGET).read_bytes()
+        if all(hook in ("nb2prod-lint", "ruff") for hook in failed_hooks(output)):  # findings only: nothing left to fix
+            return (repo / TARGET).read_bytes()
+    raise BenchmarkError(f"{side.label}: the hooks keep changing the notebook:\n{output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table; exit 1 if a side failed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per side and case (default 7)")
+    parser.add_argument("--notebook", type=Path, default=NOTEBOOK, help="the notebook to commit (default notebooks/train.ipynb)")
+    args = parser.parse_args(argv)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-precommit-") as folder:
+            report(Path(folder), args.notebook.read_bytes(), args.repeat)
+    except BenchmarkError as error:
+        print(f"bench_precommit: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def report(folder: Path, dirty: bytes, repeat: int) -> None:
+    repo = folder / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    sides = [Side("nb2prod", ".nb2prod-hooks.yaml"), Side("anchors", ".anchor-hooks.yaml")]
+    for side in sides:
+        (repo / side.config).write_text(yaml.safe_dump(configs()[side.label], sort_keys=False), encoding="utf-8")
+    (repo / TARGET).write_bytes(dirty)
+    git(repo, "add", "-A")
+    env = {"PATH": os.environ["PATH"], "HOME": str(folder), "PRE_COMMIT_HOME": str(folder / "cache"), "LANG": "C.UTF-8"}
+    print("commands:")
+    for side in sides:
+        for hook in configs()[side.label]["repos"][0]["hooks"]:  # type: ignore[index]
+            print(f"  {side.label:8} {hook['id']:14} {hook['entry']}")
+    run_hooks(repo, sides[0], env)  # warm-up: pre-commit creates its cache database once
+
+    clean = {side.label: settle(repo, side, env, dirty) for side in sides}
+    print(f"\npre-commit run --files {TARGET} ({len(dirty) / 1024:.0f} KiB notebook), {repeat} runs per side, alternating\n")
+    print(f"{'case':6} {'side':8} {'median s':>9} {'best s':>7}  hooks that failed")
+    ratios = {}
+    for case in ("dirty", "clean"):
+        times: dict[str, list[float]] = {side.label: [] for side in sides}
+        failures: dict[str, list[str]] = {}
+        for index in range(repeat):
+            for side in sides if index % 2 == 0 else sides[::-1]:
+                (repo / TARGET).write_bytes(dirty if case == "dirty" else clean[side.label])
+                seconds, _, output = run_hooks(repo, side, env)
+                times[side.label].append(seconds)
+                failures[side.label] = failed_hooks(output)
+        for side in sides:
+            values = times[side.label]
+            print(f"{case:6} {side.label:8} {statistics.median(values):9.3f} {min(values):7.3f}  {', '.join(failures[side.label]) or '-'}")
+        ratios[case] = statistics.median(times["anchors"]) / statistics.median(times["nb2prod"])
+    print()
+    for case, ratio in ratios.items():
+        print(f"{case}: anchors / nb2prod = {ratio:.2f}x by median (above 1: nb2prod is faster)")
+    print(
+        "nb2prod checks: outputs and volatile metadata, formatting, nb2prod's notebook rules (hidden state, secrets, "
+        "reproducibility, export) and ruff's code rules;\nanchors check: outputs, ruff's code rules, formatting (ruff and black)."
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The exports a project declares in ``[[tool.nb2prod.export]]``, run or checked together.
+
+``nb2prod export`` without notebooks, and the ``nb2prod-export-check`` pre-commit hook
+(``nb2prod export --check``), work from this list: each entry names its notebooks and where its
+package lives, so a commit can be refused when a notebook changed and its package was not
+exported again. Paths in an entry are relative to the pyproject.toml's folder, and the exports
+run there, so their output does not depend on where the command was started.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config, ExportEntry, load_config
+from ..errors import ConfigError
+from . import ExportResult
+
+__all__ = ["ConfiguredExport", "export_configured", "refresh_command"]
+
+
+@dataclass(frozen=True)
+class ConfiguredExport:
+    """One entry of ``[[tool.nb2prod.export]]`` and what exporting (or checking) it found."""
+
+    entry: ExportEntry
+    root: Path
+    result: ExportResult
+
+    @property
+    def command(self) -> str:
+        """The shell command that refreshes this package (what the pre-commit hook tells the user to run)."""
+        return refresh_command(self.entry, root=self.root)
+
+
+def refresh_command(entry: ExportEntry, *, root: Path | None = None) -> str:
+    """``nb2prod export NOTEBOOKS -o OUT ...``: the export of ``entry``, run in the project folder ``root``.
+
+    When ``root`` is given and is not the current folder, the command starts with ``cd ROOT &&``.
+    """
+    words = ["nb2prod", "export", *entry.notebooks]
+    if entry.out is not None:
+        words += ["-o", entry.out]
+    if entry.into is not None:
+        words += ["--into", entry.into]
+    if entry.name is not None:
+        words += ["--name", entry.name]
+    if entry.pin != "compatible":
+        words += ["--pin", entry.pin]
+    if entry.all_cells:
+        words.append("--all")
+    if entry.template_dir is not None:
+        words += ["--template-dir", entry.template_dir]
+    command = shlex.join(words)
+    if root is not None and Path(os.path.abspath(root)) != Path.cwd():
+        command = f"cd {shlex.quote(os.path.relpath(root))} && {command}"
+    return command
+
+
+def export_configured(
+    *,
+    config: Config | None = None,
+    check: bool = False,
+    diff: bool = False,
+    force: bool = False,
+    formatter: str | None = None,
+) -> list[ConfiguredExport]:
+    """Export (or with ``check``/``diff`` compare) every package of ``[[tool.nb2prod.export]]``, in the order listed.
+
+    ``config`` defaults to the configuration nearest the current folder. The exports run in the
+    pyproject.toml's folder, with the paths as the entries write them: a generated file names its
+    notebook as given, so the package is the same bytes whichever folder this is called from. (This
+    changes the process's working folder for the duration; do not call it from several threads.)
+    Paths in the results are relative to that folder. Raises ``ConfigError`` when there is no
+    pyproject.toml or it lists no export, and what :func:`nb2prod.export.export` raises for an entry
+    that cannot be exported (the entries before it are exported already).
+    """
+    from . import export  # the function; the name is this package's, made callable
+
+    config = config if config is not None else load_config()
+    if not config.exports or config.root is None:
+        where = os.fspath(config.source) if config.source is not None else None
+        raise ConfigError(
+            "no exports are configured in [[tool.nb2prod.export]]",
+            path=where,
+            hint='add one: [[tool.nb2prod.export]] with notebooks = ["notebooks/train.ipynb"] and out = "build/train"',
+        )
+    root = config.root
+    done = []
+    with _working_folder(root):
+        for entry in config.exports:
+            result = export(
+                list(entry.notebooks),
+                out=entry.out,
+                into=entry.into,
+                name=entry.name,
+                check=check,
+                diff=diff,
+                force=force,
+                pin=entry.pin,
+                template_dir=entry.template_dir,
+                all_cells=entry.all_cells,
+                formatter=formatter,
+            )
+            done.append(ConfiguredExport(entry, root, result))
+    return done
+
+
+@contextmanager
+def _working_folder(folder: Path) -> Iterator[None]:
+    """Run the block in ``folder`` and come back (``contextlib.chdir`` is Python 3.11+)."""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
