@@ -208,7 +208,7 @@ def _seed_of(
         except ValueError:
             literal = None
         if isinstance(literal, int) and not isinstance(literal, bool):
-            where = f"the notebook passes {seed_param}={source or literal}" + (f" (= {literal})" if source else "")
+            where = f"the notebook parameter {source}, passed as {seed_param}" if source else f"the notebook passes {seed_param}={literal}"
             return literal, where
     if default is not None:
         try:
