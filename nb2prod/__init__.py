@@ -30,9 +30,11 @@ from .record import record
 from .strip import StripOptions, StripResult, strip, strip_notebook
 
 if TYPE_CHECKING:
+    from .drift.capture import profile
     from .export import ExportResult, export
     from .report import write_report as runs_report
     from .run import run_notebook
+    from .sweep import SweepResult, sweep
 
 __all__ = [
     "Cell",
@@ -51,6 +53,7 @@ __all__ = [
     "RunError",
     "StripOptions",
     "StripResult",
+    "SweepResult",
     "ToolError",
     "UsageError",
     "WriteConflictError",
@@ -59,22 +62,33 @@ __all__ = [
     "export",
     "load_config",
     "notebook_parameters",
+    "profile",
     "read_notebook",
     "record",
     "run_notebook",
     "runs_report",
     "strip",
     "strip_notebook",
+    "sweep",
     "write_notebook",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Public names whose modules load on first use (``run_notebook`` needs papermill when called, ``export`` Jinja)."""
+    if name == "profile":
+        from .drift.capture import profile
+
+        return profile
     if name == "run_notebook":
         from .run import run_notebook
 
         return run_notebook
+    if name in ("sweep", "SweepResult"):
+        import importlib
+
+        package = importlib.import_module(".sweep", __name__)  # callable: nb2prod.sweep(notebook, ...) sweeps
+        return package if name == "sweep" else package.SweepResult
     if name in ("export", "ExportResult"):
         import importlib
 

@@ -26,6 +26,10 @@ else:  # pragma: no cover - Python 3.10
 _LIST_OF_STR = "list of strings"
 _TABLE_OF_LISTS = "table of lists of strings"
 _NUMBER = "number"
+_THRESHOLDS = "table of [warn, fail] thresholds"
+_COLUMN_TABLES = "table of per-column tables"
+#: The gated drift metrics whose [warn, fail] thresholds ``[tool.nb2prod.drift]`` may set (nb2prod.drift.checks).
+DRIFT_METRICS = ("psi", "missing", "out_of_range", "unseen")
 _SCHEMA: Mapping[str, Any] = {
     "exclude": _LIST_OF_STR,
     "strip": {
@@ -58,6 +62,14 @@ _SCHEMA: Mapping[str, Any] = {
     "ml-tests": {
         "enabled": bool,
         "skip": _LIST_OF_STR,
+    },
+    "drift": {
+        "fail-on": _LIST_OF_STR,
+        "min-rows": int,
+        "alpha": _NUMBER,
+        "ignore": _LIST_OF_STR,
+        "thresholds": _THRESHOLDS,
+        "columns": _COLUMN_TABLES,
     },
     # [[tool.nb2prod.export]]: a list of tables, one per exported package (a one-item list holds the schema).
     "export": [
@@ -133,6 +145,18 @@ class TestsConfig:
 
 
 @dataclass(frozen=True)
+class DriftConfig:
+    """``[tool.nb2prod.drift]``: the drift gate, thresholds (global and per column) and ignored columns; None = the default."""
+
+    fail_on: tuple[str, ...] | None = None
+    min_rows: int | None = None
+    alpha: float | None = None
+    ignore: tuple[str, ...] = ()
+    thresholds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    column_thresholds: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ExportEntry:
     """One ``[[tool.nb2prod.export]]`` entry: a package exported from notebooks, and how.
 
@@ -159,6 +183,7 @@ class Config:
     lint: LintConfig = field(default_factory=LintConfig)
     ml_tests: MLTestsConfig = field(default_factory=MLTestsConfig)
     tests: TestsConfig = field(default_factory=TestsConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
     exports: tuple[ExportEntry, ...] = ()
 
     @property
@@ -227,6 +252,7 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
     exports = tuple(_export_entry(entry, f"tool.nb2prod.export[{index}]", shown) for index, entry in enumerate(table.get("export", ())))
     return Config(
         source=path,
+        drift=_drift_config(table.get("drift", {}), shown),
         exports=exports,
         tests=TestsConfig(
             parameters=dict(run_tests.get("parameters", {})),
@@ -258,6 +284,55 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
             min_markdown_ratio=float(lint.get("min-markdown-ratio", 0.3)),
         ),
     )
+
+
+def _drift_config(drift: Mapping[str, Any], shown: str) -> DriftConfig:
+    if "min-rows" in drift and drift["min-rows"] < 1:
+        raise ConfigError("'tool.nb2prod.drift.min-rows' must be at least 1", path=shown)
+    if "alpha" in drift and not 0 < drift["alpha"] < 1:
+        raise ConfigError("'tool.nb2prod.drift.alpha' must be between 0 and 1", path=shown)
+    ignore = list(drift.get("ignore", ()))
+    column_thresholds = {}
+    for column, settings in drift.get("columns", {}).items():
+        if settings.get("ignore", False):
+            ignore.append(column)
+        column_thresholds[column] = {metric: _pair(value) for metric, value in settings.items() if metric != "ignore"}
+    return DriftConfig(
+        fail_on=tuple(drift["fail-on"]) if "fail-on" in drift else None,
+        min_rows=drift.get("min-rows"),
+        alpha=float(drift["alpha"]) if "alpha" in drift else None,
+        ignore=tuple(ignore),
+        thresholds={metric: _pair(value) for metric, value in drift.get("thresholds", {}).items()},
+        column_thresholds={column: table for column, table in column_thresholds.items() if table},
+    )
+
+
+def _pair(value: list[float]) -> tuple[float, float]:
+    return float(value[0]), float(value[1])
+
+
+def _check_thresholds(table: Any, name: str, shown: str, *, allow_ignore: bool = False) -> None:
+    """A table of metric = [warn, fail]: known metrics (with a did-you-mean), two numbers, 0 <= warn <= fail."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] must be a table", path=shown)
+    known = [*DRIFT_METRICS, "ignore"] if allow_ignore else list(DRIFT_METRICS)
+    for metric, value in table.items():
+        key = f"{name}.{metric}"
+        if metric not in known:
+            close = difflib.get_close_matches(metric.replace("-", "_"), known, n=1, cutoff=0.6)
+            hint = f"did you mean '{name}.{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+            raise ConfigError(f"unknown key '{key}'", path=shown, hint=hint)
+        if metric == "ignore":
+            if not isinstance(value, bool):
+                raise ConfigError(f"'{key}' must be a bool", path=shown)
+            continue
+        numbers = (
+            isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        )
+        if not numbers or not 0 <= value[0] <= value[1]:
+            raise ConfigError(
+                f"'{key}' must be [warn, fail]: two numbers with 0 <= warn <= fail", path=shown, hint=f"for example {metric} = [0.1, 0.25]"
+            )
 
 
 def _export_entry(entry: Mapping[str, Any], name: str, shown: str) -> ExportEntry:
@@ -314,6 +389,13 @@ def _check(table: Any, schema: Mapping[str, Any], prefix: str, shown: str) -> No
         elif expected is _TABLE_OF_LISTS:
             if not (isinstance(value, dict) and all(_is_str_list(item) for item in value.values())):
                 raise ConfigError(f"'{name}' must be a table whose values are lists of strings", path=shown)
+        elif expected is _THRESHOLDS:
+            _check_thresholds(value, name, shown)
+        elif expected is _COLUMN_TABLES:
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{name}] must be a table of column tables", path=shown)
+            for column, settings in value.items():
+                _check_thresholds(settings, f"{name}.{column}", shown, allow_ignore=True)
         elif expected is _NUMBER:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"'{name}' must be a number", path=shown)

@@ -86,6 +86,10 @@ class RecordError(Nb2prodError):
     """A run record cannot be found or read."""
 
 
+class DataError(Nb2prodError):
+    """A data file or a data profile cannot be used: missing, empty, unparsable, of an unknown format or schema."""
+
+
 class RunError(Nb2prodError):
     """A run could not be started: no kernel, a bad working folder, an output path that is the input."""
 

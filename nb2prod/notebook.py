@@ -40,7 +40,7 @@ _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # What only an escaping dumper writes: \u escapes of non-ASCII characters, and of DEL (U+007F), which
 # Python's ensure_ascii escapes although it is ASCII.
 _ESCAPED_NON_ASCII = re.compile(r"\\u(?:007[fF]|00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})")
-_UPGRADE_HINT = "convert it with `jupyter nbconvert --to notebook --nbformat 4 --output NEW.ipynb FILE`"
+_UPGRADE_HINT = "convert it with `jupyter nbconvert --to notebook --nbformat 4 --inplace {path}`; `nb2prod lint` reads it as it is"
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,31 @@ class Notebook:
     to ``write_notebook``. ``display_path`` is the path as the user gave it, for messages.
     """
 
-    def __init__(self, path: Path, display_path: str, data: dict[str, Any], raw: bytes, fmt: str):
+    def __init__(self, path: Path, display_path: str, data: dict[str, Any], raw: bytes, fmt: str, upgraded_from: int | None = None):
         self.path = path
         self.display_path = display_path
         self.data = data
         self.raw = raw
         self.format = fmt
+        #: The nbformat major version of the file when it was older than 4 and upgraded in memory (read-only reads).
+        self.upgraded_from = upgraded_from
+
+    @property
+    def notices(self) -> list[str]:
+        """What a read-only read did to the file's content: an upgrade from nbformat 3, cells of unknown types skipped."""
+        found = []
+        if self.upgraded_from is not None:
+            found.append(
+                f"nbformat {self.upgraded_from} notebook, read as nbformat 4 in memory; "
+                + _UPGRADE_HINT.format(path=self.display_path).split(";")[0]
+            )
+        unknown = [(cell.index, cell.cell_type) for cell in self.cells if cell.cell_type not in CELL_TYPES]
+        if unknown:
+            kinds = ", ".join(sorted({json.dumps(kind) for _, kind in unknown}))
+            numbers = ", ".join(str(index + 1) for index, _ in unknown)
+            cells = "cell" if len(unknown) == 1 else "cells"
+            found.append(f"{cells} {numbers} skipped: unknown cell_type {kinds} (nbformat 4 knows code, markdown and raw)")
+        return found
 
     @property
     def is_text(self) -> bool:
@@ -110,11 +129,15 @@ def is_notebook_path(path: str | os.PathLike[str]) -> bool:
     return os.fspath(path).lower().endswith(NOTEBOOK_EXTENSIONS)
 
 
-def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = None) -> Notebook:
+def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = None, read_only: bool = False) -> Notebook:
     """Read and validate a notebook file (.ipynb or a jupytext text notebook).
 
     Raises ``NotebookReadError`` / ``NotebookFormatError`` naming the file for anything that makes
-    it unusable; never returns a notebook that later code could trip over.
+    it unusable; never returns a notebook that later code could trip over. ``read_only`` is for
+    callers that never write the notebook back (lint without ``--fix``): an nbformat 1-3 notebook is
+    then upgraded to nbformat 4 in memory, as nbformat does (``upgraded_from`` says so), and cells
+    of an unknown type are kept but skipped by the rules; ``notices`` says what was done. Writing
+    commands read with ``read_only=False`` and refuse such notebooks, saying how to convert them.
     """
     shown = display_path or os.fspath(path)
     target = Path(path)
@@ -140,11 +163,53 @@ def read_notebook(path: str | os.PathLike[str], *, display_path: str | None = No
     if suffix in TEXT_EXTENSIONS:
         data = _parse_text(raw, suffix, shown)
         return Notebook(target, shown, data, raw, _text_format(data, suffix))
+    if read_only:
+        data, upgraded_from = _parse_ipynb_for_reading(raw, shown)
+        return Notebook(target, shown, data, raw, "ipynb", upgraded_from)
     return Notebook(target, shown, parse_ipynb(raw, shown), raw, "ipynb")
+
+
+def _parse_ipynb_for_reading(raw: bytes, shown: str) -> tuple[dict[str, Any], int | None]:
+    """Parse a .ipynb file for a read-only use: an nbformat 1-3 notebook is upgraded to 4 in memory."""
+    data = _load_json(raw, shown)
+    major = data.get("nbformat") if isinstance(data, dict) else None
+    if not (_is_int(major) and 1 <= major < 4):
+        validate(data, shown, unknown_cells=True)
+        return data, None
+    upgraded = _upgrade(_decode(raw, shown), major, shown)
+    validate(upgraded, shown, unknown_cells=True)
+    return upgraded, major
+
+
+def _upgrade(text: str, major: int, shown: str) -> dict[str, Any]:
+    """nbformat's own reading and upgrade of an old notebook to nbformat 4.4, without the random cell ids it invents."""
+    import nbformat
+    from nbformat.reader import reads
+
+    try:
+        converted = nbformat.convert(reads(text), 4)  # reads() joins the line lists of the old formats
+    except Exception as exc:  # nbformat raises many types for malformed old notebooks
+        raise NotebookFormatError(
+            f"nbformat {major} notebook that cannot be upgraded to nbformat 4 ({type(exc).__name__}: {exc})",
+            path=shown,
+            hint=_UPGRADE_HINT.format(path=shown).split(";")[0],
+        ) from None
+    upgraded = json.loads(json.dumps(converted))
+    upgraded["nbformat_minor"] = 4  # ids are nbformat 4.5; random ones would differ on every read
+    for cell in upgraded.get("cells", ()):
+        if isinstance(cell, dict):
+            cell.pop("id", None)
+    return upgraded
 
 
 def parse_ipynb(raw: bytes, shown: str) -> dict[str, Any]:
     """Parse and validate the bytes of a .ipynb file; ``shown`` names it in errors."""
+    data = _load_json(raw, shown)
+    validate(data, shown)
+    return data
+
+
+def _load_json(raw: bytes, shown: str) -> Any:
     text = _decode(raw, shown)
     if not text or text.isspace():
         raise NotebookReadError("empty file, not a notebook", path=shown, hint="restore it from version control or delete it")
@@ -158,7 +223,6 @@ def parse_ipynb(raw: bytes, shown: str) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise NotebookReadError("JSON nested too deeply to be a notebook", path=shown) from None
-    validate(data, shown)
     return data
 
 
@@ -186,11 +250,12 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def validate(data: Any, shown: str) -> None:
+def validate(data: Any, shown: str, *, unknown_cells: bool = False) -> None:
     """Refuse notebook JSON whose structure later code cannot trust; never mutates ``data``.
 
     Checks the version and the types of every field nb2prod reads. Missing or duplicate cell ids
-    and unusual execution counts are left to lint.
+    and unusual execution counts are left to lint. ``unknown_cells`` accepts cells whose
+    ``cell_type`` is a string nbformat 4 does not know (for read-only uses, which skip them).
     """
 
     def fail(message: str, hint: str | None = None) -> None:
@@ -204,7 +269,7 @@ def validate(data: Any, shown: str) -> None:
     if not _is_int(major):
         fail(f"'nbformat' is {_json_type(major)} ({json.dumps(major)}), not an integer", "set it to the integer 4")
     if major < 4:
-        fail(f"nbformat {major} notebook; nb2prod reads nbformat 4", _UPGRADE_HINT)
+        fail(f"nbformat {major} notebook; this command needs nbformat 4", _UPGRADE_HINT.format(path=shown))
     if major > 4:
         fail(f"nbformat {major} is newer than nb2prod supports (4.0-4.5)", "upgrade nb2prod")
     if "nbformat_minor" not in data:
@@ -218,17 +283,21 @@ def validate(data: Any, shown: str) -> None:
     if not isinstance(cells, list):
         fail("no 'cells' list" if cells is None else f"'cells' is {_json_type(cells)}, not a list")
     for index, cell in enumerate(cells):
-        _validate_cell(cell, index + 1, fail)
+        _validate_cell(cell, index + 1, fail, unknown_cells)
 
 
-def _validate_cell(cell: Any, number: int, fail: Any) -> None:
+def _validate_cell(cell: Any, number: int, fail: Any, unknown_cells: bool = False) -> None:
     where = f"cell {number}"
     if not isinstance(cell, dict):
         fail(f"{where} is {_json_type(cell)}, not an object")
     cell_type = cell.get("cell_type")
+    if unknown_cells and isinstance(cell_type, str) and cell_type not in CELL_TYPES:
+        cell = {"source": "", **{key: value for key, value in cell.items() if key in ("id", "metadata", "source")}}
+        cell_type = "raw"  # checked as a raw cell (id, source, metadata), then skipped by the rules
     if cell_type not in CELL_TYPES:
         shown_type = json.dumps(cell_type) if cell_type is not None else "missing"
-        fail(f"{where} has cell_type {shown_type}; expected code, markdown or raw")
+        hint = "change its type in Jupyter or delete it; `nb2prod lint` skips it" if isinstance(cell_type, str) else None
+        fail(f"{where} has cell_type {shown_type}; expected code, markdown or raw", hint)
     where = f"{cell_type} cell {number}"
     if "id" in cell:
         cell_id = cell["id"]

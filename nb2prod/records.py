@@ -72,6 +72,7 @@ class RunRecord:
     environment: dict[str, Any] = field(default_factory=dict)  # {"python", "platform", "packages"}
     inputs: dict[str, str] = field(default_factory=dict)  # path -> "sha256:…": files the run read, there before it started
     artifacts: dict[str, str] = field(default_factory=dict)  # path -> "sha256:…": files the run created or changed
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {"path", "sha256", "rows", "columns"}: nb2prod.profile(df)
     kernel: str | None = None
     nb2prod_version: str = ""
     schema: str = SCHEMA
@@ -290,7 +291,7 @@ def _start_order(entry: RunRecord | DamagedRecord) -> tuple[str, str]:
 
 
 def find_record(reference: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_DIR) -> RunRecord:
-    """A run by id, unique id prefix, path (to the directory or run.json), or ``latest``.
+    """A run by id, unique id prefix, path (to the directory or run.json), ``latest``, or a stage (``production``).
 
     Raises ``RecordError``: about the runs folder when no run matches or several do, about the
     run's ``run.json`` when the run it names is damaged.
@@ -299,7 +300,17 @@ def find_record(reference: str, runs_dir: str | os.PathLike[str] = DEFAULT_RUNS_
     if candidate.exists():
         return read_record(candidate)
     shown = os.fspath(runs_dir)
+    from .stages import stage_run  # stages imports this module
+
+    promoted = stage_run(reference, runs_dir)
     entries = scan_records(runs_dir)
+    if promoted is not None:
+        found = next((e for e in entries if e.id == promoted), None)
+        if found is None:
+            raise RecordError(f"the run promoted to {reference} ({promoted}) is gone", path=shown, hint="promote another run")
+        if isinstance(found, DamagedRecord):
+            raise found.error
+        return found
     if not entries:
         raise RecordError("no runs here", path=shown, hint="run a notebook with `nb2prod run NOTEBOOK` first, or pass --runs-dir")
     if reference == "latest":

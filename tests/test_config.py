@@ -183,7 +183,7 @@ def test_default_start_is_the_current_folder(project: Path, monkeypatch: pytest.
         (
             "[tool.nb2prod.deploy]\ntarget = 1\n",
             "unknown key 'tool.nb2prod.deploy'",
-            "known keys: exclude, export, lint, ml-tests, strip, tests",
+            "known keys: drift, exclude, export, lint, ml-tests, strip, tests",
         ),
         ("[tool.nb2prod.lint]\nselct = []\n", "unknown key 'tool.nb2prod.lint.selct'", "did you mean 'tool.nb2prod.lint.select'?"),
         (

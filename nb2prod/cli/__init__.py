@@ -24,10 +24,10 @@ from .. import __version__
 from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
 from ..secrets import mask_text
 from ..text import printable
-from . import export, fmt, init, lint, params, rules, run, runs, strip, verify
+from . import audit, drift, export, fmt, init, lint, params, profile, rules, run, runs, strip, sweep, verify
 from .common import print_error
 
-COMMANDS = (strip, lint, rules, fmt, export, params, run, runs, verify, init)
+COMMANDS = (strip, lint, rules, fmt, export, params, run, sweep, runs, verify, init, profile, drift, audit)
 ISSUES_URL = "https://github.com/nb2prod/nb2prod/issues"
 _INVALID_CHOICE = re.compile(r"invalid choice: '?(?P<typed>[^'(]*?)'? \(choose from (?P<choices>.*)\)$")
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import FORMATTERS
 from ..errors import UsageError, exit_status
+from ..records import DEFAULT_RUNS_DIR
 
 if TYPE_CHECKING:
     from ..export.write import ExportResult
@@ -56,7 +57,13 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--reference-run",
         metavar="RUN",
-        help="a run of `nb2prod run` (id, folder or latest, in runs/) whose metrics the generated test T13 must reproduce",
+        help="a run of `nb2prod run` (id, folder or latest, in --runs-dir) whose metrics the generated test T13 must reproduce",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        default=DEFAULT_RUNS_DIR,
+        metavar="DIR",
+        help=f"the runs folder whose audit trail records the export (default: {DEFAULT_RUNS_DIR})",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors, warnings, stale files and diffs")
     parser.set_defaults(handler=run)
@@ -85,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
         template_dir=args.template_dir,
         all_cells=args.all_cells,
         formatter=args.formatter,
-        reference_run=_reference(args.reference_run) if args.reference_run else None,
+        reference_run=_reference(args.reference_run, args.runs_dir) if args.reference_run else None,
+        audit_dir=args.runs_dir,
     )
     for warning in result.warnings:
         print(warning, file=sys.stderr)
@@ -111,14 +119,14 @@ def run(args: argparse.Namespace) -> int:
     return exit_status(failed=False, found=args.check and result.changed)
 
 
-def _reference(run: str) -> Any:
+def _reference(run: str, runs_dir: str) -> Any:
     """The run record ``run`` as T13's reference: its numeric metrics, parameters (secrets left out) and input hashes."""
     from ..export.mltests import Reference
     from ..records import find_record
     from ..secrets import REDACTED
     from ..verify import DEFAULT_ATOL, DEFAULT_RTOL
 
-    record = find_record(run)
+    record = find_record(run, runs_dir)
     metrics = {name: value for name, value in record.metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
     parameters = {name: value for name, value in record.parameters.items() if value != REDACTED}
     return Reference(record.id, metrics, parameters, dict(record.inputs), rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL)
@@ -142,7 +150,7 @@ def _run_configured(args: argparse.Namespace) -> int:
         )
     checking = args.check or args.diff
     stale_packages = 0
-    for done in export_configured(check=args.check, diff=args.diff, force=args.force, formatter=args.formatter):
+    for done in export_configured(check=args.check, diff=args.diff, force=args.force, formatter=args.formatter, audit_dir=args.runs_dir):
         result = done.result
         for warning in result.warnings:
             print(warning, file=sys.stderr)

@@ -50,7 +50,8 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Lint, print the report, return the exit code."""
     from ..lint.engine import fails, lint
-    from ..lint.rule import Severity, registry
+    from ..lint.registry import registry
+    from ..lint.rule import Severity
 
     config = config_for(args.paths)
     fix_failed = _apply_fixes(args, config) if args.fix else False

@@ -79,7 +79,7 @@ def _json(rule: Rule) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table or one rule's page."""
-    from ..lint.rule import registry
+    from ..lint.registry import registry
 
     rules = registry()
     if args.code:

@@ -116,6 +116,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     listing.add_argument("--notebook", metavar="NAME", help="only runs of this notebook (stem, file name or path)")
     listing.add_argument("--status", choices=STATUSES, help="only runs with this status")
     listing.add_argument("--limit", type=positive_int, metavar="N", help="at most N runs")
+    listing.add_argument("--sweep", metavar="SWEEP", help="only the runs of this sweep (its id, a unique prefix, or latest)")
     listing.set_defaults(handler=run_list)
 
     show = commands.add_parser("show", parents=[common], help="everything in one run record", description="Everything in one run record.")
@@ -175,13 +176,50 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     report.add_argument("--no-notebooks", action="store_true", help="do not render the executed notebooks (faster; no links)")
     report.set_defaults(handler=run_report)
 
+    promote = commands.add_parser(
+        "promote",
+        parents=parents,
+        help="record which run's model is in production (or another stage)",
+        description="Point a stage (default: production) at a run that finished ok: rewrites <runs dir>/stages.json "
+        "atomically and appends a line to the audit trail. The stage's name then names the run "
+        "(`nb2prod runs show production`), and `nb2prod drift DATA` checks against it.",
+    )
+    promote.add_argument("run", metavar="RUN")
+    promote.add_argument("--stage", default="production", help="the stage (default: production)")
+    promote.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where the runs are (default: {DEFAULT_RUNS_DIR})")
+    promote.set_defaults(handler=run_promote)
+
+    metrics = commands.add_parser(
+        "metrics",
+        parents=parents,
+        help="the latest runs, stages and drift decisions for Prometheus (OpenMetrics text)",
+        description="Write the latest run of each notebook, the promoted runs and the latest drift decision per profile "
+        "as OpenMetrics text (ending with # EOF), for node_exporter's textfile collector; the file is replaced atomically.",
+    )
+    metrics.add_argument("--openmetrics", action="store_true", help="OpenMetrics text exposition (the only format; the default)")
+    metrics.add_argument("-o", "--output", metavar="FILE", help="write here atomically (default: print)")
+    metrics.add_argument("--runs-dir", default=DEFAULT_RUNS_DIR, metavar="DIR", help=f"where the runs are (default: {DEFAULT_RUNS_DIR})")
+    metrics.set_defaults(handler=run_metrics)
+
 
 # --- list -----------------------------------------------------------------------------------------
 
 
+def _sweep_id(reference: str, runs_dir: str) -> str:
+    """The id of the sweep ``reference`` names (id, unique prefix, ``latest``, path); as given when no sweep.json says."""
+    from ..errors import RecordError
+    from ..sweep.record import find_sweep
+
+    try:
+        return find_sweep(reference, runs_dir).id
+    except RecordError:
+        return reference
+
+
 def run_list(args: argparse.Namespace) -> int:
     """Print the table of runs (or JSON); no runs is a note on stderr, a damaged record an error line (exit 2)."""
-    entries = list_runs(args.runs_dir, notebook=args.notebook, status=args.status, limit=args.limit)
+    sweep = _sweep_id(args.sweep, args.runs_dir) if args.sweep else None
+    entries = list_runs(args.runs_dir, notebook=args.notebook, status=args.status, sweep=sweep, limit=args.limit)
     records = [entry for entry in entries if isinstance(entry, RunRecord)]
     damaged = [entry for entry in entries if isinstance(entry, DamagedRecord)]
     if args.format == "json":
@@ -190,6 +228,7 @@ def run_list(args: argparse.Namespace) -> int:
         _print_list(entries, records)
     if not entries:
         filters = [f"notebook {args.notebook}" if args.notebook else "", f"status {args.status}" if args.status else ""]
+        filters.append(f"sweep {sweep}" if sweep else "")
         shown = " and ".join(f for f in filters if f)
         note = f"no runs with {shown}" if shown else "no runs yet (run a notebook with `nb2prod run NOTEBOOK`)"
         print(printable(f"{args.runs_dir}: {note}"), file=sys.stderr)
@@ -413,3 +452,28 @@ def run_report(args: argparse.Namespace) -> int:
 
 def _size(count: int) -> str:
     return f"{count} bytes" if count < 1024 else f"{count / 1024:.0f} KB" if count < 1024 * 1024 else f"{count / 1024 / 1024:.1f} MB"
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    """Promote a run to a stage and say so."""
+    from ..stages import promote
+
+    line = promote(args.run, args.stage, runs_dir=args.runs_dir)
+    run = line["run"]
+    was = f" (was {line['previous']})" if line["previous"] and line["previous"] != run["id"] else ""
+    print(printable(f"promoted run {run['id']} of {run['notebook']} to {line['stage']}{was}; audit line {line['seq']}"))
+    return EXIT_OK
+
+
+def run_metrics(args: argparse.Namespace) -> int:
+    """Print or write the OpenMetrics exposition."""
+    from ..openmetrics import render
+
+    text = render(args.runs_dir)
+    if args.output:
+        from ..atomic import atomic_write
+
+        atomic_write(args.output, text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK

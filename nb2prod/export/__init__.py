@@ -21,6 +21,7 @@ was imported first.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import types
@@ -79,6 +80,7 @@ def export(
     all_cells: bool = False,
     formatter: str | None = None,
     reference_run: Reference | None = None,
+    audit_dir: str | os.PathLike[str] | None = None,
 ) -> ExportResult:
     """Export the notebooks under ``paths`` into a package (see the module docstring); return what was written.
 
@@ -86,7 +88,9 @@ def export(
     ``template_dir`` a folder of templates that override the built-in ones file by file,
     ``all_cells`` exports every code cell without a role, ``formatter`` (``ruff``/``black``)
     overrides ``[tool.nb2prod.lint] formatter``, ``reference_run`` the recorded run whose metrics
-    the generated test T13 re-computes through the entry point. Raises ``ExportError`` (nothing written) when the
+    the generated test T13 re-computes through the entry point. With ``audit_dir`` (a runs folder) an
+    export that writes appends a line to its audit trail (``nb2prod.audit``): the notebooks' and the
+    package files' sha256. Raises ``ExportError`` (nothing written) when the
     notebooks cannot make a package or a generated file was edited by hand (without ``force``).
     """
     from .codegen import build_plan
@@ -117,6 +121,12 @@ def export(
         first = next((notebook for notebook in notebooks if notebook.display_path in plan.notebooks), notebooks[0])
         files = render_package(plan, pin=pin, template_dir=templates, nb2prod_version=__version__, formatter=chosen, start=first.path)
     result = write_package(files, target, check=check, diff=diff, force=force)
+    if audit_dir is not None and not (check or diff):
+        from .. import audit
+
+        sources = {nb.display_path: hashlib.sha256(nb.raw).hexdigest() for nb in notebooks if nb.display_path in plan.notebooks}
+        produced = {path: audit.sha256_file(path) for path in (*result.written, *result.unchanged)}
+        audit.record_export(audit_dir, notebooks=sources, out=os.fspath(target), files=produced, written=list(result.written))
     return replace(result, warnings=plan.warnings, plan=plan)
 
 

@@ -68,6 +68,7 @@ def export_configured(
     diff: bool = False,
     force: bool = False,
     formatter: str | None = None,
+    audit_dir: str | os.PathLike[str] | None = None,
 ) -> list[ConfiguredExport]:
     """Export (or with ``check``/``diff`` compare) every package of ``[[tool.nb2prod.export]]``, in the order listed.
 
@@ -77,7 +78,8 @@ def export_configured(
     changes the process's working folder for the duration; do not call it from several threads.)
     Paths in the results are relative to that folder. Raises ``ConfigError`` when there is no
     pyproject.toml or it lists no export, and what :func:`nb2prod.export.export` raises for an entry
-    that cannot be exported (the entries before it are exported already).
+    that cannot be exported (the entries before it are exported already). ``audit_dir`` (relative to
+    the current folder) is the runs folder whose audit trail records each export that writes.
     """
     from . import export  # the function; the name is this package's, made callable
 
@@ -90,6 +92,7 @@ def export_configured(
             hint='add one: [[tool.nb2prod.export]] with notebooks = ["notebooks/train.ipynb"] and out = "build/train"',
         )
     root = config.root
+    audit_root = os.path.abspath(audit_dir) if audit_dir is not None else None
     done = []
     with _working_folder(root):
         for entry in config.exports:
@@ -105,6 +108,7 @@ def export_configured(
                 template_dir=entry.template_dir,
                 all_cells=entry.all_cells,
                 formatter=formatter,
+                audit_dir=audit_root,
             )
             done.append(ConfiguredExport(entry, root, result))
     return done

@@ -16,6 +16,7 @@ from ..model import Cell
 from ..notebook import Notebook
 from .dataflow import NotebookFlow, analyze_notebook
 from .ipython import TransformedCell, transform_cell
+from .language import Language, notebook_language
 
 EXPORT_ROLES = frozenset({"export", "export-internal"})
 
@@ -35,6 +36,8 @@ class LintContext:
     def __init__(self, notebook: Notebook, settings: LintSettings | None = None):
         self.notebook = notebook
         self.settings = settings or LintSettings()
+        #: What rules could not check and why, said once per notebook (the engine adds them to the result's notes).
+        self.notes: list[str] = []
 
     @property
     def cells(self) -> tuple[Cell, ...]:
@@ -42,15 +45,24 @@ class LintContext:
         return self.notebook.cells
 
     @cached_property
+    def language(self) -> Language:
+        """The language of the code cells, decided from the notebook's metadata (see ``nb2prod.lint.language``)."""
+        return notebook_language(self.notebook.metadata)
+
+    @cached_property
     def is_python(self) -> bool:
-        """Whether the code cells are Python; code rules are skipped otherwise (NB510 says so)."""
-        language = self.notebook.language
-        if language is None:
-            kernel = (self.notebook.metadata.get("kernelspec") or {}).get("name")
-            if isinstance(kernel, str) and kernel.lower().startswith("python"):
-                return True  # `language` is optional in a kernelspec (nbformat schema: name and display_name)
-            return self.notebook.is_text and self.notebook.path.suffix.lower() in (".py", ".md", ".myst", ".mystnb", ".mnb")
-        return language in ("python", "python3", "ipython", "ipython3")
+        """Whether the code cells are read as Python 3; rules that read code as Python are skipped otherwise (NB510 says so).
+
+        A Python 2 kernel whose cells all parse as Python 3 (most of them: `print(x)` works on both) is
+        read as Python 3, with Python 2's builtins allowed (``python2_compatible``); one whose code is
+        Python 2 only (``print x``) is not.
+        """
+        return self.language.is_python3 or self.python2_compatible
+
+    @cached_property
+    def python2_compatible(self) -> bool:
+        """A Python 2 notebook whose code cells all parse as Python 3."""
+        return self.language.python2 and self.flow.first_unparsed is None
 
     def code_cells(self) -> Iterator[Cell]:
         """The code cells, in notebook order."""

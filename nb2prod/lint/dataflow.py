@@ -165,17 +165,25 @@ class NotebookFlow:
                     issues.append(NameIssue(use.name, index, use.line, use.column, later))
         return sorted(issues, key=lambda issue: issue.position)
 
+    @property
+    def first_unparsed(self) -> int | None:
+        """Index of the first cell that does not parse as Python, or None."""
+        return next((index for index, cell in enumerate(self.cells) if cell.syntax_error is not None), None)
+
     def undefined(self) -> list[NameIssue]:
         """Reads (immediate or deferred) of names no cell defines that are neither builtins nor IPython names (NB105).
 
         Empty when any cell may bind names the analysis cannot list (``from m import *``, ``%run``…):
-        any name could come from there. One issue per name and cell, at the first read.
+        any name could come from there. A cell that does not parse is such a cell too, for the cells
+        below it (see :attr:`first_unparsed`): its definitions are unknown, so no read below it is
+        reported. One issue per name and cell, at the first read.
         """
         if any(cell.unknown_bindings for cell in self.cells):
             return []
         defined = {name for cell in self.cells for name in cell.defines}
         issues = []
-        for index, cell in enumerate(self.cells):
+        last = self.first_unparsed
+        for index, cell in enumerate(self.cells[: None if last is None else last + 1]):
             for use in _first_uses(cell.uses):
                 if use.name not in defined and not is_predefined(use.name):
                     issues.append(NameIssue(use.name, index, use.line, use.column, ()))

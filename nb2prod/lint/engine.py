@@ -23,8 +23,9 @@ from ..errors import Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
 from .context import LintContext, LintSettings
 from .nbqa import run_tool
+from .registry import registry
 from .ruff import RuffRun, RuffTarget, has_ruff_config, refine, ruff_arguments
-from .rule import FileResult, Finding, Registry, Rule, Severity, registry
+from .rule import FileResult, Finding, Registry, Rule, Severity
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
 #: ruff findings that repeat a notebook rule's finding: the notebook rule's message says more, so
@@ -149,7 +150,17 @@ def lint_notebook(
     context = context if context is not None else LintContext(notebook, options.settings)
     result = FileResult(notebook.display_path, notebook=notebook)
     if not context.is_python:
-        result.notes.append(f"code rules skipped: the notebook's language is {notebook.language or 'unknown'}")
+        result.ruff = False
+        result.notes.append(f"code rules skipped, ruff's too: the notebook's code is {context.language.shown}, not Python 3")
+    elif context.python2_compatible:
+        result.ruff = False
+        result.notes.append("Python 2 kernel, but every cell parses as Python 3: linted as Python 3 with Python 2's builtins; ruff skipped")
+    notices = notebook.notices if not notebook.is_text else []
+    if notices:
+        result.ruff = False
+        result.notes.extend(notices)
+        if context.is_python:
+            result.notes.append("ruff skipped: it reads the file as it is on disk")
     for code in rules:
         rule = rules[code]
         if not options.selection.wants(rule):
@@ -169,6 +180,7 @@ def lint_notebook(
                     fixable=hit.fixable,
                 )
             )
+    result.notes.extend(context.notes)
     return result
 
 
@@ -185,7 +197,7 @@ def lint_context(context: LintContext, options: LintOptions, config: Config, rul
 
 def _lint_path(shown: str, path: Path, options: LintOptions, keep_notebook: bool) -> FileResult:
     try:
-        notebook = read_notebook(path, display_path=shown)
+        notebook = read_notebook(path, display_path=shown, read_only=True)  # lint never writes: nbformat 3 is upgraded
     except Nb2prodError as error:
         return FileResult(shown, error=error)
     result = lint_notebook(notebook, options)
@@ -234,7 +246,7 @@ def lint(
 
     if ruff_run is not None:
         for shown, findings in ruff_run.findings().items():
-            if shown in results and results[shown].error is None:
+            if shown in results and results[shown].error is None and results[shown].ruff:
                 results[shown].findings.extend(findings)
     for tool in options.tools:
         loaded = [notebook for shown, _ in found.notebooks if (notebook := _loaded(results[shown])) is not None]
@@ -251,7 +263,7 @@ def _loaded(result: FileResult) -> Notebook | None:
     """The result's notebook, read again if a worker process linted it."""
     if result.notebook is None and result.error is None:
         try:
-            result.notebook = read_notebook(result.path)
+            result.notebook = read_notebook(result.path, read_only=True)
         except Nb2prodError as error:
             result.error = error
     return result.notebook

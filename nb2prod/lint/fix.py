@@ -2,12 +2,14 @@
 
 Notebook fixes (each only when its code is selected and not suppressed):
 
-- **NB502** removes cells whose source is only whitespace (markdown cells with attachments are
-  kept: the attachment is their content), and only cells that were empty before ``--fix`` began:
-  a fix never removes a cell that held code. A notebook whose cells are all empty ends up with no
-  cells, which is a valid notebook; nothing is kept just to have a cell.
+- **NB502** removes the empty cells NB502 reports (``is_reported_empty``): whitespace-only cells,
+  but not markdown cells with attachments, code cells with outputs, or an exercise's empty answer
+  cell right after a markdown cell — and only cells that were empty before ``--fix`` began: a fix
+  never removes a cell that held code. A notebook whose cells are all empty ends up with no cells,
+  which is a valid notebook; nothing is kept just to have a cell.
 - **NB501** removes stored outputs of ``output_type`` ``"error"`` (tracebacks) and keeps the cell's
-  other outputs.
+  other outputs; errors a notebook shows on purpose (``is_teaching_error``: a ``raises-exception``
+  tag, the cell's comment or the markdown around it speaking of the error) are kept.
 - **NB507** gives an id to every cell that has none, and a new id to each cell whose id repeats an
   earlier cell's (the first keeps its id), in nbformat >= 4.5 notebooks only: an older notebook
   has no ids and gets none. Ids are deterministic so that two runs agree: the first 8 hex digits of
@@ -50,14 +52,16 @@ from typing import Any
 
 from ..config import Config, config_for
 from ..discover import discover
-from ..errors import Nb2prodError
+from ..errors import Nb2prodError, NotebookFormatError
 from ..formatting import is_python_notebook, replace_sources
 from ..model import source_text
 from ..notebook import Notebook, read_notebook, write_notebook
 from .engine import LintOptions, check_selectors
+from .registry import registry
 from .ruff import has_ruff_config, ruff_arguments
 from .ruff_fix import AppliedFix, RuffFixes, ruff_fixes
-from .rule import registry
+from .rules.hygiene import is_reported_empty
+from .rules.teaching import is_teaching_error
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
 
 #: The notebook rules ``--fix`` can fix, in the order the fixes apply.
@@ -122,20 +126,19 @@ def _fix_notebook(
     if wanted("NB502"):
         kept = []
         for index, cell in enumerate(cells):
-            source = source_text(cell.get("source", ""))
-            empty = not source.strip() and not (cell.get("cell_type") == "markdown" and cell.get("attachments"))
-            if empty and index not in held_code:
+            if is_reported_empty(cells, index) and index not in held_code:  # what NB502 reports, never a cell that held code
                 applied.append(AppliedFix(index, "NB502", f"removed the empty {cell.get('cell_type', 'code')} cell"))
             else:
                 kept.append(index)
         cells, origin = [cells[index] for index in kept], kept
     if wanted("NB501"):
+        code = "\n".join(source_text(cell.get("source", "")) for cell in cells if cell.get("cell_type") == "code")
         for position, cell in enumerate(cells):
             outputs = cell.get("outputs") or []
             if cell.get("cell_type") != "code" or not any(o.get("output_type") == "error" for o in outputs):
                 continue
-            if cell_suppresses(source_text(cell.get("source", "")), "NB501"):
-                continue
+            if cell_suppresses(source_text(cell.get("source", "")), "NB501") or is_teaching_error(cells, position, code):
+                continue  # an error shown on purpose is kept (see nb2prod.lint.rules.hygiene.is_teaching_error)
             cells[position] = {**cell, "outputs": [o for o in outputs if o.get("output_type") != "error"]}
             applied.append(AppliedFix(origin[position], "NB501", "cleared the stored error output"))
     if wanted("NB507") and (data.get("nbformat", 0), data.get("nbformat_minor", 0)) >= (4, 5):
@@ -144,6 +147,19 @@ def _fix_notebook(
     result = dict(data)
     result["cells"] = cells
     return result, applied
+
+
+def _refused(shown: str, error: Nb2prodError | None) -> FixResult:
+    """The result for a notebook fix could not read. One that lint reads (nbformat 3, a cell of unknown type) gets a
+    note saying why it is not fixed and how to convert it: lint reports its findings, and nothing else would say it."""
+    if isinstance(error, NotebookFormatError):
+        try:
+            read_notebook(shown, read_only=True)
+        except Nb2prodError:
+            return FixResult(shown, error=error)  # unreadable for lint too: lint reports it
+        how = f"; {error.hint}" if error.hint else ""
+        return FixResult(shown, notes=(f"not fixed: {error.message}{how}",))
+    return FixResult(shown, error=error)
 
 
 def _fix_ids(cells: list[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], list[tuple[int, str]]]:
@@ -242,7 +258,7 @@ def fix(
 
     for (shown, notebook, error, ignored), ruff_fix in zip(notebooks, by_notebook, strict=True):
         if notebook is None:
-            results.append(FixResult(shown, error=error))
+            results.append(_refused(shown, error))
             continue
         if ruff_fix.error is not None:
             results.append(FixResult(shown, error=_with_path(ruff_fix.error, shown), notes=tuple(ruff_fix.notes)))

@@ -2,9 +2,8 @@
 
 A rule is a small pure function from a ``LintContext`` to ``Hit``s (where and what); the engine
 turns hits into ``Finding``s by adding the path, code, severity and cell id, so rules never repeat
-that bookkeeping. Built-in rules live in ``nb2prod.lint.rules``; third-party rules come from the
-``nb2prod.rules`` entry point group, looked up the first time the registry is asked for, never at
-import time.
+that bookkeeping. This module knows no rule: the built-in rules (``nb2prod.lint.rules``) import it,
+and ``nb2prod.lint.registry`` gathers them with the plugins' rules, so imports flow one way.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, Nb2prodError
@@ -22,7 +20,6 @@ if TYPE_CHECKING:
     from ..notebook import Notebook
     from .context import LintContext
 
-ENTRY_POINT_GROUP = "nb2prod.rules"
 _CODE = re.compile(r"^[A-Z]+[0-9]+$")
 
 
@@ -105,7 +102,10 @@ class FileResult:
     """Lint's outcome for one file: its findings, or the error that kept it from being linted.
 
     ``notebook`` lets reports show the source line of a finding; ``notes`` tell the user what was
-    not checked and why (e.g. code rules skipped for a non-Python kernel).
+    not checked and why (e.g. code rules skipped for a non-Python kernel). ``ruff`` is False when
+    ruff's findings do not apply: the code cells are not Python 3 (another language, or Python 2),
+    or the file is not one ruff can read as it is (nbformat 3 upgraded in memory, cells of an
+    unknown type); they are then dropped, and a note says why.
     """
 
     path: str
@@ -113,6 +113,7 @@ class FileResult:
     error: Nb2prodError | None = None
     notebook: Notebook | None = None
     notes: list[str] = field(default_factory=list)
+    ruff: bool = True
 
 
 @dataclass(frozen=True)
@@ -163,29 +164,3 @@ class Registry(Mapping[str, Rule]):
 
     def __len__(self) -> int:
         return len(self._rules)
-
-
-@cache
-def registry() -> Registry:
-    """The rule registry, built on first use (plugins are loaded here, not at import)."""
-    from .rules import BUILTIN_RULES
-
-    return Registry([*BUILTIN_RULES, *_plugin_rules()])
-
-
-def _plugin_rules() -> list[Rule]:
-    from importlib.metadata import entry_points
-
-    found: list[Rule] = []
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = entry.load()
-        except Exception as exc:  # a broken plugin must not take lint down with it
-            raise ConfigError(f"cannot load lint rules from plugin '{entry.name}' ({entry.value}): {exc}") from None
-        items = loaded() if callable(loaded) and not isinstance(loaded, Rule) else loaded
-        items = [items] if isinstance(items, Rule) else list(items)
-        for item in items:
-            if not isinstance(item, Rule):
-                raise ConfigError(f"plugin '{entry.name}' provides {type(item).__name__}, not an nb2prod Rule")
-            found.append(item)
-    return found

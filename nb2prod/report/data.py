@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import RecordError, UsageError
 from ..records import DEFAULT_RUNS_DIR, DamagedRecord, RunRecord, find_record, scan_records
 from ..runs import MISSING, is_number, key_metrics, key_parameters, notebook_matches, sweep_runs
+from .monitoring import drift_history, promoted
 
 #: The history chart shows at most this many runs of a notebook (the latest, plus every run of the report): the page stays small.
 HISTORY_LIMIT = 300
@@ -86,6 +87,8 @@ class ReportData:
     environments: tuple[Environment, ...]
     environment_of: dict[str, str] = field(default_factory=dict)  # run id -> environment label
     sweep: str | None = None
+    drift: tuple[dict[str, Any], ...] = ()  # the latest drift decisions of the runs folder, newest first (report.monitoring)
+    stages: dict[str, dict[str, str]] = field(default_factory=dict)  # stage -> the run promoted to it
 
     def charted_metrics(self) -> list[str]:
         """The metrics with at least one finite number among the runs or their history: each gets charts."""
@@ -193,6 +196,8 @@ def gather(
         environments=environments,
         environment_of=environment_of,
         sweep=sweep,
+        drift=drift_history(runs_dir),
+        stages=promoted(runs_dir),
     )
 
 

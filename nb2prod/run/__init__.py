@@ -45,19 +45,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .. import audit
 from .._version import __version__
+from ..drift.capture import store_profiles
 from ..errors import RunError
 from ..record import recorded_metrics
 from ..records import DEFAULT_RUNS_DIR, RunRecord, current_runner, write_record
 from .environment import _environment, git_state, input_hashes, inputs_and_artifacts, installed_packages
 from .execute import _execute, _Outcome
 from .inject import ERROR_MARKER_TAG, INJECTED_TAG, injected_source, parameterise
+from .kernels import WarmKernels
 from .plan import DEFAULT_KERNEL, _plan, load_parameters_file
 
 __all__ = [
     "DEFAULT_KERNEL",
     "ERROR_MARKER_TAG",
     "INJECTED_TAG",
+    "WarmKernels",
     "git_state",
     "injected_source",
     "input_hashes",
@@ -81,6 +85,8 @@ def run_notebook(
     kernel: str | None = None,
     cwd: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    kernels: WarmKernels | None = None,
+    sweep: str | None = None,
 ) -> RunRecord:
     """Run ``notebook`` once in a fresh kernel and return its run record (already written to disk).
 
@@ -93,7 +99,10 @@ def run_notebook(
     ``kernel`` defaults to the notebook's kernelspec (``python3`` when it names none). ``cwd`` is the
     kernel's working folder (default: the current one); string parameters naming files that exist
     there are hashed into the record's ``inputs``, or its ``artifacts`` when the run creates or
-    writes them (a model saved to a path given as a parameter).
+    writes them (a model saved to a path given as a parameter). ``kernels`` (``WarmKernels``) hands
+    the run a kernel started ahead, as a sweep does to overlap one run's kernel start with the last
+    run's execution; the kernel is fresh all the same. ``sweep`` is the id of the sweep the run belongs
+    to, stored in its record.
 
     Raises ``ParameterError`` / ``RunError`` / ``NotebookReadError`` for bad input, before any
     kernel starts and before anything is written. Once the run has started the outcome is the
@@ -118,13 +127,14 @@ def run_notebook(
         kernel=plan.kernel,
         nb2prod_version=__version__,
         runner=current_runner(),
+        sweep=sweep,
         directory=run_dir,
     )
     write_record(record)  # before the kernel starts: a run killed with -9 still has its record (see records.settled)
     with ThreadPoolExecutor(max_workers=1) as pool:
         packages = pool.submit(installed_packages)  # ~0.1 s of metadata reading, done while the kernel starts
         try:
-            outcome = _execute(plan, run_dir, timeout)
+            outcome = _execute(plan, run_dir, timeout, kernels)
         except Exception as exc:  # a bug before papermill started: the record says failed (not running), the caller sees why
             error = {"cell_index": None, "cell_id": None, "ename": type(exc).__name__, "evalue": str(exc)}
             outcome = _Outcome("failed", error, None, exc)
@@ -139,9 +149,11 @@ def run_notebook(
             environment=_environment(packages),
             inputs=inputs,
             artifacts=artifacts,
+            profiles=store_profiles(outcome.output, run_dir, secrets=record.secrets) if outcome.output else {},
             runner=None,
         )
         write_record(record)
+    audit.record_run(record, plan.runs_dir)
     if outcome.unexpected is not None:
         raise outcome.unexpected  # a bug or an environment failure: the record says "failed", the caller sees why
     return record

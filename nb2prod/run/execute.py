@@ -31,6 +31,8 @@ from .streams import KernelStreams
 if TYPE_CHECKING:
     from jupyter_client.manager import AsyncKernelManager
 
+    from .kernels import WarmKernels
+
 
 @dataclass
 class _Outcome:
@@ -42,8 +44,11 @@ class _Outcome:
     unexpected: Exception | None = field(default=None, repr=False)
 
 
-def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
-    """Execute the parameterised notebook with papermill; what happens in the notebook is the outcome, not an exception."""
+def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKernels | None = None) -> _Outcome:
+    """Execute the parameterised notebook with papermill; what happens in the notebook is the outcome, not an exception.
+
+    ``kernels`` may hand the run a kernel started ahead (see ``nb2prod.run.kernels``); it is shut down with the run.
+    """
     import papermill
     from jupyter_client.manager import AsyncKernelManager
     from nbclient.exceptions import DeadKernelError
@@ -82,7 +87,9 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
         masker=masker,
     )
     interrupt = _Interrupt()
-    streams.append(KernelStreams(masker))
+    warm = kernels.take(plan.kernel, plan.cwd) if kernels is not None else None
+    streams.append(getattr(warm, "streams", None) or KernelStreams(masker))
+    streams[0].use(masker)  # a kernel started ahead masked only credential formats until now
 
     def error(index: int | None, ename: str, evalue: str) -> dict[str, Any]:
         original = origin[index] if index is not None and 0 <= index < len(origin) else None
@@ -102,6 +109,7 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
                 log_output=False,
                 shutdown_kernel="immediate",  # forwarded to nbclient: no graceful-shutdown stall (~3.5 s, one run in seven)
                 kernel_manager_class=TrackedKernelManager,
+                **({} if warm is None else {"km": warm}),  # nbclient uses a manager it is given, and leaves its clean-up to us
             )
     except PapermillExecutionError as exc:  # a cell raised, or a magic failed without an error output
         return _Outcome("failed", error(exc.cell_index, exc.ename, exc.evalue), output.data)
@@ -124,6 +132,10 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None) -> _Outcome:
         return _Outcome("failed", error(_running_cell(output.data), type(exc).__name__, str(exc)), output.data, exc)
     finally:
         _shut_down(managers)
+        if warm is not None:
+            from .kernels import shut_down
+
+            shut_down(warm)
         streams[0].finish()  # the kernel is gone: its last lines are in the pipe
     return _Outcome("ok", None, output.data)
 

@@ -34,6 +34,10 @@ class KernelStreams:
         self._thread = threading.Thread(target=self._pump, name="nb2prod-kernel-streams", daemon=True)
         self._thread.start()
 
+    def use(self, masker: Masker) -> None:
+        """Mask with ``masker`` from now on: a kernel started ahead of its run (``nb2prod.run.kernels``) learns the run's secrets."""
+        self._masker = masker
+
     def launch_options(self) -> dict[str, int]:
         """What the kernel's ``Popen`` gets: the pipe as its stdout and stderr."""
         return {"stdout": self._write, "stderr": self._write} if self._write >= 0 else {}

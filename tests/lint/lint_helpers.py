@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from nb2prod.lint.context import LintContext, LintSettings
 from nb2prod.lint.engine import LintOptions, Selection, lint_notebook
-from nb2prod.lint.rule import Finding, Hit, Rule, registry
+from nb2prod.lint.registry import registry
+from nb2prod.lint.rule import Finding, Hit, Rule
 from nb2prod.notebook import read_notebook
 
 DATA = Path(__file__).parent.parent / "data" / "lint"

@@ -357,10 +357,12 @@ def test_except_name_does_not_survive_its_cell() -> None:
     assert [i.name for i in analyze_notebook(["try:\n    pass\nexcept Exception as err:\n    pass", "print(err)"]).undefined()] == ["err"]
 
 
-def test_syntax_error_cell_contributes_nothing() -> None:
-    flow = analyze_notebook(["x = (", "print(x)"])
-    assert flow.cells[0].syntax_error is not None
-    assert flow.undefined() == [NameIssue("x", 1, 1, 7, ())]
+def test_syntax_error_cell_hides_undefined_names_below_it() -> None:
+    """A cell that does not parse may define anything: reads below it are not undefined, reads above it are."""
+    flow = analyze_notebook(["print(y)", "x = (", "print(x)"])
+    assert flow.cells[1].syntax_error is not None and flow.cells[1].defines == {}
+    assert flow.first_unparsed == 1
+    assert flow.undefined() == [NameIssue("y", 0, 1, 7, ())]
 
 
 def test_nb201_defined_only_outside_the_selection() -> None:

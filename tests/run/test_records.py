@@ -83,6 +83,7 @@ WRONG = [
     ("environment__packages__numpy", 1, "'environment.packages.numpy' is the number 1, expected a string"),
     ("inputs", {"data.csv": None}, "'inputs.data.csv' is null, expected a string"),
     ("artifacts", {"model.bin": 1}, "'artifacts.model.bin' is the number 1, expected a string"),
+    ("profiles", {"train": "profile-train.json"}, "'profiles.train' is the string \"profile-train.json\", expected an object"),
     ("runner", "me", "'runner' is the string \"me\", expected an object or null"),
     ("given", ["seed", 1], "'given' is a list, expected a list of strings or null"),
     ("duration_s", "sk-proj-" + "Ab3dEf6hIj" * 4, "'duration_s' is the string \"***\", expected a number or null"),

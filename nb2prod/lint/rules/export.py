@@ -163,33 +163,71 @@ def check_several_parameter_cells(ctx: LintContext) -> Iterator[Hit]:
         yield Hit(index, f"a second parameters cell (the first is cell {cells[0] + 1}); papermill injects after the first only")
 
 
-def _only_imports(tree: ast.Module) -> bool:
-    return all(
-        # `pass` is what setup magics (`%load_ext`, `%matplotlib inline`, `!pip install`) become
-        isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass)) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
-        for node in tree.body
-    )
+#: Last names of calls that set a session up rather than do the notebook's work: a setup section may hold them.
+_SETUP_CALLS = frozenset(
+    {
+        "filterwarnings", "simplefilter", "append", "insert", "set_option", "use", "set", "set_theme", "set_style",
+        "set_context", "set_palette", "load_dotenv", "set_printoptions", "basicConfig", "setLevel", "download",
+        "seed", "manual_seed", "set_seed", "seed_everything", "set_random_seed", "disable_eager_execution",
+        "enable_eager_execution", "register_matplotlib_converters", "init_notebook_mode", "output_notebook",
+        "config_context", "set_config", "chdir", "makedirs", "mkdir", "rc", "update", "set_matplotlib_formats",
+    }
+)  # fmt: skip
+
+
+def _is_setup_statement(node: ast.stmt) -> bool:
+    """An import, a docstring, a magic (``pass`` once transformed), or a call / assignment that sets the session up."""
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass, ast.Assert)):
+        return True  # an assert at the top checks versions: `assert sklearn.__version__ >= "1.0"`
+    if isinstance(node, ast.Expr):
+        value = node.value
+        if isinstance(value, ast.Constant):
+            return True
+        if isinstance(value, ast.Call):
+            func = value.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            return name in _SETUP_CALLS
+        return False
+    if isinstance(node, ast.Assign):
+        # os.environ["X"] = ..., plt.rcParams["figure.dpi"] = ..., pd.options.display.max_rows = ...
+        return all(isinstance(target, (ast.Subscript, ast.Attribute)) for target in node.targets)
+    if isinstance(node, ast.Try):
+        return all(_is_setup_statement(inner) for inner in node.body)  # try: import x / except ImportError
+    return False
 
 
 def check_scattered_imports(ctx: LintContext) -> Iterator[Hit]:
-    """NB206: imports after the first cell that does other work."""
-    if not ctx.is_python:
+    """NB206: in the cells bound for export, imports after the first cell that does other work; one finding per notebook.
+
+    Only exported cells matter: they become the module, where a late import is a hidden dependency.
+    A notebook that exports nothing is not checked: textbooks and courses import where a name is
+    first used, on purpose. The setup section at the top is every exported cell before the first
+    one that does more than import and set up (``warnings.filterwarnings``, ``sys.path.append``,
+    ``os.environ[...] = ...``, magics…), however many cells and markdown cells it spans.
+    """
+    if not ctx.is_python or not ctx.export_cells:
         return
-    boundary = None
-    for cell in ctx.code_cells():
-        tree = ctx.trees.get(cell.index)
-        if tree is None or "parameters" in cell.roles:
+    started = False
+    late: list[tuple[int, list[ast.Import | ast.ImportFrom]]] = []
+    for index in sorted(ctx.export_cells):
+        tree = ctx.trees.get(index)
+        if tree is None:
             continue
-        if boundary is None:
-            if not _only_imports(tree):
-                boundary = cell.index
+        if not started:
+            started = not all(_is_setup_statement(node) for node in tree.body)
             continue
         imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
         if imports:
-            names = sorted({alias.asname or alias.name for node in imports for alias in node.names})
-            shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
-            message = f"import of {shown} far from the imports at the top; gather imports in the first cells"
-            yield Hit(cell.index, message, imports[0].lineno, 1)
+            late.append((index, imports))
+    if not late:
+        return
+    index, imports = late[0]
+    names = sorted({alias.asname or alias.name for node in imports for alias in node.names})
+    shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+    others = [other for other, _ in late[1:]]
+    more = f" (and in {_cells_list(others)})" if others else ""
+    message = f"import of {shown} below the exported code{more}: gather the module's imports in its first exported cell"
+    yield Hit(index, message, imports[0].lineno, 1)
 
 
 def check_relative_import(ctx: LintContext) -> Iterator[Hit]:
@@ -317,16 +355,22 @@ RULES: tuple[Rule, ...] = (
         "NB206",
         "scattered-imports",
         Severity.WARNING,
-        "imports outside the first code cells",
+        "imports scattered through the cells bound for export",
         check_scattered_imports,
         RuleDoc(
-            what="An import in a code cell after the first cell that does more than import.",
-            why="Dependencies hidden deep in a notebook are missed when it is exported or its environment is set up; a "
-            "reader cannot tell what the notebook needs.",
-            bad="# cell 1\nimport pandas as pd\ndf = pd.read_csv(path)\n# cell 5\nfrom sklearn.metrics import f1_score",
-            good="# cell 1\nimport pandas as pd\nfrom sklearn.metrics import f1_score",
-            fix="Move the import to the imports at the top. Not auto-fixable.",
-            limits="Imports inside functions are not reported; a first cell that mixes imports and code counts as part of the top.",
+            what="In a notebook that exports cells, an import in an exported cell below the first exported cell that does "
+            "more than import and set up. One finding per notebook, at the first late import, listing the other cells. "
+            "The setup section at the top may span several cells (with markdown between) and hold setup calls "
+            "(`warnings.filterwarnings`, `sys.path.append`, `os.environ[...] = ...`, `pd.set_option`, magics).",
+            why="The exported module gets its imports in the middle of its code: a dependency hidden below the code that "
+            "needs it at import time, missed by a reader and by tools that list a module's imports from its top.",
+            bad="# cell 1 (#| export)\nimport pandas as pd\ndf = pd.read_csv(path)\n# cell 5 (#| export)\n"
+            "from sklearn.metrics import f1_score",
+            good="# cell 1 (#| export)\nimport pandas as pd\nfrom sklearn.metrics import f1_score",
+            fix="Move the import to the imports in the first exported cell. Not auto-fixable.",
+            limits="Notebooks that export nothing are not checked (importing where a name is first used is how "
+            "textbooks and courses are written). Imports inside functions are not reported; a first cell that mixes "
+            "imports and code counts as part of the top.",
         ),
     ),
     Rule(

@@ -179,7 +179,11 @@ def named_values(nodes: Sequence[ast.AST]) -> Iterator[tuple[str, ast.expr]]:
 
 def _code_secrets(cell: Cell) -> Iterator[Hit]:
     source = cell.source  # comments, shell commands and cells that do not parse included
+    seen: set[str] = set()
     for kind, match in find_tokens(source):
+        if match.group() in seen:
+            continue  # one finding per token and cell
+        seen.add(match.group())
         start = match.start()
         yield Hit(
             cell.index,
@@ -189,17 +193,36 @@ def _code_secrets(cell: Cell) -> Iterator[Hit]:
         )
 
 
+#: A value that names a file (``key.json``, ``secrets/sa.pem``): the name of where a secret is, not the secret.
+_FILE_NAME = re.compile(
+    r"^[\w.~-][\w .~/\\-]*\.(?:json|pem|p12|pfx|key|crt|cer|der|txt|yaml|yml|toml|ini|cfg|conf|env|pkl|pickle|csv|jks|keystore|gpg|asc)$",
+    re.IGNORECASE,
+)
+#: A value that names an environment variable or a setting (``"DB_PASSWORD"``): a reference, not the secret.
+_CONSTANT_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+
+
+def _names_not_secret(value: str) -> bool:
+    """Whether a literal bound to a secret-like name is plainly something else: a file name or an environment variable's name."""
+    text = value.strip()
+    return bool(_FILE_NAME.match(text) or _CONSTANT_NAME.match(text))
+
+
 def _named_secrets(ctx: LintContext, cell: Cell) -> Iterator[Hit]:
     index = cell.index
     nodes = ctx.nodes.get(index)
     if nodes is None or not _SECRET_NAME_HINT.search(cell.source):
         return  # no name in the cell can be secret-like: skip the walk
+    reported: set[str] = set()  # one finding per literal and cell: the same key used three times is one leak
     for name, value in named_values(nodes):
-        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)) or value.value in reported:
             continue  # a call (os.environ[...], getpass()) or an expression: not a literal
         kind = secret_kind(name)
-        if kind is None or not looks_like_secret(kind, value.value) or next(find_tokens(value.value), None):
+        if kind is None or _names_not_secret(value.value) or not looks_like_secret(kind, value.value):
+            continue  # judge the value, not only the name: `GOOGLE_APPLICATION_CREDENTIALS = "key.json"` is a file name
+        if next(find_tokens(value.value), None):
             continue  # a token in a known format was already reported by the source scan
+        reported.add(value.value)
         yield Hit(
             index,
             f"literal {kind} '{mask(value.value)}' assigned to '{name}': read it from the environment (os.environ) or a secret store",
@@ -275,8 +298,35 @@ def _installs(magic: Magic) -> bool:
     return magic.kind == "line" and magic.name in _INSTALL_MAGICS and magic.args.split()[:1] == ["install"]
 
 
+#: A condition that holds only on a hosted notebook service (Colab, Kaggle, SageMaker, Binder, Databricks).
+_HOSTED = re.compile(r"colab|kaggle|sagemaker|binder|databricks|paperspace|gradient", re.IGNORECASE)
+
+
+def _hosted_only_lines(tree: ast.Module | None) -> set[int]:
+    """Lines that run only on a hosted service: bodies of ``if IS_COLAB:`` / ``if "google.colab" in sys.modules:``
+    and of ``try: import google.colab`` blocks."""
+    lines: set[int] = set()
+    if tree is None:
+        return lines
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If):
+            hosted = bool(_HOSTED.search(ast.unparse(node.test)))
+        elif isinstance(node, ast.Try):
+            hosted = any(isinstance(inner, (ast.Import, ast.ImportFrom)) and _HOSTED.search(ast.unparse(inner)) for inner in node.body)
+        else:
+            continue
+        for statement in node.body if hosted else ():
+            lines.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+    return lines
+
+
 def check_pip_install(ctx: LintContext) -> Iterator[Hit]:
-    """NB303: ``!pip install``, ``%pip install``, ``%conda install`` and friends, and installs in ``%%bash`` cells."""
+    """NB303: ``!pip install``, ``%pip install``, ``%conda install`` and friends, and installs in ``%%bash`` cells.
+
+    One finding per cell (the first install; the others are the same fix). Installs that run only on a
+    hosted notebook service (under ``if IS_COLAB:``, ``if "google.colab" in sys.modules:``…) are not
+    reported: they set up a throw-away machine on purpose.
+    """
     if not ctx.is_python:
         return
     for cell in ctx.code_cells():
@@ -291,10 +341,16 @@ def check_pip_install(ctx: LintContext) -> Iterator[Hit]:
         if script is not None and script.name in _SHELL_CELL_MAGICS:
             body = enumerate(lines[script.line :], start=script.line + 1)
             found += [(number, len(line) - len(line.lstrip()) + 1) for number, line in body if _INSTALL_COMMAND.search(line.strip())]
-        for line, column in sorted(found):
+        if not found:
+            continue
+        hosted = _hosted_only_lines(ctx.trees.get(cell.index))
+        found = [(line, column) for line, column in sorted(found) if line not in hosted]
+        if found:
+            line, column = found[0]
+            more = f" (and {len(found) - 1} more in this cell)" if len(found) > 1 else ""
             yield Hit(
                 cell.index,
-                "package installed from inside the notebook: declare the dependency in requirements.txt or pyproject.toml instead",
+                f"package installed from inside the notebook{more}: declare the dependency in requirements.txt or pyproject.toml instead",
                 line,
                 column,
             )
@@ -305,15 +361,38 @@ def check_pip_install(ctx: LintContext) -> Iterator[Hit]:
 _USER_PATH = re.compile(r"/home/[^/\s'\"<>:]+/|/Users/[^/\s'\"<>:]+/|[A-Za-z]:(?:\\{1,2}|/)Users(?:\\{1,2}|/)[^\\/\s'\"<>:]+(?:\\{1,2}|/)")
 
 
+#: Users that name a container or CI image, not a person.
+_GENERIC_USERS = frozenset({"jovyan", "runner", "ubuntu", "user", "vscode", "codespace", "ec2-user", "sagemaker-user", "app", "docker"})
+#: What follows a home path that sits inside an installed library (a warning's or log line's source file).
+_LIBRARY_PATH = re.compile(
+    r"site-packages|dist-packages|[\\/]lib[\\/]python|[\\/]Lib[\\/]|conda|[\\/]\.?venv|[\\/]\.cache[\\/]|[\\/]\.keras[\\/]|"
+    r"tensorflow_datasets|nltk_data|scikit_learn_data|huggingface|gensim-data|[\\/]\.kaggle[\\/]"
+)
+#: Outputs where a path is a library's, not the notebook's: warnings and log lines on stderr, traceback frames.
+_LIBRARY_LABELS = frozenset({"stderr output", "error traceback"})
+
+
 def _user_path(text: str) -> str | None:
-    match = _USER_PATH.search(text) if "/home/" in text or "Users" in text else None
-    return match.group() if match else None
+    """The first home directory of a person in ``text`` that is not the location of an installed library."""
+    if "/home/" not in text and "Users" not in text:
+        return None
+    for match in _USER_PATH.finditer(text):
+        user = re.split(r"[\\/]+", match.group().rstrip("\\/"))[-1]
+        if user.lower() in _GENERIC_USERS or _LIBRARY_PATH.search(text, match.end() - 1, match.end() + 160):
+            continue
+        return match.group()
+    return None
 
 
 def check_user_path_in_output(ctx: LintContext) -> Iterator[Hit]:
-    """NB304: outputs that show a user's home directory."""
+    """NB304: outputs that show a person's home directory (not inside a library's warning, traceback or install path)."""
     for cell in ctx.code_cells():
-        found = ((label, _user_path(text)) for texts in output_texts(cell, ("text/plain", "text/html")) for label, text in texts)
+        found = (
+            (label, _user_path(text))
+            for texts in output_texts(cell, ("text/plain", "text/html"))
+            for label, text in texts
+            if label not in _LIBRARY_LABELS
+        )
         label, path = next(((label, path) for label, path in found if path), (None, None))
         if path:
             yield Hit(cell.index, f"{label} shows the local path '{path}': clear the output or print paths relative to the project")
@@ -369,7 +448,10 @@ RULES: tuple[Rule, ...] = (
         check_pip_install,
         RuleDoc(
             what="`!pip install`, `%pip install`, `!python -m pip install`, `%conda install`, `%mamba install`, "
-            "`!uv pip install` and the like in a code cell, and install commands in `%%bash` cells.",
+            "`!uv pip install` and the like in a code cell, and install commands in `%%bash` cells. One finding per "
+            'cell. Installs that run only on a hosted service are not reported: under `if IS_COLAB:`, `if "google.colab" '
+            "in sys.modules:`, `if IN_KAGGLE:` (any condition naming Colab, Kaggle, SageMaker, Binder, Databricks) or "
+            "in a `try:` block that imports `google.colab`.",
             why="The environment the notebook ran in is then defined by whatever the cells installed that day, in no lock "
             "file; a run next month or on another machine gets other versions, and installing at run time needs network "
             "access a scheduler may not have.",
@@ -377,7 +459,8 @@ RULES: tuple[Rule, ...] = (
             good="# requirements.txt: lightgbm==4.3.0\nimport lightgbm as lgb",
             fix="Declare the dependency (pinned) in requirements.txt or pyproject.toml and install it before the run; "
             "`nb2prod export` pins what the notebook imports. Not auto-fixable.",
-            limits="Installs through `subprocess` or `os.system` are not seen.",
+            limits="Installs through `subprocess` or `os.system` are not seen. A hosted-service guard is recognised by "
+            "its wording only; `else:` branches of such guards are reported.",
         ),
     ),
     Rule(
@@ -387,15 +470,18 @@ RULES: tuple[Rule, ...] = (
         "outputs contain local paths or user names",
         check_user_path_in_output,
         RuleDoc(
-            what="Outputs (stream, text/plain, text/html, error message and traceback) that show a home directory: "
-            "`/home/<user>/`, `/Users/<user>/`, `C:\\Users\\<user>\\`. One finding per cell.",
+            what="Outputs (stdout, text/plain, text/html, error message) that show a person's home directory: "
+            "`/home/<user>/`, `/Users/<user>/`, `C:\\Users\\<user>\\`. One finding per cell. Not reported: paths in "
+            "stderr (library warnings and log lines) and traceback frames, inside an installed library or a library's "
+            "data cache (`site-packages`, a conda or virtual environment, `.cache`, `.keras`, `tensorflow_datasets`, "
+            "`nltk_data`…), and generic users of containers and CI (`jovyan`, `runner`, `ubuntu`…).",
             why="They reveal user names and the layout of a machine in a shared file, and usually mean the code behind "
             "them uses machine-specific paths.",
             bad="print(model_path)\n# output:\n# /home/alice/models/churn.pkl",
             good="print(model_path.relative_to(PROJECT_ROOT))\n# output:\n# models/churn.pkl",
             fix="Clear the output (`nb2prod strip`) or print paths relative to the project. Not auto-fixable.",
-            limits="Only the three home-directory forms are recognised; generic service users (`/home/jovyan/`, "
-            "`/home/runner/`) are reported too.",
+            limits="Only the three home-directory forms are recognised; a user's path printed to stderr by the "
+            "notebook's own code is not reported.",
         ),
     ),
 )

@@ -8,7 +8,8 @@ from collections.abc import Iterator, Mapping
 
 from ..context import LintContext
 from ..rule import Hit, Rule, RuleDoc, Severity
-from .portability import cell_column, shorten
+from .portability import _ABSOLUTE_PATH, cell_column, shorten
+from .sklearn_random import is_literal, keyword_value, seeded_by_outer, sklearn_call_is_random, sklearn_random_callable
 
 _STDLIB_DRAWS = (
     "random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform", "triangular", "gauss",
@@ -62,16 +63,31 @@ _SEED_HINTS: Mapping[str, str] = {
 }
 
 
+_ALL_FAMILIES = ("random", "numpy", "torch", "tensorflow")
+_FAMILY_ROOTS: Mapping[str, str] = {"random": "random", "numpy": "numpy", "torch": "torch", "tensorflow": "tensorflow"}
+
+
 def seeded_families(qualname: str) -> tuple[str, ...]:
-    """The random families a seeding call with this qualified name seeds (empty if it is no seeding call)."""
+    """The random families a seeding call with this qualified (or plain) name seeds (empty if it is no seeding call).
+
+    Besides the libraries' own calls (``random.seed``, ``np.random.seed``, ``torch.manual_seed``…),
+    a seed is often set through a helper: ``transformers.set_seed``, ``accelerate.utils.set_seed``,
+    ``lightning.seed_everything``, ``keras.utils.set_random_seed``, a project's own
+    ``utils.seed_everything(42)`` or a ``set_seed`` defined in the notebook. Any call whose last name
+    contains ``seed`` counts as seeding every family, except calls inside a family's own package
+    (``torch.cuda.manual_seed_all``), which seed that family. ``sklearn.utils.check_random_state(SEED)``
+    makes the seeded generator scikit-learn code draws from, so it counts for numpy.
+    """
     if qualname in _SEEDS:
         return _SEEDS[qualname]
-    root, last = qualname.split(".")[0], qualname.rsplit(".", 1)[-1]
-    if root in ("lightning", "pytorch_lightning", "lightning_fabric") and last == "seed_everything":
-        return ("random", "numpy", "torch")
-    if root == "transformers" and last == "set_seed":
-        return ("random", "numpy", "torch", "tensorflow")
-    return ()
+    root, last = qualname.split(".")[0], qualname.rsplit(".", 1)[-1].lower()
+    if qualname == "sklearn.utils.check_random_state" or (root == "sklearn" and last == "check_random_state"):
+        return ("numpy",)
+    if "seed" not in last:
+        return ()
+    if root in _FAMILY_ROOTS:
+        return (_FAMILY_ROOTS[root],)
+    return _ALL_FAMILIES
 
 
 def has_seed(call: ast.Call, keywords: tuple[str, ...] = ("seed", "a", "x")) -> bool:
@@ -86,17 +102,55 @@ def _imports_any(ctx: LintContext, packages: frozenset[str]) -> bool:
     return any(target.split(".")[0] in packages for target in ctx.aliases.values())
 
 
+#: Last names of calls that only show what they are given: a draw made for them changes no result.
+_DISPLAY_SINKS = frozenset(
+    {
+        "print", "display", "DataFrame", "Series", "plot", "scatter", "hist", "hist2d", "imshow", "matshow", "bar", "barh",
+        "pcolormesh", "pcolor", "contour", "contourf", "heatmap", "histplot", "scatterplot", "lineplot", "kdeplot",
+        "boxplot", "violinplot", "plot_surface", "fill_between", "errorbar", "pie", "stem", "step", "quiver", "Image",
+    }
+)  # fmt: skip
+
+
+def _display_only(ctx: LintContext, index: int, calls: list[ast.Call]) -> set[int]:
+    """Ids of the calls of a cell whose result is only shown: inside a print, display, plot or DataFrame call, or the cell's shown value."""
+    shown: set[int] = set()
+    for call in calls:
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name in _DISPLAY_SINKS:
+            for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+                shown.update(id(node) for node in ast.walk(argument) if isinstance(node, ast.Call))
+    tree = ctx.trees.get(index)
+    last = tree.body[-1] if tree is not None and tree.body else None
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+        func = last.value.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name != "shuffle":  # shuffle works in place
+            shown.add(id(last.value))  # the value the cell shows: `np.random.rand(3, 4)`, `random.choice(pairs)`
+    return shown
+
+
 def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
-    """NB401: the first unseeded draw per family (random, numpy, torch, tensorflow)."""
+    """NB401: the first unseeded draw per family (random, numpy, torch, tensorflow) whose result is used, not only shown."""
     if not ctx.is_python or not _imports_any(ctx, _RANDOM_PACKAGES):
         return
     seeded: set[str] = set()
     candidates: list[tuple[int, ast.Call, str, bool]] = []  # (cell, call, family, is a generator)
     for index, calls in sorted(ctx.calls.items()):
+        shown: set[int] | None = None  # computed for a cell only when it draws
         for call in calls:
             qualname = ctx.qualified_name(call.func)
             if qualname is None:
+                func = call.func
+                last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+                if "seed" in last.lower() and has_seed(call):
+                    seeded.update(seeded_families(ast.unparse(func)))  # a helper defined in the notebook
                 continue
+            if qualname in GENERATORS or qualname in DRAWS:
+                shown = _display_only(ctx, index, calls) if shown is None else shown
+                if id(call) in shown:
+                    continue  # `print(random.choice(pairs))`, `plt.imshow(np.random.rand(8, 8))`: nothing depends on it
             if qualname in GENERATORS and not has_seed(call):
                 candidates.append((index, call, GENERATORS[qualname], True))
             elif qualname in DRAWS and not any(keyword.arg in ("seed", "generator") for keyword in call.keywords):
@@ -118,63 +172,22 @@ def check_unseeded_random(ctx: LintContext) -> Iterator[Hit]:
 
 # --- NB402 ------------------------------------------------------------------------------------------
 
-_SKLEARN_RANDOM = frozenset(
-    {
-        "train_test_split", "ShuffleSplit", "StratifiedShuffleSplit", "GroupShuffleSplit", "RepeatedKFold",
-        "RepeatedStratifiedKFold", "IsolationForest", "RandomTreesEmbedding", "SGDClassifier", "SGDRegressor",
-        "SGDOneClassSVM", "Perceptron", "MLPClassifier", "MLPRegressor", "KMeans", "MiniBatchKMeans", "BisectingKMeans",
-        "SpectralClustering", "GaussianMixture", "BayesianGaussianMixture", "PCA", "TruncatedSVD", "NMF", "MiniBatchNMF",
-        "FastICA", "TSNE", "LatentDirichletAllocation", "RandomizedSearchCV", "HalvingRandomSearchCV", "permutation_importance",
-    }
-)  # fmt: skip
-_SKLEARN_RANDOM_PREFIXES = (
-    "RandomForest", "ExtraTree", "GradientBoosting", "HistGradientBoosting", "DecisionTree", "AdaBoost", "Bagging", "PassiveAggressive",
-)  # fmt: skip
-#: Splitters that are random only with ``shuffle=True``.
-_SKLEARN_SHUFFLE_ONLY = frozenset({"KFold", "StratifiedKFold", "GroupKFold", "StratifiedGroupKFold"})
-
-
-def _keyword(call: ast.Call, name: str) -> ast.expr | None:
-    return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
-
-
-def _is_literal(node: ast.expr | None, value: object) -> bool:
-    return isinstance(node, ast.Constant) and node.value is value
-
-
-def sklearn_random_callable(qualname: str) -> str | None:
-    """The callable's short name if it is a scikit-learn callable that takes ``random_state``, else None."""
-    if not qualname.startswith("sklearn."):
-        return None
-    last = qualname.rsplit(".", 1)[-1]
-    if (
-        last in _SKLEARN_RANDOM
-        or last in _SKLEARN_SHUFFLE_ONLY
-        or last.startswith(_SKLEARN_RANDOM_PREFIXES)
-        or qualname in ("sklearn.utils.resample", "sklearn.utils.shuffle")
-        or (qualname.startswith("sklearn.datasets.") and last.startswith("make_"))
-    ):
-        return last
-    return None
-
 
 def check_sklearn_random_state(ctx: LintContext) -> Iterator[Hit]:
-    """NB402: scikit-learn calls that take ``random_state`` without one (or with ``None``)."""
+    """NB402: scikit-learn calls that draw random numbers without ``random_state`` (or with ``None``)."""
     if not ctx.is_python or not _imports_any(ctx, frozenset({"sklearn"})):
         return
     for index, calls in sorted(ctx.calls.items()):
+        seeded = seeded_by_outer(calls)
         for call in calls:
             qualname = ctx.qualified_name(call.func)
             last = sklearn_random_callable(qualname) if qualname else None
             if last is None or any(keyword.arg is None for keyword in call.keywords):
                 continue  # not ours, or **kwargs may carry random_state
-            shuffle = _keyword(call, "shuffle")
-            if last in _SKLEARN_SHUFFLE_ONLY and not _is_literal(shuffle, True):
+            if id(call) in seeded or not sklearn_call_is_random(last, call):
                 continue
-            if last == "train_test_split" and _is_literal(shuffle, False):
-                continue  # no shuffling, nothing random
-            state = _keyword(call, "random_state")
-            if state is not None and not _is_literal(state, None):
+            state = keyword_value(call, "random_state")
+            if state is not None and not is_literal(state, None):
                 continue
             how = "with random_state=None" if state is not None else "without random_state"
             yield Hit(
@@ -219,7 +232,7 @@ def reader_name(ctx: LintContext, call: ast.Call) -> str | None:
 
 
 def _opens_for_writing(call: ast.Call) -> bool:
-    mode = call.args[1] if len(call.args) > 1 else _keyword(call, "mode")
+    mode = call.args[1] if len(call.args) > 1 else keyword_value(call, "mode")
     return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and any(flag in mode.value for flag in "wax")
 
 
@@ -240,6 +253,25 @@ def _display(value: str) -> str:
     return shorten(shown)
 
 
+#: Storage that only the author's account can read: its content is not what a URL's reader sees.
+_PRIVATE_STORAGE = re.compile(r"^(?:s3a?|gs|gcs|abfss?|az|hdfs|dbfs)://", re.IGNORECASE)
+
+
+def _unrecorded(value: str) -> str | None:
+    """What kind of unrecorded input a literal is: "storage URL", "absolute path", or None.
+
+    Public web URLs (``https://raw.githubusercontent.com/…``, a tutorial's dataset) name the same
+    data for everyone: a parameter adds nothing. Home directories (``/home/…``, ``~/…``, ``C:\\…``)
+    are NB301's; NB403 reports the other absolute paths (``/kaggle/input/…``, ``/data/…``, ``/mnt/…``)
+    and private storage (``s3://``, ``gs://``, ``abfs://``, ``hdfs://``, ``dbfs://``).
+    """
+    if _PRIVATE_STORAGE.match(value):
+        return "storage URL"
+    if _ABSOLUTE.match(value) and not _ABSOLUTE_PATH.match(value):
+        return "absolute path"
+    return None
+
+
 def check_unrecorded_data_source(ctx: LintContext) -> Iterator[Hit]:
     """NB403: a data-reading call whose path is a literal URL or absolute path outside the ``parameters`` cell."""
     if not ctx.is_python:
@@ -252,7 +284,7 @@ def check_unrecorded_data_source(ctx: LintContext) -> Iterator[Hit]:
             if name is None or (name in _OPENERS and _opens_for_writing(call)):
                 continue
             for node, value in _path_literals(call):
-                where = "URL" if _REMOTE.match(value) else "absolute path" if _ABSOLUTE.match(value) else None
+                where = _unrecorded(value)
                 if where:
                     yield Hit(
                         cell.index,
@@ -280,12 +312,17 @@ RULES: tuple[Rule, ...] = (
             bad="import numpy as np\nnoise = np.random.randn(100)",
             good="import numpy as np\nrng = np.random.default_rng(42)\nnoise = rng.standard_normal(100)",
             fix="Seed once near the top (`random.seed`, `np.random.seed`, `torch.manual_seed`, `tf.random.set_seed`, or "
-            "`transformers.set_seed` / `lightning.seed_everything` for all at once), preferably from a parameter, or "
-            "pass a seed to the generator. Not auto-fixable.",
-            limits="Heuristic: calls are recognised through the notebook's imports only, so draws through objects "
+            "a helper for all at once: `transformers.set_seed`, `accelerate.utils.set_seed`, `lightning.seed_everything`, "
+            "`keras.utils.set_random_seed`, your own `set_seed(SEED)`), preferably from a parameter, or pass a seed to "
+            "the generator. Not auto-fixable.",
+            limits="Heuristic: draws whose result is only shown are not reported (inside `print`, `display`, a plot "
+            "call or `pd.DataFrame(...)`, or the value a cell shows, like `np.random.rand(3, 4)` alone). Calls are "
+            "recognised through the notebook's "
+            "imports only, so draws through objects "
             "(`rng.random()`), `from random import *`, weight initialisation inside model constructors and other "
-            "libraries are not seen. Where in the notebook the seed is set does not matter. A seed call with no "
-            "argument or `None` does not count as a seed.",
+            "libraries are not seen. Where in the notebook the seed is set does not matter. Any call whose name "
+            "contains `seed` (`set_seed(42)`, `seed_everything(SEED)`, a helper of the project) counts as seeding every "
+            "library, whatever it really does. A seed call with no argument or `None` does not count as a seed.",
         ),
     ),
     Rule(
@@ -296,16 +333,23 @@ RULES: tuple[Rule, ...] = (
         check_sklearn_random_state,
         RuleDoc(
             what="Calls of scikit-learn splitters, estimators, decompositions, searches and dataset generators that "
-            "take `random_state` (`train_test_split`, `RandomForestClassifier`, `KMeans`, `KFold(shuffle=True)`…) "
-            "without it or with `random_state=None`.",
+            "draw random numbers with the arguments given, without `random_state` or with `random_state=None`. A table "
+            "says which: always random by default (`train_test_split` unless `shuffle=False`, tree ensembles and "
+            "decision trees, `KMeans`, `GaussianMixture`, `TSNE`, `TruncatedSVD`, `MLPClassifier`, `SGDClassifier`, "
+            "`RandomizedSearchCV`, `make_*` dataset generators…), and random only with some arguments: `KFold` and "
+            "friends with `shuffle=True`, `PCA` with `svd_solver='randomized'` or `'arpack'`, `LogisticRegression` with "
+            "`solver='sag'`, `'saga'` or `'liblinear'`, `Lasso`/`ElasticNet` with `selection='random'`, `SVC` with "
+            "`probability=True`, `NMF` with `init='random'`, `HistGradientBoosting*` with `early_stopping=True`…",
             why="With no random_state each run splits the data and fits the model differently, so scores change from "
             "run to run and a reported metric cannot be reproduced.",
             bad="from sklearn.model_selection import train_test_split\nX_train, X_test = train_test_split(X)",
             good="from sklearn.model_selection import train_test_split\nX_train, X_test = train_test_split(X, random_state=42)",
             fix="Pass `random_state=SEED` (an int, ideally a parameter). Not auto-fixable.",
-            limits="Calls passing `**kwargs` are skipped (random_state may be in them); `KFold`-like splitters count only "
-            "with a literal `shuffle=True`. A global `np.random.seed` makes such calls repeatable in a fixed call order, "
-            "but they are still reported.",
+            limits="Calls passing `**kwargs` are skipped (random_state may be in them); an argument that decides "
+            "randomness must be a literal to count (`PCA(svd_solver=solver)` is not reported). Randomness that depends "
+            "on the data is not known: `PCA()` and `HistGradientBoosting*()` become random on large data (`svd_solver="
+            "'auto'`, `early_stopping='auto'`) and are not reported. A global `np.random.seed` makes such calls "
+            "repeatable in a fixed call order, but they are still reported.",
         ),
     ),
     Rule(
@@ -317,11 +361,14 @@ RULES: tuple[Rule, ...] = (
         RuleDoc(
             what="Data-reading calls (`pandas.read_*`, `polars.read_*`/`scan_*`, `numpy.load`/`loadtxt`/`genfromtxt`, "
             "`open`, `requests.get`, `urlopen`, `joblib.load`, `torch.load`, `datasets.load_dataset`) whose path is a "
-            "literal URL or absolute path, outside the `parameters` cell.",
+            "literal private storage URL (`s3://`, `gs://`, `abfs://`, `hdfs://`, `dbfs://`) or an absolute path outside "
+            "home directories (`/kaggle/input/…`, `/data/…`, `/mnt/…`), outside the `parameters` cell. Public web URLs "
+            "(`https://…`, a tutorial's dataset) are not reported: they name the same data for everyone. Home "
+            "directories (`/home/…`, `~/…`, `C:\\…`) are NB301's.",
             why="The input of a run is hidden in the code: a run record cannot say which data produced the results, "
             "and pointing the notebook at other data means editing it.",
-            bad='import pandas as pd\ndf = pd.read_csv("https://example.org/data/train.csv")',
-            good='import pandas as pd\n# parameters cell: DATA_URL = "https://example.org/data/train.csv"\ndf = pd.read_csv(DATA_URL)',
+            bad='import pandas as pd\ndf = pd.read_csv("s3://churn-data/train.csv")',
+            good='import pandas as pd\n# parameters cell: DATA_URL = "s3://churn-data/train.csv"\ndf = pd.read_csv(DATA_URL)',
             fix="Move the location into the `parameters` cell and pass the name to the reader. Not auto-fixable.",
             limits="Only literal first arguments (or path keywords) of the listed readers; paths built in another "
             "statement are not followed. Relative paths are not reported; files opened for writing are not reads.",

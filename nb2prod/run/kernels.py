@@ -1,0 +1,142 @@
+"""Kernels started ahead of the runs that use them: the next run's kernel boots while the current run executes.
+
+Starting a Python kernel takes most of a short run's time (about 0.8 s of a 1 s papermill run of a
+trivial notebook: the kernel process imports IPython and ipykernel, then answers its first
+request). A sweep runs many notebooks one after another in each worker; ``WarmKernels`` launches
+the kernel of the next run as soon as the current run has taken its own, so the boot overlaps the
+current run's execution. Every run still gets a fresh kernel that has executed nothing: a warm
+kernel is used by exactly one run and shut down with it.
+
+A warm kernel is launched exactly as nbclient would launch it (the same kernel command under
+``nb2prod.run.guard``, the same history option, the run's working folder), in the thread and event
+loop that will run the notebook. ``run_notebook(..., kernels=warm)`` takes one when the run's
+kernel name and working folder are those the warm kernels were started for; otherwise the run
+starts its own as usual.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jupyter_client.manager import AsyncKernelManager
+
+#: What nbclient passes an ipykernel kernel it starts (``NotebookClient.ipython_hist_file``): no history database on disk.
+HISTORY_OPTION = "--HistoryManager.hist_file=:memory:"
+
+
+def manager_class() -> type[AsyncKernelManager]:
+    """The kernel manager runs use: jupyter_client's, launching the kernel under the guard and remembering its clients.
+
+    A run that did not start its kernel itself (a warm kernel) must close the clients nbclient made,
+    which nbclient leaves open for a kernel manager it was given.
+    """
+    global _MANAGER_CLASS
+    if _MANAGER_CLASS is None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        from .execute import guarded
+
+        class GuardedKernelManager(AsyncKernelManager):
+            """jupyter_client's kernel manager; the kernel is started under ``nb2prod.run.guard``."""
+
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self.clients: list[Any] = []
+
+            def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+                """The kernel's command, started under ``nb2prod.run.guard`` (which ends it when nb2prod dies)."""
+                return guarded(super().format_kernel_cmd(extra_arguments))
+
+            def client(self, **kwargs: Any) -> Any:
+                """A client of this kernel, remembered so that its channels can be closed."""
+                made = super().client(**kwargs)
+                self.clients.append(made)
+                return made
+
+        _MANAGER_CLASS = GuardedKernelManager
+    return _MANAGER_CLASS
+
+
+_MANAGER_CLASS: Any = None
+
+
+class WarmKernels:
+    """One kernel kept started ahead for the next run (of kernel ``kernel`` in working folder ``cwd``).
+
+    ``take`` hands it to a run and launches the next; ``close`` shuts down the one left over. Use
+    from one thread: the kernels belong to that thread's event loop, the loop nbclient runs in.
+    """
+
+    def __init__(self, kernel: str, cwd: str | os.PathLike[str] | None = None) -> None:
+        self.kernel = kernel
+        self.cwd = Path(cwd).resolve() if cwd is not None else None
+        self._next: AsyncKernelManager | None = None
+        self.taken = 0
+        self.keep_one = True  # False: ``take`` starts no kernel ahead (the last run needs none after it)
+
+    def start(self) -> None:
+        """Launch the next kernel (if none is waiting): the process starts, its boot goes on in the background."""
+        if self._next is not None:
+            return
+        from jupyter_core.utils import ensure_event_loop
+
+        from ..secrets import Masker
+        from .streams import KernelStreams
+
+        manager = manager_class()(kernel_name=self.kernel)
+        extra = [HISTORY_OPTION] if manager.ipykernel else []
+        cwd = os.fspath(self.cwd) if self.cwd is not None else os.getcwd()
+        # The kernel's own stdout and stderr go through the masking reader as a run's do; the run that takes it sets its secrets.
+        manager.streams = KernelStreams(Masker())
+        try:
+            ensure_event_loop().run_until_complete(manager.start_kernel(extra_arguments=extra, cwd=cwd, **manager.streams.launch_options()))
+        except BaseException:
+            shut_down(manager)
+            raise
+        finally:
+            manager.streams.launched()
+        self._next = manager
+
+    def take(self, kernel: str, cwd: Path | None) -> AsyncKernelManager | None:
+        """The waiting kernel, for a run of ``kernel`` in ``cwd`` (None when it was started for another); the next is launched."""
+        wanted = cwd.resolve() if cwd is not None else None
+        if kernel != self.kernel or wanted != self.cwd:
+            return None
+        if self._next is None:
+            self.start()
+        manager, self._next = self._next, None
+        self.taken += 1
+        if self.keep_one:
+            try:
+                self.start()
+            except Exception:  # the next run starts its own kernel then, and says why if it cannot
+                self._next = None
+        return manager
+
+    def close(self) -> None:
+        """Shut down the kernel that is waiting, if any."""
+        manager, self._next = self._next, None
+        if manager is not None:
+            shut_down(manager)
+
+    def __enter__(self) -> WarmKernels:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def shut_down(manager: AsyncKernelManager) -> None:
+    """Kill a kernel if it still runs and close the clients made for it (nbclient leaves those of a manager it was given open)."""
+    from jupyter_core.utils import ensure_event_loop
+
+    for made in getattr(manager, "clients", ()):
+        made.stop_channels()
+    if manager.has_kernel:
+        ensure_event_loop().run_until_complete(manager.shutdown_kernel(now=True))
+    streams = getattr(manager, "streams", None)
+    if streams is not None:
+        streams.finish()

@@ -1,0 +1,234 @@
+"""The ``dask`` executor: each run is a task on a ``dask.distributed`` cluster; its record comes back here.
+
+What travels with a task: the notebook's bytes, its parameters, and its inputs as declared (the
+files its string parameters name, relative to the working folder, and the ``--input`` files and
+folders), so workers need no shared file system. On the worker the task unpacks them into a
+temporary folder and runs the notebook there with an ``nb2prod.sweep.worker`` process (a process of
+its own, as on the local pool: no shared ``chdir``; a worker that dies takes it down, see
+``nb2prod.sweep.worker``). The executed notebook and ``run.json`` come back and are written to the
+local runs folder, as if the run had been local (the record's ``environment`` is the worker's).
+
+No ``scheduler``: a ``LocalCluster`` of ``workers`` single-threaded worker processes is started for
+the sweep and closed after it. A worker that dies mid-run: dask runs its task again on another
+worker; a task that cannot be run at all (``KilledWorker`` after repeated deaths) gets a ``failed``
+record. Interrupting the sweep sets a cluster-wide event the tasks watch: running notebooks end as
+``interrupted`` (their records come back), tasks not started end without running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import selectors
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write
+from ..errors import UsageError
+from ..records import OUTPUT_FILE, RECORD_FILE, RunRecord, write_record
+from .executor import Executor, Job, OnFinish, OnStart, default_workers, lost_record
+
+INSTALL_HINT = "pip install 'nb2prod[dask]'"
+#: How long running tasks get to send back their interrupted records after an interrupt.
+STOP_GRACE_S = 30.0
+
+
+class DaskExecutor(Executor):
+    """Runs jobs as tasks on a Dask cluster (``scheduler``: its address; None: a ``LocalCluster``)."""
+
+    name = "dask"
+
+    def __init__(self, *, workers: int | None = None, scheduler: str | None = None) -> None:
+        super().__init__(workers=workers, scheduler=scheduler)
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise UsageError("the dask executor needs dask.distributed, which is not installed", hint=INSTALL_HINT) from None
+
+    def describe(self) -> dict[str, Any]:
+        """``{"name": "dask", "scheduler": ADDRESS or "LocalCluster", "workers": N or None}``."""
+        workers = self.workers or (default_workers() if self.scheduler is None else None)
+        return {"name": self.name, "scheduler": self.scheduler or "LocalCluster", "workers": workers}
+
+    def run(self, jobs: Sequence[Job], on_start: OnStart, on_finish: OnFinish) -> None:
+        """Submit every job to the cluster and store each record as it comes back; see ``Executor.run``."""
+        if not jobs:
+            return
+        from distributed import Client, Event, LocalCluster, as_completed
+
+        cluster = None
+        if self.scheduler is None:
+            cluster = LocalCluster(
+                n_workers=self.workers or default_workers(), threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            client = Client(cluster)
+        else:
+            try:
+                client = Client(self.scheduler, timeout=30)
+            except (OSError, TimeoutError) as exc:
+                raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}", hint="check --scheduler") from None
+        try:
+            stop = Event(f"nb2prod-stop-{jobs[0].sweep}", client=client)
+            by_key = {}
+            for job in jobs:
+                future = client.submit(run_remote, pack(job, stop.name), key=f"nb2prod-{job.sweep}-{job.index}", pure=False)
+                by_key[future.key] = (future, job)
+            slots = max(1, sum(client.nthreads().values()))
+            started = [job.index for _, job in list(by_key.values())[:slots]]
+            for index in started:
+                on_start(index)
+            waiting = [job.index for _, job in list(by_key.values())[slots:]]
+            completed = as_completed([future for future, _ in by_key.values()])
+            try:
+                for future in completed:
+                    job = by_key[future.key][1]
+                    _finish(future, job, on_finish)
+                    if waiting:
+                        on_start(waiting.pop(0))
+            except KeyboardInterrupt:
+                stop.set()
+                deadline = time.monotonic() + STOP_GRACE_S
+                for future, job in by_key.values():
+                    if future.done() or time.monotonic() > deadline:
+                        continue
+                    try:
+                        future.result(timeout=max(0.1, deadline - time.monotonic()))
+                    except Exception:
+                        pass
+                    else:
+                        _finish(future, job, on_finish)
+                client.cancel([future for future, _ in by_key.values() if not future.done()])
+                raise
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _finish(future: Any, job: Job, on_finish: OnFinish) -> None:
+    """Store what a finished task sent back and report it; a task that failed as a whole gets a failed record."""
+    try:
+        result = future.result()
+    except Exception as exc:  # KilledWorker (its worker died again and again), a cancelled task, a broken worker
+        on_finish(job.index, lost_record(job, type(exc).__name__, f"the Dask task of this run failed: {exc}"))
+        return
+    if result.get("skipped"):
+        return
+    if result.get("error"):
+        on_finish(job.index, lost_record(job, "RunError", result["error"]))
+        return
+    on_finish(job.index, store(job, result))
+
+
+def pack(job: Job, stop: str) -> dict[str, Any]:
+    """What travels with a job: the notebook's bytes and path, the declared input files' bytes, the job, the stop event's name."""
+    base = Path(job.cwd) if job.cwd is not None else Path.cwd()
+    notebook = Path(job.notebook)
+    try:
+        relative = notebook.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        relative = notebook.name
+    files: dict[str, bytes] = {}
+    for name in [*_named_files(job.values, base), *job.inputs]:
+        path = base / name
+        for found in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if found.is_file():
+                files[found.relative_to(base).as_posix()] = found.read_bytes()
+    return {"job": job.to_json(), "notebook_path": relative, "notebook": notebook.read_bytes(), "files": files, "stop": stop}
+
+
+def _named_files(values: dict[str, Any], base: Path) -> list[str]:
+    """The files the parameters name that exist under ``base`` (what a run records as its inputs): relative paths only."""
+    from ..run.environment import snapshot_files
+
+    return [name for name in snapshot_files(values, base).hashes if not os.path.isabs(name) and ".." not in Path(name).parts]
+
+
+def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
+    """The task: unpack the notebook and its inputs into a temporary folder, run it in a worker process, send the record back.
+
+    Returns ``{"run_json": TEXT, "output": BYTES or None}``, ``{"error": MESSAGE}`` when the run could
+    not start, or ``{"skipped": True}`` when the sweep was stopped before the task began.
+    """
+    from distributed import Event
+
+    from .worker import one_worker
+
+    stop = Event(payload["stop"])
+    if stop.is_set():
+        return {"skipped": True}
+    folder = Path(tempfile.mkdtemp(prefix="nb2prod-task-"))
+    try:
+        work = folder / "work"
+        for relative, data in [(payload["notebook_path"], payload["notebook"]), *payload["files"].items()]:
+            target = work / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        job = Job.from_json(
+            {
+                **payload["job"],
+                "notebook": os.fspath(work / payload["notebook_path"]),
+                "runs_dir": os.fspath(folder / "runs"),
+                "cwd": os.fspath(work),
+            }
+        )
+        with one_worker(job.kernel, job.cwd, workdir=os.fspath(work)) as worker:
+            worker.send(job, more=False)
+            selector = selectors.DefaultSelector()
+            selector.register(worker.stdout, selectors.EVENT_READ)
+            interrupted = False
+            while True:
+                if not selector.select(timeout=0.5):
+                    if not interrupted and stop.is_set():
+                        worker.interrupt()
+                        interrupted = True
+                    continue
+                events = worker.events()
+                if events is None:  # stopped before its run began (nothing to send back), or it died
+                    return {"skipped": True} if interrupted else {"error": "the run's worker process ended without a record"}
+                for event in events:
+                    if event["event"] == "finished":
+                        directory = Path(event["directory"])
+                        output = directory / OUTPUT_FILE
+                        return {
+                            "run_json": (directory / RECORD_FILE).read_text(encoding="utf-8"),
+                            "output": output.read_bytes() if output.exists() else None,
+                        }
+                    if event["event"] == "error":
+                        return {"error": event["message"]}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def store(job: Job, result: dict[str, Any]) -> RunRecord:
+    """Write a run that came back from a worker into the local runs folder: ``RUNS_DIR/<stem>/<run id>/``.
+
+    The record names the local notebook and the local git state (the worker ran the same bytes:
+    ``notebook_sha256`` says so); its environment is the worker's.
+    """
+    from ..run.environment import git_state
+    from ..run.plan import _record_path
+
+    record = RunRecord.from_json(json.loads(result["run_json"]))
+    parent = Path(job.runs_dir) / Path(job.notebook).stem
+    parent.mkdir(parents=True, exist_ok=True)
+    folder = parent / record.id
+    while True:
+        try:
+            folder.mkdir()
+            break
+        except FileExistsError:  # the same id made elsewhere: keep both runs
+            folder = parent / f"{record.id.rsplit('-', 1)[0]}-{secrets.token_hex(3)}"
+    record.id = folder.name
+    record.notebook = _record_path(Path(job.notebook))
+    record.git = git_state(Path(job.notebook).resolve().parent)
+    record.directory = folder
+    if result.get("output") is not None:
+        atomic_write(folder / OUTPUT_FILE, result["output"])
+    write_record(record)
+    return record

@@ -1,0 +1,128 @@
+"""The dask executor against a real ``dask.distributed.LocalCluster`` (scheduler and worker processes on loopback).
+
+The workers are started in a temporary folder of their own, not the one the sweep runs from: the
+notebook and its declared inputs travel with each task, and the records come back to the local
+runs folder. A worker killed mid-sweep: its run is retried (or recorded as failed), never lost.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nb2prod
+from nb2prod.records import read_record
+from nb2prod.runs import sweep_runs
+from nb2prod.sweep.record import list_sweeps
+
+distributed = pytest.importorskip("distributed")
+DATA = Path(__file__).resolve().parents[1] / "data" / "sweep"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Two single-threaded worker processes whose working folder is a temporary folder of their own."""
+    home = tmp_path / "cluster"
+    home.mkdir()
+    monkeypatch.chdir(home)  # worker processes start here
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1", local_directory=str(home)
+    ) as started:
+        yield started
+
+
+@pytest.fixture
+def work(tmp_path: Path, cluster: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    for notebook in DATA.glob("*.ipynb"):
+        shutil.copy(notebook, folder / notebook.name)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_a_sweep_on_a_local_cluster_brings_the_records_home(work: Path, cluster: Any) -> None:
+    (work / "data.txt").write_text("local data\n", encoding="utf-8")
+    result = nb2prod.sweep(
+        "reads_relative_input.ipynb", grid={"x": [1, 2, 3]}, executor="dask", scheduler=cluster.scheduler_address, inputs=["data.txt"]
+    )
+    assert result.record.status == "ok" and result.record.executor["scheduler"] == cluster.scheduler_address
+    for number, run in enumerate(result.runs, start=1):
+        assert run is not None and run.status == "ok" and run.metrics["x"] == number
+        assert run.metrics["content"] == "local data"  # the declared input travelled with the task
+        assert not Path(run.metrics["cwd"]).is_relative_to(work)  # and the run happened elsewhere
+        assert run.directory.parent == Path("runs/reads_relative_input")
+        assert (run.directory / "output.ipynb").is_file() and read_record(run.directory).sweep == result.record.id
+        assert run.notebook == "reads_relative_input.ipynb"
+    assert sorted(r.id for r in sweep_runs(result.record.id, "runs")) == sorted(r.id for r in result.runs)
+
+
+def test_a_worker_killed_mid_sweep_loses_no_run(work: Path, cluster: Any) -> None:
+    client = distributed.Client(cluster)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        sets = [{"x": number, "seconds": 3.0} for number in range(1, 5)]
+        outcome["result"] = nb2prod.sweep("sleeps.ipynb", parameter_sets=sets, executor="dask", scheduler=cluster.scheduler_address)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        busy: list[str] = []
+        while time.monotonic() < deadline and not busy:
+            time.sleep(0.5)
+            busy = [address for address, tasks in client.processing().items() if tasks]
+        assert busy, "no task ever started"
+        time.sleep(2.5)  # the task's worker process and kernel are up: its notebook is running
+        pids = client.run(os.getpid, workers=busy[:1])
+        os.kill(pids[busy[0]], signal.SIGKILL)
+        thread.join(timeout=240)
+    finally:
+        client.close()
+    assert not thread.is_alive(), "the sweep did not finish"
+    result = outcome["result"]
+    assert result.record.status in ("ok", "failed")
+    assert all(run is not None and run.status in ("ok", "failed") for run in result.runs)
+    assert all(entry.runs for entry in result.record.sets)  # every set has a record: retried or failed, never lost
+
+
+def test_scenario_31_sigint_on_dask_interrupts_the_running_task_and_cancels_the_rest(work: Path, cluster: Any) -> None:
+    (work / "sets.json").write_text('[{"x": 1, "seconds": 120}, {"x": 2, "seconds": 120}, {"x": 3, "seconds": 120}]')
+    command = ["sweep", "sleeps.ipynb", "--params-file", "sets.json", "--executor", "dask", "--scheduler", cluster.scheduler_address]
+    process = subprocess.Popen([sys.executable, "-m", "nb2prod", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = distributed.Client(cluster)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and sum(len(tasks) for tasks in client.processing().values()) < 2:
+            time.sleep(0.5)
+        time.sleep(6)  # the notebooks sleep in their cells
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=90)
+        assert process.returncode == 130, err
+        [sweep] = list_sweeps("runs")
+        assert sweep.status == "interrupted"
+        statuses = [entry.status for entry in sweep.sets]
+        # the running runs came back interrupted (a task stopped before its notebook began stays pending): none failed, none lost
+        assert "interrupted" in statuses and set(statuses) <= {"interrupted", "pending"}, statuses
+        assert sum(status == "pending" for status in statuses) >= 1  # the third set never started
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(client.processing().values()):
+            time.sleep(0.5)
+        assert not any(client.processing().values()), "tasks still run on the cluster"
+    finally:
+        client.close()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
