@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._callable import make_callable
 from .errors import ParameterError
 from .model import Cell
 from .notebook import Notebook
@@ -409,3 +410,13 @@ def json_schema(parameters: Sequence[Parameter], *, title: str = "parameters") -
         "properties": properties,
         "additionalProperties": False,
     }
+
+
+def parameters_of(notebook: str | os.PathLike[str] | Notebook) -> tuple[Parameter, ...]:
+    """The parameters of a notebook file (or of a notebook already read): ``nb2prod.params(path)``."""
+    from .notebook import read_notebook
+
+    return notebook_parameters(notebook if isinstance(notebook, Notebook) else read_notebook(notebook))
+
+
+make_callable(__name__, "nb2prod.params:parameters_of")  # nb2prod.params(path): see nb2prod._callable

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._callable import make_callable
 from .config import STRIP_KEY_HINT, Config, StripConfig, config_for, is_strip_key
 from .discover import discover
 from .errors import ConfigError, Nb2prodError
@@ -175,3 +176,6 @@ def strip(
         except Nb2prodError as error:
             results.append(StripResult(shown, error=error))
     return results
+
+
+make_callable(__name__, "nb2prod.strip:strip")  # nb2prod.strip(paths, ...) strips: see nb2prod._callable

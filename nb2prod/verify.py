@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._callable import make_callable
 from .errors import ParameterError, RecordError
 from .params import ParameterValues, env_variable
 from .records import DEFAULT_RUNS_DIR, RECORD_FILE, RunRecord, find_record
@@ -279,3 +280,6 @@ def verify(
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+make_callable(__name__, "nb2prod.verify:verify")  # nb2prod.verify(run, ...) verifies: see nb2prod._callable

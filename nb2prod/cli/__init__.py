@@ -20,10 +20,7 @@ import sys
 import typing
 from collections.abc import Sequence
 
-from .. import __version__
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, exit_code
-from ..secrets import mask_text
-from ..text import printable
+from .. import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, __version__, exit_code, mask_text, printable
 from . import audit, drift, export, fmt, init, lint, params, profile, rules, run, runs, strip, sweep, verify
 from .common import print_error
 

@@ -13,8 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..errors import Nb2prodError
-from ..text import printable
+from .. import Nb2prodError, printable
 
 
 def add_paths(parser: argparse.ArgumentParser) -> None:

@@ -6,12 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ..config import FORMATTERS
-from ..errors import UsageError, exit_status
-from ..records import DEFAULT_RUNS_DIR
+from .. import DEFAULT_RUNS_DIR, FORMATTERS, UsageError, exit_status
 
 if TYPE_CHECKING:
-    from ..export.write import ExportResult
+    from .. import ExportResult
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -71,7 +69,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, print what was written (or is stale) and the plan's warnings on stderr, diffs on stdout; return the exit code."""
-    from ..export import export
+    from .. import export
 
     if not args.paths:
         if args.explain_tests or args.reference_run:
@@ -138,7 +136,7 @@ def _run_configured(args: argparse.Namespace) -> int:
     A stale package is named with its notebooks and the command that refreshes it; nothing is
     written with ``--check`` or ``--diff``.
     """
-    from ..export.configured import export_configured
+    from .. import export_configured
 
     options = (("--out", args.out), ("--into", args.into), ("--name", args.name), ("--template-dir", args.template_dir))
     given = [flag for flag, value in options if value]

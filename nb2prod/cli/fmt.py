@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..config import FORMATTERS
-from ..errors import exit_status
+from .. import FORMATTERS, exit_status
 from .common import add_paths, print_summary
 
 
@@ -38,7 +37,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Format, print one line per changed notebook, notes, diffs and a summary; return the exit code."""
-    from ..formatting import fmt  # the formatter machinery loads only for this command
+    from .. import fmt  # the formatter machinery loads only for this command
 
     writes = not (args.check or args.diff)
     verb, done = ("reformatted", "reformatted") if writes else ("would reformat", "would be reformatted")

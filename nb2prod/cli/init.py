@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..ci_workflow import CI_PROVIDERS  # a constant of a module that imports nothing: `nb2prod strip` stays cheap
+from .. import CI_PROVIDERS  # a constant of a module that imports nothing: `nb2prod strip` stays cheap
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -30,7 +30,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Set the repository up; print one line per file changed (diffs with --dry-run) and notes on stderr; return 0."""
-    from ..setup_repo import init_repository
+    from .. import init_repository
 
     result = init_repository(args.folder, ci=args.ci, dry_run=args.dry_run)
     for change in result.changes:

@@ -7,9 +7,7 @@ import os
 import sys
 from typing import Any
 
-from .. import __version__
-from ..config import Config, config_for
-from ..errors import exit_status
+from .. import Config, __version__, config_for, exit_status
 from .common import add_paths
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -49,14 +47,13 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Lint, print the report, return the exit code."""
-    from ..lint.engine import fails, lint
-    from ..lint.registry import registry
-    from ..lint.rule import Severity
+    from .. import Severity, lint
+    from .. import rules as registry
 
     config = config_for(args.paths)
     fix_failed = _apply_fixes(args, config) if args.fix else False
     results = lint(args.paths, config=config, select=args.select, ignore=args.ignore, ruff=args.ruff, jobs=args.jobs)
-    from ..lint import report
+    from .. import lint_report as report
 
     if args.format == "json":
         text = report.render_json(results)
@@ -68,20 +65,19 @@ def run(args: argparse.Namespace) -> int:
         color = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         text = report.render_text(results, color=color)
     if args.output:
-        from ..atomic import atomic_write
+        from .. import atomic_write
 
         atomic_write(args.output, (text + "\n").encode("utf-8"))
     elif text:
         print(text)
     fail_on = Severity.parse(args.fail_on or config.lint.fail_on)
-    return exit_status(failed=fix_failed or any(r.error is not None for r in results), found=fails(results, fail_on))
+    return exit_status(failed=fix_failed or any(r.error is not None for r in results), found=results.fails(fail_on))
 
 
 def _apply_fixes(args: argparse.Namespace, config: Config) -> bool:
     """Apply the safe fixes; each fix (``train.ipynb:cell 3: F401 removed unused import 'os'``), notes, errors and a
     summary go to stderr. True if a notebook could not be fixed."""
-    from ..errors import NotebookReadError
-    from ..lint.fix import fix
+    from .. import NotebookReadError, fix
 
     results = fix(args.paths, config=config, select=args.select, ignore=args.ignore, ruff=args.ruff)
     failed = False

@@ -8,10 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..notebook import read_notebook
-from ..params import Parameter, json_schema, notebook_parameters, render_value
-from ..secrets import REDACTED, is_secret, mask_text
-from ..text import printable
+from .. import REDACTED, Parameter, is_secret, json_schema, mask_text, notebook_parameters, printable, read_notebook, render_value
 from .common import about
 from .runs import emit
 

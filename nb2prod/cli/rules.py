@@ -6,10 +6,10 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from .. import UsageError
 
 if TYPE_CHECKING:
-    from ..lint.rule import Rule
+    from .. import Rule
 
 
 def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -79,7 +79,7 @@ def _json(rule: Rule) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table or one rule's page."""
-    from ..lint.registry import registry
+    from .. import rules as registry
 
     rules = registry()
     if args.code:

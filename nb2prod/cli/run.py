@@ -8,11 +8,7 @@ import os
 import sys
 from typing import Any
 
-from ..errors import UsageError, run_exit_code
-from ..params import ParameterValues
-from ..records import DEFAULT_RUNS_DIR, RunRecord
-from ..secrets import mask_text
-from ..text import printable
+from .. import DEFAULT_RUNS_DIR, ParameterValues, RunRecord, UsageError, mask_text, printable, run_exit_code
 from .common import about
 
 #: What the one-line message on stderr says for each unsuccessful status.
@@ -92,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     """
     with about(args.notebook):
         strings = parse_assignments(args.parameters)
-        from ..run import load_parameters_file, run_notebook  # papermill, asyncio: only when a run starts
+        from .. import load_parameters_file, run_notebook  # papermill, asyncio: only when a run starts
 
         file = args.parameters_file
         values = ParameterValues(load_parameters_file(file), source=file) if file else None

@@ -16,12 +16,19 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, RecordError
-from ..records import DEFAULT_RUNS_DIR, STATUSES, DamagedRecord, RunRecord, find_record
-from ..runs import (
+from .. import (
+    DEFAULT_RUNS_DIR,
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_OK,
+    STATUSES,
+    DamagedRecord,
+    RecordError,
+    RunRecord,
     check_run,
     compare_runs,
     describe_error,
+    find_record,
     format_delta,
     format_duration,
     format_value,
@@ -29,9 +36,9 @@ from ..runs import (
     key_parameters,
     list_runs,
     parse_metric_expression,
+    printable,
     record_json,
 )
-from ..text import printable
 from .common import about, print_error
 
 if TYPE_CHECKING:
@@ -207,8 +214,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def _sweep_id(reference: str, runs_dir: str) -> str:
     """The id of the sweep ``reference`` names (id, unique prefix, ``latest``, path); as given when no sweep.json says."""
-    from ..errors import RecordError
-    from ..sweep.record import find_sweep
+    from .. import RecordError, find_sweep
 
     try:
         return find_sweep(reference, runs_dir).id
@@ -427,7 +433,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """Write the report; say where, how big, and name the damaged records (exit 2 for those, the page written all the same)."""
-    from ..report import write_report
+    from .. import runs_report as write_report
 
     result = write_report(
         args.output,
@@ -456,7 +462,7 @@ def _size(count: int) -> str:
 
 def run_promote(args: argparse.Namespace) -> int:
     """Promote a run to a stage and say so."""
-    from ..stages import promote
+    from .. import promote
 
     line = promote(args.run, args.stage, runs_dir=args.runs_dir)
     run = line["run"]
@@ -467,11 +473,11 @@ def run_promote(args: argparse.Namespace) -> int:
 
 def run_metrics(args: argparse.Namespace) -> int:
     """Print or write the OpenMetrics exposition."""
-    from ..openmetrics import render
+    from .. import render_openmetrics as render
 
     text = render(args.runs_dir)
     if args.output:
-        from ..atomic import atomic_write
+        from .. import atomic_write
 
         atomic_write(args.output, text.encode("utf-8"))
     else:

@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..errors import exit_status
-from ..strip import strip
+from .. import exit_status, strip
 from .common import add_paths, print_summary
 
 

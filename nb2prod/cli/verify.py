@@ -6,11 +6,19 @@ import argparse
 import sys
 from typing import Any
 
-from ..errors import EXIT_FINDINGS, EXIT_OK, run_exit_code
-from ..records import DEFAULT_RUNS_DIR
-from ..runs import describe_error, format_delta, format_value
-from ..text import printable
-from ..verify import DEFAULT_ATOL, DEFAULT_RTOL, verify
+from .. import (
+    DEFAULT_ATOL,
+    DEFAULT_RTOL,
+    DEFAULT_RUNS_DIR,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    describe_error,
+    format_delta,
+    format_value,
+    printable,
+    run_exit_code,
+    verify,
+)
 from .run import parse_assignments, seconds
 from .runs import emit, print_json
 

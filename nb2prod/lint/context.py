@@ -17,6 +17,7 @@ from ..notebook import Notebook
 from .dataflow import NotebookFlow, analyze_notebook
 from .ipython import TransformedCell, transform_cell
 from .language import Language, notebook_language
+from .live import KernelState, LiveView
 
 EXPORT_ROLES = frozenset({"export", "export-internal"})
 
@@ -33,11 +34,17 @@ class LintSettings:
 class LintContext:
     """One notebook under lint, with lazily computed views of its code."""
 
-    def __init__(self, notebook: Notebook, settings: LintSettings | None = None):
+    def __init__(self, notebook: Notebook, settings: LintSettings | None = None, kernel: KernelState | None = None):
         self.notebook = notebook
         self.settings = settings or LintSettings()
+        self.kernel = kernel
         #: What rules could not check and why, said once per notebook (the engine adds them to the result's notes).
         self.notes: list[str] = []
+
+    @cached_property
+    def live(self) -> LiveView | None:
+        """The notebook against the running kernel's state (``%nb2prod lint``); None without a kernel (the live rules then find nothing)."""
+        return LiveView(self.cells, self.kernel) if self.kernel is not None else None
 
     @property
     def cells(self) -> tuple[Cell, ...]:

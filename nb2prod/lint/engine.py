@@ -22,8 +22,10 @@ from ..discover import discover
 from ..errors import Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
 from .context import LintContext, LintSettings
+from .live import KernelState
 from .nbqa import run_tool
 from .registry import registry
+from .results import LintResults
 from .ruff import RuffRun, RuffTarget, has_ruff_config, refine, ruff_arguments
 from .rule import FileResult, Finding, Registry, Rule, Severity
 from .suppress import cell_suppresses, matches, metadata_ignores, path_ignores
@@ -37,6 +39,9 @@ _SAME_LINE: Mapping[str, frozenset[str]] = {
     "invalid-syntax": frozenset({"NB208"}),
     "E999": frozenset({"NB208"}),
 }
+#: A live rule's finding that says more than a static rule's on the same cell (``%nb2prod lint``):
+#: the kernel's history is newer than the saved execution counts.
+_SUPERSEDED: Mapping[str, str] = {"NB101": "NB113"}
 _QUOTED_NAME = re.compile(r"['`]([^'`]+)['`]")
 PARALLEL_THRESHOLD = 8  # below this many notebooks, a process pool costs more than it saves
 
@@ -195,12 +200,13 @@ def lint_context(context: LintContext, options: LintOptions, config: Config, rul
     return result
 
 
-def _lint_path(shown: str, path: Path, options: LintOptions, keep_notebook: bool) -> FileResult:
+def _lint_path(shown: str, path: Path, options: LintOptions, keep_notebook: bool, kernel: KernelState | None = None) -> FileResult:
     try:
         notebook = read_notebook(path, display_path=shown, read_only=True)  # lint never writes: nbformat 3 is upgraded
     except Nb2prodError as error:
         return FileResult(shown, error=error)
-    result = lint_notebook(notebook, options)
+    context = LintContext(notebook, options.settings, kernel) if kernel is not None else None
+    result = lint_notebook(notebook, options, context=context)
     if not keep_notebook:
         result.notebook = None
     return result
@@ -218,12 +224,14 @@ def lint(
     ignore: Sequence[str] | None = None,
     ruff: bool | None = None,
     jobs: int | None = None,
-) -> list[FileResult]:
+    kernel: KernelState | None = None,
+) -> LintResults:
     """Lint the notebooks under ``paths`` with nb2prod's rules and ruff; one result per file.
 
     Unreadable files are reported in their result and the rest are linted. ``jobs`` caps the
     worker processes (default: all cores). Results carry their notebook so reports can show
-    source lines.
+    source lines. ``kernel``: the state of the kernel running the notebook, for the live rules
+    (NB111-NB114, ``%nb2prod lint``); the notebooks are then linted in this process.
     """
     config = config if config is not None else config_for(paths)
     options = LintOptions.resolve(config.lint, select=select, ignore=ignore, ruff=ruff)
@@ -234,7 +242,7 @@ def lint(
 
     ruff_run = _start_ruff(found.notebooks, options, config) if options.ruff else None
     workers = min(jobs or os.cpu_count() or 1, len(found.notebooks))
-    if workers > 1 and len(found.notebooks) >= PARALLEL_THRESHOLD:
+    if workers > 1 and len(found.notebooks) >= PARALLEL_THRESHOLD and kernel is None:
         batches = [found.notebooks[i::workers] for i in range(workers)]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for batch_results in pool.map(_lint_batch, batches, [options] * workers):
@@ -242,7 +250,7 @@ def lint(
                     results[item.path] = item
     else:
         for shown, path in found.notebooks:
-            results[shown] = _lint_path(shown, path, options, keep_notebook=True)
+            results[shown] = _lint_path(shown, path, options, keep_notebook=True, kernel=kernel)
 
     if ruff_run is not None:
         for shown, findings in ruff_run.findings().items():
@@ -256,7 +264,7 @@ def lint(
     for result in ordered:
         if result.error is None:
             _finish(result, options, config)
-    return ordered
+    return LintResults(ordered)
 
 
 def _loaded(result: FileResult) -> Notebook | None:
@@ -323,9 +331,11 @@ def _without_duplicates(findings: list[Finding]) -> list[Finding]:
     own_lines = {(f.cell_index, f.line, f.code) for f in findings if f.origin == "nb2prod"}
     own_names = {(f.cell_index, _name_in(f.message), f.code) for f in findings if f.origin == "nb2prod"}
 
+    own_cells = {(f.cell_index, f.code) for f in findings if f.origin == "nb2prod"}
+
     def duplicate(f: Finding) -> bool:
         if f.origin == "nb2prod":
-            return False
+            return f.code in _SUPERSEDED and (f.cell_index, _SUPERSEDED[f.code]) in own_cells
         if any((f.cell_index, f.line, code) in own_lines for code in _SAME_LINE.get(f.code, ())):
             return True
         return any((f.cell_index, _name_in(f.message), code) in own_names for code in _SAME_NAME.get(f.code, ()))

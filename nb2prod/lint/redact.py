@@ -198,3 +198,13 @@ def _masked_tokens(text: str) -> Iterator[str]:
         yield mask_secret(match.group())
         cursor = match.end()
     yield text[cursor:]
+
+
+def mask_source(source: str) -> str:
+    """Code that is not a cell of the notebook (what a kernel ran, ``%nb2prod lint``'s live rules quote it) with its secrets masked."""
+    secrets = _CellSecrets(source, code=True)
+    masked, cursor = [], 0
+    for start, end in secrets.ranges:
+        masked += [source[cursor:start], mask_secret(source[start:end])]
+        cursor = end
+    return "".join([*masked, source[cursor:]])

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import export, hygiene, order, portability, reproducibility
+from . import export, hygiene, live, order, portability, reproducibility
 
-BUILTIN_RULES = (*order.RULES, *export.RULES, *portability.RULES, *reproducibility.RULES, *hygiene.RULES)
+BUILTIN_RULES = (*order.RULES, *live.RULES, *export.RULES, *portability.RULES, *reproducibility.RULES, *hygiene.RULES)
