@@ -120,6 +120,8 @@ _ADAPTER: dict[str, str] = {
     "key_parameters": "nb2prod.runs:key_parameters",
     "parse_metric_expression": "nb2prod.runs:parse_metric_expression",
     "record_json": "nb2prod.runs:record_json",
+    "explain_ml_tests": "nb2prod.export.mltests:explain",  # `nb2prod export --explain-tests`
+    "MLReference": "nb2prod.export.mltests:Reference",  # `nb2prod export --reference-run`: T13's recorded run
 }
 
 __all__ = [

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     if args.explain_tests:
-        from ..export.mltests import explain
+        from .. import explain_ml_tests as explain
 
         plan = result.plan.ml_tests if result.plan is not None else None
         sys.stdout.write(explain(plan) if plan is not None else "ML tests are generated for a whole project, not with --into\n")
@@ -119,10 +119,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _reference(run: str, runs_dir: str) -> Any:
     """The run record ``run`` as T13's reference: its numeric metrics, parameters (secrets left out) and input hashes."""
-    from ..export.mltests import Reference
-    from ..records import find_record
-    from ..secrets import REDACTED
-    from ..verify import DEFAULT_ATOL, DEFAULT_RTOL
+    from .. import DEFAULT_ATOL, DEFAULT_RTOL, REDACTED, find_record
+    from .. import MLReference as Reference
 
     record = find_record(run, runs_dir)
     metrics = {name: value for name, value in record.metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
