@@ -156,6 +156,8 @@ _ADAPTER: dict[str, str] = {
     "AUDIT_EVENTS": "nb2prod.audit:EVENTS",
     "audit_path": "nb2prod.audit:audit_path",
     "read_audit_lines": "nb2prod.audit:read_lines",
+    "explain_ml_tests": "nb2prod.export.mltests:explain",  # `nb2prod export --explain-tests`
+    "MLReference": "nb2prod.export.mltests:Reference",  # `nb2prod export --reference-run`: T13's recorded run
 }
 
 __all__ = [

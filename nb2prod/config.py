@@ -46,6 +46,18 @@ _SCHEMA: Mapping[str, Any] = {
         "max-output-kb": int,
         "min-markdown-ratio": _NUMBER,
     },
+    "tests": {
+        "parameters": dict,
+        "metrics": _LIST_OF_STR,
+        "timeout": _NUMBER,
+        "reference-runs": str,
+        "rtol": _NUMBER,
+        "atol": _NUMBER,
+    },
+    "ml-tests": {
+        "enabled": bool,
+        "skip": _LIST_OF_STR,
+    },
     "drift": {
         "fail-on": _LIST_OF_STR,
         "min-rows": int,
@@ -69,6 +81,8 @@ _SCHEMA: Mapping[str, Any] = {
 }
 FORMATTERS = ("ruff", "black")
 PINS = ("compatible", "exact")
+#: The generated ML sanity tests' names (nb2prod.export.mltests.TEMPLATES).
+ML_TEST_CODES = tuple(f"T{number}" for number in range(1, 16))
 STRIP_KEY_HINT = "write 'metadata.NAME' for notebook metadata or 'cell.metadata.NAME' for cells"
 
 
@@ -103,6 +117,26 @@ class LintConfig:
     max_cell_lines: int = 40
     max_output_kb: int = 500
     min_markdown_ratio: float = 0.3
+
+
+@dataclass(frozen=True)
+class MLTestsConfig:
+    """``[tool.nb2prod.ml-tests]``: the generated ML sanity tests; ``enabled = false`` generates none, ``skip`` lists templates (``T7``)."""
+
+    enabled: bool = True
+    skip: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TestsConfig:
+    """``[tool.nb2prod.tests]``: how ``pytest --nb2prod`` runs notebooks (parameters, metric bounds, per-cell timeout)."""
+
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    timeout: float | None = None
+    reference_runs: Path | None = None  # compare each notebook's metrics with its newest ok run in this folder
+    rtol: float = 1e-6
+    atol: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +176,8 @@ class Config:
     exclude: tuple[str, ...] = ()
     strip: StripConfig = field(default_factory=StripConfig)
     lint: LintConfig = field(default_factory=LintConfig)
+    ml_tests: MLTestsConfig = field(default_factory=MLTestsConfig)
+    tests: TestsConfig = field(default_factory=TestsConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
     exports: tuple[ExportEntry, ...] = ()
 
@@ -205,11 +241,27 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
         raise ConfigError('\'tool.nb2prod.lint.formatter\' must be "ruff" or "black"', path=shown)
     if lint.get("fail-on", "warning") not in ("error", "warning", "info"):
         raise ConfigError('\'tool.nb2prod.lint.fail-on\' must be "error", "warning" or "info"', path=shown)
+    tests = table.get("ml-tests", {})
+    unknown = [code for code in tests.get("skip", ()) if code not in ML_TEST_CODES]
+    if unknown:
+        raise ConfigError(
+            f"unknown test '{unknown[0]}' in 'tool.nb2prod.ml-tests.skip'", path=shown, hint=f"use {', '.join(ML_TEST_CODES)}"
+        )
+    run_tests = table.get("tests", {})
     exports = tuple(_export_entry(entry, f"tool.nb2prod.export[{index}]", shown) for index, entry in enumerate(table.get("export", ())))
     return Config(
         source=path,
         drift=_drift_config(table.get("drift", {}), shown),
         exports=exports,
+        tests=TestsConfig(
+            parameters=dict(run_tests.get("parameters", {})),
+            metrics=tuple(run_tests.get("metrics", ())),
+            timeout=float(run_tests["timeout"]) if "timeout" in run_tests else None,
+            reference_runs=path.parent / run_tests["reference-runs"] if "reference-runs" in run_tests else None,
+            rtol=float(run_tests.get("rtol", 1e-6)),
+            atol=float(run_tests.get("atol", 0.0)),
+        ),
+        ml_tests=MLTestsConfig(enabled=tests.get("enabled", True), skip=tuple(tests.get("skip", ()))),
         exclude=tuple(table.get("exclude", ())),
         strip=StripConfig(
             extra_keys=tuple(strip.get("extra-keys", ())),
@@ -346,6 +398,9 @@ def _check(table: Any, schema: Mapping[str, Any], prefix: str, shown: str) -> No
         elif expected is _NUMBER:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"'{name}' must be a number", path=shown)
+        elif expected is dict:
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{name}' must be a table", path=shown)
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(f"'{name}' must be a{'n' if expected is int else ''} {expected.__name__}", path=shown)
 

@@ -180,7 +180,11 @@ def test_default_start_is_the_current_folder(project: Path, monkeypatch: pytest.
         ),
         ("[tool.nb2prod]\nexlude = []\n", "unknown key 'tool.nb2prod.exlude'", "did you mean 'tool.nb2prod.exclude'?"),
         ("[tool.nb2prod.strp]\nkeep-count = true\n", "unknown key 'tool.nb2prod.strp'", "did you mean 'tool.nb2prod.strip'?"),
-        ("[tool.nb2prod.deploy]\ntarget = 1\n", "unknown key 'tool.nb2prod.deploy'", "known keys: drift, exclude, export, lint, strip"),
+        (
+            "[tool.nb2prod.deploy]\ntarget = 1\n",
+            "unknown key 'tool.nb2prod.deploy'",
+            "known keys: drift, exclude, export, lint, ml-tests, strip, tests",
+        ),
         ("[tool.nb2prod.lint]\nselct = []\n", "unknown key 'tool.nb2prod.lint.selct'", "did you mean 'tool.nb2prod.lint.select'?"),
         (
             "[tool.nb2prod.strip]\ncolour = true\n",

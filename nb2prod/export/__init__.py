@@ -35,6 +35,7 @@ from ..config import FORMATTERS, config_for
 from ..discover import discover
 from ..errors import ExportError, Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
+from .mltests import Reference, with_reference
 from .package import PINS, module_files, render_package
 from .write import ExportResult, write_package
 
@@ -78,6 +79,7 @@ def export(
     template_dir: str | os.PathLike[str] | None = None,
     all_cells: bool = False,
     formatter: str | None = None,
+    reference_run: Reference | None = None,
     audit_dir: str | os.PathLike[str] | None = None,
 ) -> ExportResult:
     """Export the notebooks under ``paths`` into a package (see the module docstring); return what was written.
@@ -85,9 +87,10 @@ def export(
     ``name`` is the package's import name, ``pin`` ``compatible`` (``~=``) or ``exact`` (``==``),
     ``template_dir`` a folder of templates that override the built-in ones file by file,
     ``all_cells`` exports every code cell without a role, ``formatter`` (``ruff``/``black``)
-    overrides ``[tool.nb2prod.lint] formatter``. With ``audit_dir`` (a runs folder) an export that
-    writes appends a line to its audit trail (``nb2prod.audit``): the notebooks' and the package
-    files' sha256. Raises ``ExportError`` (nothing written) when the
+    overrides ``[tool.nb2prod.lint] formatter``, ``reference_run`` the recorded run whose metrics
+    the generated test T13 re-computes through the entry point. With ``audit_dir`` (a runs folder) an
+    export that writes appends a line to its audit trail (``nb2prod.audit``): the notebooks' and the
+    package files' sha256. Raises ``ExportError`` (nothing written) when the
     notebooks cannot make a package or a generated file was edited by hand (without ``force``).
     """
     from .codegen import build_plan
@@ -102,6 +105,11 @@ def export(
         raise UsageError(f"unknown formatter '{chosen}'", hint="use ruff or black")
     notebooks = read_notebooks(paths, exclude=config.exclude, root=config.root)
     plan = build_plan(notebooks, name=name, all_cells=all_cells, formatter=chosen, modules_only=into is not None, config=config)
+    if plan.ml_tests is not None and reference_run is not None:
+        names = {parameter.name for parameter in plan.parameters}
+        given = {name: value for name, value in reference_run.parameters.items() if name in names}  # the entry point's options only
+        reference_run = replace(reference_run, parameters=given)
+        plan = replace(plan, ml_tests=with_reference(plan.ml_tests, reference_run, entry_point=bool(plan.main_code.strip())))
     templates = Path(template_dir) if template_dir is not None else None
     if into is not None:
         target = Path(into)

@@ -87,12 +87,13 @@ from ..config import FORMATTERS, Config
 from ..errors import ExportError, Nb2prodError, ParameterError, UsageError
 from ..lint.context import LintContext
 from ..notebook import Notebook
-from ..params import notebook_parameters, parameters_cell
+from ..params import Parameter, notebook_parameters, parameters_cell
 from .card import title_and_description
 from .cells import cell_piece, must_compile
 from .checks import check_names, check_nb2prod_uses, duplicate_warnings
 from .deps import import_statements, infer_dependencies
 from .findings import lint_warnings
+from .mltests import NO_ML_TESTS_TAG, MLTestPlan, plan_ml_tests
 from .modules import block, joined, module_pieces, module_plans, provenance
 from .names import RESERVED_MODULES, RESERVED_WHEN_MODULES_ONLY, package_name, project_name
 from .plan import Dependency, ExportPlan, ModulePlan, TestPlan
@@ -188,6 +189,7 @@ def build_plan(
     except ParameterError as error:
         raise ExportError(error.message, path=error.path, hint=error.hint) from None
     title, description = title_and_description(card.notebook)
+    ml_tests = None if modules_only else _ml_tests(modules, main_code, parameters, marked, config if config is not None else Config())
     return ExportPlan(
         package=package,
         distribution=project_name(package),
@@ -203,6 +205,30 @@ def build_plan(
         notebooks=tuple(source.shown for source in marked),
         source_hash=_source_hash(marked, package, all_cells, formatter, title, description),
         warnings=tuple(notes),
+        ml_tests=ml_tests,
+    )
+
+
+def _ml_tests(
+    modules: Sequence[ModulePlan], main_code: str, parameters: Sequence[Parameter], marked: Sequence[Source], config: Config
+) -> MLTestPlan:
+    """The generated ML sanity tests; names defined in cells tagged ``no-ml-tests`` get no role."""
+    excluded: set[str] = set()
+    for source in marked:
+        for piece in source.pieces:
+            if NO_ML_TESTS_TAG in piece.cell.tags and piece.tree is not None:
+                for node in piece.tree.body:
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                        excluded.add(node.name)
+                    elif isinstance(node, ast.Assign):
+                        excluded.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return plan_ml_tests(
+        [(module.name, module.code) for module in modules],
+        main_code=main_code,
+        parameters={parameter.name: parameter.default for parameter in parameters},
+        excluded=excluded,
+        enabled=config.ml_tests.enabled,
+        skip=config.ml_tests.skip,
     )
 
 

@@ -9,8 +9,12 @@ through the Jinja templates and writes them. Plans are plain data, so each half 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..params import Parameter
+
+if TYPE_CHECKING:
+    from .mltests import MLTestPlan
 
 
 @dataclass(frozen=True)
@@ -77,3 +81,4 @@ class ExportPlan:
     notebooks: tuple[str, ...] = ()
     source_hash: str = ""  # sha256 over the exported cells' sources and the plan options
     warnings: tuple[str, ...] = field(default_factory=tuple)  # e.g. NB209 duplicates, one line each
+    ml_tests: MLTestPlan | None = None  # the generated ML sanity tests (nb2prod.export.mltests); None for --into

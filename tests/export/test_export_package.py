@@ -678,6 +678,7 @@ def test_builtin_templates_are_the_repository_templates_in_a_checkout() -> None:
         "package/module.py.j2",
         "pyproject.toml.j2",
         "tests/test_cli.py.j2",
+        "tests/test_ml.py.j2",
         "tests/test_module.py.j2",
     ]
 

@@ -1,0 +1,103 @@
+"""Planted defects for PyTorch (T9-T11, and T1/T2 on a module): a tiny CPU model; skipped where torch is not installed.
+
+CI installs only ``.[dev]``, which has no torch (a CPU wheel takes minutes to install): there these
+tests skip, and the template logic they reach is covered by the numpy models of
+``test_planted_defects.py``. Install ``torch==2.13.0`` to run them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_planted_defects import run_generated_tests  # this folder is on sys.path: the tests are not packages
+
+pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # torch's import and training take about a minute on this machine
+
+TORCH_MODEL = """
+import numpy as np
+import torch
+from torch import nn
+
+
+def load_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(160, 3)).astype("float32")
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    return X, y
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(3, 8)
+        self.out = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.out(torch.tanh(self.hidden(x))))
+
+
+def train(X, y, seed=0, epochs=150):
+    torch.manual_seed(seed)
+    net = Net()
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    xb = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    yb = torch.as_tensor(np.asarray(y), dtype=torch.float32).reshape(-1, 1)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = nn.functional.binary_cross_entropy(net(xb), yb)
+        loss.backward()
+        opt.step()
+    return net
+
+
+def predict(model, X):
+    model.eval()
+    with torch.no_grad():
+        scores = model(torch.as_tensor(np.asarray(X), dtype=torch.float32)).reshape(-1).numpy()
+    return (scores > 0.5).astype(int)
+"""
+
+TORCH_DEFECTS = {
+    "T2": ("    torch.manual_seed(seed)\n", "    torch.manual_seed(0)\n"),
+    "T9": ("torch.optim.Adam(net.parameters(), lr=0.05)", "torch.optim.Adam(net.out.parameters(), lr=0.05)"),
+    "T10": ("    for _ in range(epochs):", "    yb = yb[torch.randperm(len(yb))]\n    for _ in range(epochs):"),
+    "T11": ("torch.tanh(self.hidden(x))", "torch.tanh(self.hidden(x * torch.tensor([1.0, 1.0, 0.0])))"),
+}
+MAIN = "X, y = load_data()\nmodel = train(X, y, seed=seed)\n"
+MESSAGES = {
+    "T2": "T2 seed plumbing",
+    "T9": "T9 fitting changes the model",
+    "T10": "T10 overfits a tiny batch",
+    "T11": "T11 input dependency",
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tuple[str, str]]]:
+    variants = {"torch_ok": (TORCH_MODEL, MAIN)}
+    for code, (old, new) in TORCH_DEFECTS.items():
+        assert old in TORCH_MODEL, code
+        variants[f"torch_{code.lower()}"] = (TORCH_MODEL.replace(old, new, 1), MAIN)
+    return run_generated_tests(tmp_path_factory.mktemp("torch"), variants)
+
+
+def test_the_correct_torch_model_passes_every_generated_test(outcomes: dict[str, dict[str, tuple[str, str]]]) -> None:
+    results = outcomes["torch_ok"]
+    assert {
+        "test_t9_fitting_changes_the_model",
+        "test_t10_overfits_a_tiny_batch",
+        "test_t11_input_dependency_and_batch_independence",
+    } <= set(results)
+    bad = {name: message[:300] for name, (outcome, message) in results.items() if outcome != "passed" and name != "test_t5_label_set"}
+    assert not bad
+
+
+@pytest.mark.parametrize("code", list(TORCH_DEFECTS))
+def test_a_torch_model_with_the_planted_defect_fails_the_test_of_that_property(
+    outcomes: dict[str, dict[str, tuple[str, str]]], code: str
+) -> None:
+    results = outcomes[f"torch_{code.lower()}"]
+    failing = {name: message for name, (outcome, message) in results.items() if outcome == "failure"}
+    matching = [message for name, message in failing.items() if name.startswith(f"test_{code.lower()}_")]
+    assert matching, f"{code} did not fail: {sorted(failing)}"
+    assert MESSAGES[code] in matching[0]
