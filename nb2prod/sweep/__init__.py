@@ -11,13 +11,11 @@ the sweep cleanly: running kernels shut down, finished runs kept, the sweep mark
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
