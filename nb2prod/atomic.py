@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WriteError
+from .errors import WriteConflictError, WriteError
 
 TEMP_SUFFIX = ".nb2prod-tmp"
 
@@ -44,6 +44,23 @@ class PendingWrite:
     @property
     def shown(self) -> str:
         return self.display_path or os.fspath(self.path)
+
+
+def unchanged_since_read(path: Path, old: bytes | None, shown: str, *, message: str, hint: str) -> Callable[[], None]:
+    """A :class:`PendingWrite` check refusing the write when ``path`` no longer holds ``old`` (``None``: absent).
+
+    Raises ``WriteConflictError(message)`` so a tool never overwrites an edit made after it read the file.
+    """
+
+    def check() -> None:
+        try:
+            now = path.read_bytes()
+        except FileNotFoundError:
+            now = None
+        if now != old:
+            raise WriteConflictError(message, path=shown, hint=hint)
+
+    return check
 
 
 def atomic_write(

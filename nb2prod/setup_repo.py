@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .atomic import PendingWrite, atomic_write_all
+from .atomic import PendingWrite, atomic_write_all, unchanged_since_read
 from .ci_workflow import CI_PROVIDERS, github_workflow
-from .errors import ConfigError, UsageError, WriteConflictError
+from .errors import ConfigError, UsageError
 from .precommit_config import HookBlock, add_hooks, render_new_config
 
 if sys.version_info >= (3, 11):
@@ -304,14 +304,10 @@ def _write(changes: Sequence[FileChange]) -> None:
 
 
 def _unchanged_since_read(change: FileChange) -> Callable[[], None]:
-    def check() -> None:
-        try:
-            now = change.path.read_bytes()
-        except FileNotFoundError:
-            now = None
-        if now != change.old:
-            raise WriteConflictError(
-                "changed on disk while nb2prod init ran; nothing was written", path=change.shown, hint="run nb2prod init again"
-            )
-
-    return check
+    return unchanged_since_read(
+        change.path,
+        change.old,
+        change.shown,
+        message="changed on disk while nb2prod init ran; nothing was written",
+        hint="run nb2prod init again",
+    )

@@ -21,10 +21,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ..atomic import PendingWrite, atomic_write_all
-from ..errors import ExportError, WriteConflictError
+from ..atomic import PendingWrite, atomic_write_all, unchanged_since_read
+from ..errors import ExportError
 from ..text import printable
 from .plan import ExportPlan
 
@@ -136,7 +135,23 @@ def write_package(files: Mapping[str, str], out: Path, *, check: bool = False, d
         )
     for folder in dict.fromkeys(item.target.parent for item in planned):
         folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_all([PendingWrite(item.target, item.new, _unchanged_check(item), item.shown) for item in planned])
+    atomic_write_all(
+        [
+            PendingWrite(
+                item.target,
+                item.new,
+                unchanged_since_read(
+                    item.target,
+                    item.old,
+                    item.shown,
+                    message="changed on disk while nb2prod exported; not overwritten",
+                    hint="run the export again",
+                ),
+                item.shown,
+            )
+            for item in planned
+        ]
+    )
     return ExportResult(out, written=tuple(item.shown for item in planned), unchanged=tuple(unchanged), orphaned=orphaned, diffs=diffs)
 
 
@@ -156,20 +171,6 @@ def _state(data: bytes) -> str:
         return header_state(data.decode("utf-8"))
     except UnicodeDecodeError:
         return "foreign"
-
-
-def _unchanged_check(item: _Planned) -> Any:
-    def check() -> None:
-        try:
-            current = item.target.read_bytes()
-        except FileNotFoundError:
-            current = None
-        if current != item.old:
-            raise WriteConflictError(
-                "changed on disk while nb2prod exported; not overwritten", path=item.shown, hint="run the export again"
-            )
-
-    return check
 
 
 def _unified_diff(item: _Planned) -> str:

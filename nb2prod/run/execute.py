@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -216,25 +216,35 @@ def _shut_down(managers: list[AsyncKernelManager]) -> None:
             ensure_event_loop().run_until_complete(manager.shutdown_kernel(now=True))
 
 
+@contextlib.contextmanager
+def sigterm_interrupts(on_signal: Callable[[], None] | None = None) -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in the block, so it stops work as Ctrl-C does.
+
+    ``on_signal`` is called first (to note the reason). Signal handlers live in the main thread
+    only: elsewhere the block runs unchanged. Used by ``run`` and ``sweep`` alike.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if on_signal is not None:
+            on_signal()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 class _Interrupt:
     """SIGTERM raises KeyboardInterrupt during a run, so it ends like Ctrl-C: kernel shut down, record written."""
 
     def __init__(self) -> None:
         self.reason = "SIGINT"
 
-    @contextlib.contextmanager
-    def on_sigterm(self) -> Iterator[None]:
-        """Install the SIGTERM handler for the block (signal handlers live in the main thread only)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: object) -> None:
-            self.reason = "SIGTERM"
-            raise KeyboardInterrupt
-
-        previous = signal.signal(signal.SIGTERM, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+    def on_sigterm(self) -> contextlib.AbstractContextManager[None]:
+        """Install the SIGTERM handler for the block, noting SIGTERM as the reason the run stopped."""
+        return sigterm_interrupts(lambda: setattr(self, "reason", "SIGTERM"))

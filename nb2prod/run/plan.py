@@ -173,17 +173,11 @@ def _record_path(path: Path) -> str:
         return absolute.as_posix()
 
 
-def load_parameters_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parameter values from a YAML (``.yaml``/``.yml``) or JSON file holding one mapping.
+def read_values_file(path: str | os.PathLike[str]) -> Any:
+    """The data of a YAML/JSON parameters file, read and capped (scenario 58) but not yet shaped.
 
-    YAML is read with a safe loader that keeps dates as strings (as papermill does); a value is
-    then checked against its parameter's type by ``run_notebook``.
-
-    What the file expands to is capped (scenario 58): YAML aliases let a few hundred bytes stand for
-    a billion values (an "alias bomb") that every later step (typing, rendering the injected cell,
-    the record) would copy out. A file whose values, aliases expanded, number more than
-    ``MAX_FILE_VALUES`` or hold more than ``MAX_FILE_CHARACTERS`` characters of text is refused, as
-    is an alias that contains itself; counting stops at the cap, so refusing takes milliseconds.
+    Shared by ``run``'s one-mapping file and ``sweep``'s list of sets, so both refuse the same
+    unreadable, malformed or alias-bomb files with the same messages.
     """
     shown = os.fspath(path)
     try:
@@ -202,6 +196,23 @@ def load_parameters_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     else:
         data = _load_yaml(text, shown)
     _check_expansion(data, shown, aliases=not shown.lower().endswith(".json"))
+    return data
+
+
+def load_parameters_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parameter values from a YAML (``.yaml``/``.yml``) or JSON file holding one mapping.
+
+    YAML is read with a safe loader that keeps dates as strings (as papermill does); a value is
+    then checked against its parameter's type by ``run_notebook``.
+
+    What the file expands to is capped (scenario 58): YAML aliases let a few hundred bytes stand for
+    a billion values (an "alias bomb") that every later step (typing, rendering the injected cell,
+    the record) would copy out. A file whose values, aliases expanded, number more than
+    ``MAX_FILE_VALUES`` or hold more than ``MAX_FILE_CHARACTERS`` characters of text is refused, as
+    is an alias that contains itself; counting stops at the cap, so refusing takes milliseconds.
+    """
+    shown = os.fspath(path)
+    data = read_values_file(path)
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):

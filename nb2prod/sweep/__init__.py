@@ -11,13 +11,11 @@ the sweep cleanly: running kernels shut down, finished runs kept, the sweep mark
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,8 +177,10 @@ def sweep(
         if progress is not None:
             progress(SweepEvent("finished", index, run))
 
+    from ..run.execute import sigterm_interrupts
+
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             chosen.run(jobs, started, finished)
     except KeyboardInterrupt:
         record.status = "interrupted"
@@ -304,23 +304,6 @@ def _latest_runs(record: SweepRecord, runs_dir: Any, latest: Mapping[int, RunRec
         ok = [run for run in runs if run.status == "ok"]
         found.append((ok or runs or [None])[-1])
     return found
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in the block, so it stops a sweep as Ctrl-C does (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 class _CallableModule(types.ModuleType):

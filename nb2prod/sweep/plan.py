@@ -154,25 +154,10 @@ def describe(values: Mapping[str, Any], *, width: int = 60) -> str:
 
 def load_sets_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The parameter sets of a YAML/JSON file holding a list of mappings (read as ``run``'s parameters file is, with its caps)."""
-    from ..run.plan import _check_expansion, _load_yaml
+    from ..run.plan import read_values_file
 
     shown = os.fspath(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ParameterError("no such parameters file", path=shown) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"cannot read the parameters file: {getattr(exc, 'strerror', None) or exc}", path=shown) from None
-    if shown.lower().endswith(".json"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ParameterError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", path=shown) from None
-        except RecursionError:
-            raise ParameterError("the JSON is nested too deep to read", path=shown, hint="flatten it") from None
-    else:
-        data = _load_yaml(text, shown)
-    _check_expansion(data, shown, aliases=not shown.lower().endswith(".json"))
+    data = read_values_file(path)
     if not isinstance(data, list) or not all(isinstance(entry, dict) and all(isinstance(k, str) for k in entry) for entry in data):
         raise ParameterError(
             "a sweep's parameters file holds a list of parameter sets",
