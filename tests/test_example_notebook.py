@@ -112,3 +112,10 @@ def test_example_overridden_parameter_changes_result(tmp_path):
     # the committed notebook carries the outputs of a run with the defaults
     defaults = _metrics(json.loads(NOTEBOOK.read_text(encoding="utf-8")))
     assert metrics != defaults, "overriding the parameters did not change the metrics"
+
+
+def test_example_lints_clean_as_readme_first_command_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    """README's first command runs `nb2prod lint notebooks/` and stops on any finding: the example must have none."""
+    from nb2prod.cli import main
+
+    assert main(["lint", str(NOTEBOOK.parent)]) == 0, capsys.readouterr().out

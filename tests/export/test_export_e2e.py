@@ -75,7 +75,7 @@ def test_exported_example_installs_passes_its_tests_and_reproduces_the_notebook(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=project, capture_output=True, text=True, check=False
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "4 passed" in tests.stdout
+    assert "15 passed" in tests.stdout  # 4 from the test cells and the CLI, 11 generated ML sanity tests
 
     metrics_file = tmp_path / "metrics.json"
     ran = subprocess.run(
