@@ -25,6 +25,7 @@ from .. import (
     DamagedRecord,
     RecordError,
     RunRecord,
+    UsageError,
     check_run,
     compare_runs,
     describe_error,
@@ -137,7 +138,10 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         description="Parameters and metrics of two or more runs side by side; rows that differ are marked *, "
         "numeric metrics show their difference to the first run.",
     )
-    compare.add_argument("runs", nargs="+", metavar="RUN")
+    compare.add_argument("runs", nargs="*", metavar="RUN")
+    compare.add_argument(
+        "--sweep", metavar="SWEEP", help="compare the runs of this sweep (its id, a unique prefix, or latest), oldest first"
+    )
     compare.set_defaults(handler=run_compare)
 
     check = commands.add_parser(
@@ -352,6 +356,16 @@ def run_compare(args: argparse.Namespace) -> int:
     """Print the runs side by side, differing rows marked."""
     records: list[RunRecord] = []
     errors: list[RecordError] = []
+    if bool(args.runs) == bool(args.sweep):
+        raise UsageError("give the RUNs to compare, or --sweep SWEEP, not both", hint="e.g. `nb2prod runs compare --sweep latest`")
+    if args.sweep:
+        sweep = _sweep_id(args.sweep, args.runs_dir)
+        entries = list_runs(args.runs_dir, sweep=sweep)[::-1]  # oldest first: the sweep's order
+        if not entries:
+            hint = "`nb2prod runs list --sweep latest` lists a sweep's runs"
+            raise RecordError(f"no runs of sweep {sweep}", path=args.runs_dir, hint=hint)
+        records = [entry for entry in entries if isinstance(entry, RunRecord)]
+        errors = [entry.error for entry in entries if isinstance(entry, DamagedRecord)]
     for reference in args.runs:  # every run that cannot be read is named, not only the first
         try:
             records.append(find_record(reference, args.runs_dir))

@@ -51,3 +51,27 @@ def test_list_runs_filters_by_sweep_and_leaves_damaged_records_out(tmp_path: Pat
     assert [r.id for r in list_runs(tmp_path, sweep=SWEEP)] == ["20261128T090002Z-cccccc", "20261128T090000Z-aaaaaa"]
     assert [r.id for r in list_runs(tmp_path, sweep=SWEEP, status="ok")] == ["20261128T090000Z-aaaaaa"]
     assert len(list_runs(tmp_path)) == 5  # without the filter, the damaged record is listed
+
+
+def test_compare_takes_a_sweep_oldest_first(tmp_path: Path, capsys) -> None:
+    from nb2prod.cli import main
+
+    make_runs(tmp_path)
+    assert main(["runs", "compare", "--sweep", SWEEP, "--runs-dir", str(tmp_path), "--format", "json"]) == 0
+    import json
+
+    compared = json.loads(capsys.readouterr().out)
+    assert [run["id"] for run in compared["runs"]] == ["20261128T090000Z-aaaaaa", "20261128T090002Z-cccccc"]
+
+
+def test_compare_wants_runs_or_a_sweep_and_names_an_empty_sweep(tmp_path: Path, capsys) -> None:
+    from nb2prod.cli import main
+
+    make_runs(tmp_path)
+    assert main(["runs", "compare", "--runs-dir", str(tmp_path)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["runs", "compare", "20261128T090000Z", "--sweep", SWEEP, "--runs-dir", str(tmp_path)]) == 2
+    capsys.readouterr()
+    assert main(["runs", "compare", "--sweep", "sweep-nosuch", "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no runs of sweep sweep-nosuch" in err and err.startswith(str(tmp_path))
