@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
-from typing import Any
+from typing import Any, Protocol
 
 from markupsafe import Markup
 
@@ -114,15 +114,15 @@ def _means(points: Sequence[Point], px: Any, py: Any) -> list[tuple[float, float
     return [(x, py(sum(ys) / len(ys))) for x, ys in sorted(groups.items())]
 
 
-class _Scale:
-    def position(self, value: Any) -> float:
-        raise NotImplementedError
+class _Scale(Protocol):
+    """An axis: where a value sits (0 to 1 along the axis) and which ticks to draw, with their labels."""
 
-    def ticks(self) -> list[tuple[Any, str]]:
-        raise NotImplementedError
+    def position(self, value: Any) -> float: ...
+
+    def ticks(self) -> list[tuple[Any, str]]: ...
 
 
-class _Linear(_Scale):
+class _Linear:
     """A linear axis with a little room around the data and 3 to 6 round ticks."""
 
     def __init__(self, low: float, high: float) -> None:
@@ -144,7 +144,7 @@ class _Linear(_Scale):
         return [(i * self.step, format_number(i * self.step)) for i in range(first, last + 1)]
 
 
-class _Log(_Scale):
+class _Log:
     """A base-10 logarithmic axis, ticks at the powers of ten."""
 
     def __init__(self, low: float, high: float) -> None:
@@ -157,7 +157,7 @@ class _Log(_Scale):
         return [(10.0**k, format_number(10.0**k)) for k in range(math.ceil(self.low), math.floor(self.high) + 1)]
 
 
-class _Category(_Scale):
+class _Category:
     """Evenly spaced categories (strings, booleans, lists), in natural order."""
 
     def __init__(self, categories: list[str]) -> None:
