@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,33 +20,20 @@ rtol = 0.01
 """
 
 
-def _notebook(path: Path, *cells: tuple[str, list[str]]) -> None:
-    notebook = {
-        "cells": [
-            {"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "source": source, "execution_count": None, "outputs": []}
-            for i, (source, tags) in enumerate(cells)
-        ],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook), encoding="utf-8")
-
-
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
+def folder(tmp_path: Path, write_code_notebook: Callable[..., Path]) -> Path:
     (tmp_path / ".git").mkdir()
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     # passes only when the config's n = 3 replaced the notebook's n = 1000
-    _notebook(
+    write_code_notebook(
         notebooks / "good.ipynb",
         ("n = 1000\n", ["parameters"]),
         ("import nb2prod\nassert n == 3, n\nnb2prod.record('accuracy', 0.95)\n", []),
     )
-    _notebook(notebooks / "broken.ipynb", ("x = 1\n", []), ("y = x + 1\nraise ValueError('boom in the second cell')\n", []))
-    _notebook(notebooks / "weak.ipynb", ("import nb2prod\nnb2prod.record('accuracy', 0.5)\n", []))
+    write_code_notebook(notebooks / "broken.ipynb", ("x = 1\n", []), ("y = x + 1\nraise ValueError('boom in the second cell')\n", []))
+    write_code_notebook(notebooks / "weak.ipynb", ("import nb2prod\nnb2prod.record('accuracy', 0.5)\n", []))
     return tmp_path
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -148,26 +149,15 @@ def test_config_skip_and_switch_off() -> None:
 # --- through the command line --------------------------------------------------------------------
 
 
-def _write_notebook(path: Path, cells: list[tuple[str, list[str]]]) -> None:
-    notebook = {
-        "cells": [
-            {"cell_type": "code", "id": f"c{i}", "metadata": {"tags": tags}, "source": source, "execution_count": None, "outputs": []}
-            for i, (source, tags) in enumerate(cells)
-        ],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook), encoding="utf-8")
-
-
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_code_notebook: Callable[..., Path]) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".git").mkdir()
-    _write_notebook(
+    write_code_notebook(
         tmp_path / "model.ipynb",
-        [("seed = 5\n", ["parameters"]), (FUNCTIONS, ["export"]), ("X, y = load_data()\nm = train(X, y, random_state=seed)\n", ["main"])],
+        ("seed = 5\n", ["parameters"]),
+        (FUNCTIONS, ["export"]),
+        ("X, y = load_data()\nm = train(X, y, random_state=seed)\n", ["main"]),
     )
     return tmp_path
 
@@ -204,8 +194,8 @@ def test_an_unknown_test_in_the_config_is_an_error(project: Path, capsys: pytest
     assert "unknown test 'T99'" in capsys.readouterr().err
 
 
-def test_the_no_ml_tests_cell_tag_removes_the_roles_of_that_cell(project: Path) -> None:
-    _write_notebook(project / "model.ipynb", [("seed = 5\n", ["parameters"]), (FUNCTIONS, ["export", "no-ml-tests"])])
+def test_the_no_ml_tests_cell_tag_removes_the_roles_of_that_cell(project: Path, write_code_notebook: Callable[..., Path]) -> None:
+    write_code_notebook(project / "model.ipynb", ("seed = 5\n", ["parameters"]), (FUNCTIONS, ["export", "no-ml-tests"]))
     assert main(["export", "model.ipynb", "-q"]) == 0
     assert not (project / "build" / "model" / "tests" / "test_ml_model.py").exists()
 
