@@ -40,11 +40,16 @@ verify and lint agree. It imports nothing else of nb2prod.
   as parameters but not searched for in text, and values shorter than ``WHOLE_WORD_BELOW`` are
   masked only where they stand as a word of their own: a secret parameter's default of ``"none"``
   must not turn ``nonexistent`` into ``***xistent``. Longer values are masked wherever they are
-  (``"Bearer" + token`` too).
+  (``"Bearer" + token`` too), and also where they are encoded: in hexadecimal, and in base64 (standard
+  and URL-safe) wherever the value stands in the encoded bytes, so ``Authorization: Basic …`` built
+  from ``user:password`` shows no part that decodes to the password. Only the characters that encode
+  the value alone are masked; the one or two on each side that mix it with its neighbours stay.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import json
 import re
@@ -213,6 +218,24 @@ def forms(secret: str) -> set[str]:
     return once | twice
 
 
+def encoded_forms(secret: str) -> set[str]:
+    """``secret``'s UTF-8 bytes in hexadecimal (both cases) and in base64 at each of the three byte offsets.
+
+    Base64 turns 3 bytes into 4 characters, so a value inside a longer encoded text (``user:password``
+    in a Basic authorization header) is spelt one of three ways depending on where it starts; each
+    spelling keeps only the characters that the value's bits alone decide.
+    """
+    raw = secret.encode("utf-8", "surrogatepass")
+    found = {binascii.hexlify(raw).decode(), binascii.hexlify(raw).decode().upper()}
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode()
+        first = -(-8 * offset // 6)  # the first character made of the value's bits only
+        last = (8 * (offset + len(raw))) // 6  # the characters before it hold no bit of what follows
+        part = encoded[first:last]
+        found |= {part, part.replace("+", "-").replace("/", "_")}
+    return found
+
+
 class Masker:
     """Replaces a run's secret values, and any credential in a known format, by ``***``."""
 
@@ -223,6 +246,8 @@ class Masker:
             shown = sorted(forms(secret), key=len, reverse=True)
             anchor = _common_prefix(shown)
             groups.append((anchor if len(anchor) >= 2 else "", shown, len(secret) < WHOLE_WORD_BELOW))
+            if len(secret) >= WHOLE_WORD_BELOW:  # encoded: each form its own anchor (they share no prefix)
+                groups += [(form, [form], False) for form in encoded_forms(secret)]
         self._groups = groups
         # Long texts already searched: papermill saves the whole notebook after every cell, the earlier outputs unchanged.
         self._clean: set[str] = set()

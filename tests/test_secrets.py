@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from urllib.parse import quote
@@ -150,3 +151,30 @@ def test_masker_data_masks_keys_values_and_lines_but_not_binary_outputs() -> Non
     }
     assert data["evalue"] == f"bad {SECRET}"  # a copy: the input is unchanged
     assert Masker(["123456"]).data({"pin": 123456, "n": 12345, "ok": True}) == {"pin": "***", "n": 12345, "ok": True}
+
+
+@pytest.mark.parametrize("prefix", ["", "u:", "us:", "use:", "a-much-longer-user-name:"])
+def test_scenario_45_a_secret_inside_base64_is_masked_at_every_byte_offset(prefix: str) -> None:
+    """A Basic authorization header (base64 of ``user:password``) printed by a cell shows no part that decodes to the password."""
+    password = "hunter2-correct-horse"
+    header = base64.b64encode(f"{prefix}{password}".encode()).decode()
+    masked = Masker([password]).text(f"Authorization: Basic {header}\n")
+    left = masked.removeprefix("Authorization: Basic ").strip()
+    assert left.count("***") == 1
+    # What stays is the user name's characters, the padding, and at most one character on each side
+    # that mixes the password's edge bits with its neighbour's.
+    assert len(left.replace("***", "")) <= len(base64.b64encode(prefix.encode()).rstrip(b"=")) + 1 + 3
+
+
+def test_a_secret_in_hex_and_url_safe_base64_is_masked() -> None:
+    password = "hunter2-correct+horse?/"
+    masker = Masker([password])
+    assert masker.text("digest " + password.encode().hex()) == "digest ***"
+    assert masker.text("HEX " + password.encode().hex().upper()) == "HEX ***"
+    urlsafe = base64.urlsafe_b64encode(b"??" + password.encode()).decode()
+    assert "***" in masker.text(urlsafe) and password not in masker.text(urlsafe)
+
+
+def test_short_secrets_are_not_searched_encoded() -> None:
+    """Under ``WHOLE_WORD_BELOW`` characters an encoded form is a few characters that ordinary base64 holds by chance."""
+    assert Masker(["abcde"]).text(base64.b64encode(b"xabcdex").decode()) == base64.b64encode(b"xabcdex").decode()
