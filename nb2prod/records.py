@@ -168,7 +168,9 @@ def read_record(path: str | os.PathLike[str]) -> RunRecord:
         raise RecordError(f"damaged run record: cannot read it: {detail}", path=os.fspath(target), hint=DAMAGED_HINT) from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise RecordError(
-            f"not an nb2prod run record (schema {data.get('schema') if isinstance(data, dict) else None!r})", path=os.fspath(target)
+            f"not an nb2prod run record (schema {data.get('schema') if isinstance(data, dict) else None!r})",
+            path=os.fspath(target),
+            hint="pass a run id or the folder `nb2prod run` wrote; `nb2prod runs list` shows them",
         )
     # Masked first (a record written before masking existed is shown masked), then settled.
     return settled(RunRecord.from_json(data, directory=target.parent).redact())

@@ -61,8 +61,10 @@ def read_notebooks(paths: Sequence[str | os.PathLike[str]], *, exclude: Sequence
         listed = "; ".join(f"{error.path}: {error.message}" if error.path else error.message for error in errors)
         raise ExportError(f"{len(errors)} inputs cannot be read: {listed}", hint="nothing was exported")
     if not notebooks:
-        shown = ", ".join(os.fspath(path) for path in paths)
-        raise ExportError(f"no notebooks found in {shown}", hint="pass .ipynb files or folders that hold them")
+        hint = "pass .ipynb files or folders that hold them"
+        if len(paths) == 1:
+            raise ExportError("no notebooks found here", path=os.fspath(paths[0]), hint=hint)
+        raise ExportError(f"no notebooks found in {', '.join(os.fspath(path) for path in paths)}", hint=hint)
     return notebooks
 
 

@@ -213,7 +213,7 @@ def test_inputs_that_cannot_be_read_exit_2(tiny: Path, capsys: pytest.CaptureFix
     assert code == 2 and err.startswith("error: 2 inputs cannot be read: missing.ipynb: no such file or folder; gone.ipynb:")
     Path("empty").mkdir()
     code, _, err = cli(capsys, "empty")
-    assert code == 2 and "error: no notebooks found in empty" in err
+    assert code == 2 and err.startswith("empty: error: no notebooks found here (pass .ipynb files")
     assert not Path("build").exists()
 
 
