@@ -371,8 +371,11 @@ def run_compare(args: argparse.Namespace) -> int:
             records.append(find_record(reference, args.runs_dir))
         except RecordError as error:
             errors.append(error)
-    for error in errors:
-        print_error(error)
+    shown = set()
+    for error in errors:  # a missing runs folder is one error, not one per run named
+        if (error.path, error.message) not in shown:
+            shown.add((error.path, error.message))
+            print_error(error)
     if errors:
         return EXIT_INPUT
     with about(records[0].directory):

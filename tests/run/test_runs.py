@@ -346,6 +346,11 @@ def test_cli_compare_needs_two_runs(runs_dir: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and "at least two runs" in err
 
 
+def test_cli_compare_without_a_runs_folder_says_so_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "runs", "compare", "a", "b", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 2 and err.count("error: no runs here") == 1 and len(err.splitlines()) == 1
+
+
 # --- check ----------------------------------------------------------------------------------------
 
 
