@@ -11,9 +11,14 @@ process becomes the group leader (jupyter_client's new session), starts the kern
 group, and then waits. When the kernel exits, it exits with the kernel's status (jupyter_client sees
 the kernel die as before). When its parent (nb2prod) is gone, it kills the whole process group with
 SIGKILL: the kernel, the processes its cells started, itself. jupyter_client's signals go to the
-group as before (an interrupt reaches the kernel; this process ignores it). A process a cell starts
-in a new session of its own (``start_new_session=True``, ``setsid``) leaves the group and is out of
-reach, as it is for jupyter_client's own shutdown.
+group as before (an interrupt reaches the kernel; this process ignores it).
+
+A process a cell starts in a new session of its own (``start_new_session=True``, ``setsid``, a
+daemon's double fork) leaves the group. On Linux the guard finds those too: it makes itself a
+"child subreaper" (``prctl(PR_SET_CHILD_SUBREAPER)``), so a process whose parent ends is re-parented
+to the guard rather than to init, and when nb2prod dies it kills every descendant it finds in
+``/proc`` before the group. Elsewhere they stay out of reach, as they are for jupyter_client's own
+shutdown. A run that ends normally leaves such processes alone, as jupyter_client does.
 
 The guard also drops exactly one line from the kernel's stderr: ipykernel's startup warning
 "Kernel is running over TCP without encryption" (the kernel listens on 127.0.0.1 for nb2prod
@@ -24,6 +29,7 @@ Standard library only, and run in isolated mode: it must work whatever the kerne
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -33,6 +39,7 @@ import threading
 #: ipykernel's warning line (``[IPKernelApp] WARNING | Kernel is running over TCP without encryption. ...``).
 TCP_WARNING = b"[IPKernelApp] WARNING | Kernel is running over TCP without encryption."
 _POLL_S = 0.2
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
 
 
 def main(argv: list[str]) -> int:
@@ -41,6 +48,7 @@ def main(argv: list[str]) -> int:
         print("usage: guard.py KERNEL_COMMAND...", file=sys.stderr)
         return 2
     parent = os.getppid()
+    subreaper = become_subreaper()
     # A handler, not SIG_IGN: an ignored signal stays ignored in the kernel after exec, a handler does not.
     signal.signal(signal.SIGINT, lambda signum, frame: None)
     env = {**os.environ, "JPY_PARENT_PID": str(os.getpid())}  # the kernel's parent poller watches this process
@@ -52,12 +60,68 @@ def main(argv: list[str]) -> int:
     threading.Thread(target=lambda: (kernel.wait(), ended.set()), daemon=True).start()
     while not ended.wait(_POLL_S):  # a blocking wait in a thread: five wake-ups a second, not a busy loop
         if os.getppid() != parent:
+            if subreaper:
+                kill_descendants(os.getpid())
             if os.getpgid(0) == os.getpid():  # the group is the kernel's (jupyter_client's new session), not a caller's
                 os.killpg(os.getpid(), signal.SIGKILL)  # ends this process too
             kernel.kill()
     status = kernel.returncode
     pump.join(timeout=1)
     return status if status >= 0 else 128 - status
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants this process's children (Linux ``PR_SET_CHILD_SUBREAPER``); whether it worked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def descendants(root: int) -> set[int]:
+    """The live (not zombie) processes below ``root``, from the parent pids in ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue  # ended meanwhile
+        fields = stat[stat.rfind(b")") + 2 :].split()  # the command name may hold spaces and parentheses
+        if fields and fields[0] not in (b"Z", b"X"):
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def kill_descendants(root: int) -> None:
+    """SIGKILL every process below ``root``, again while new ones appear (a fork racing the kill)."""
+    for _ in range(10):
+        pids = descendants(root)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):  # ended meanwhile
+                os.kill(pid, signal.SIGKILL)
+        while True:  # reap what was re-parented here, so it leaves /proc
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
 
 
 def filter_stderr(source: int, target: int) -> None:

@@ -85,6 +85,7 @@ def test_the_kernel_command_runs_under_the_guard() -> None:
 
 
 GUARD = [sys.executable, "-I", guard.__file__]
+LINUX_ONLY = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child subreaper is Linux's")
 
 #: A stand-in kernel: starts a child process, writes both pids to the file named by argv[1], sleeps.
 KERNEL = """\
@@ -109,10 +110,43 @@ def test_the_guard_exits_with_the_kernels_status_and_filters_its_stderr() -> Non
     assert result.returncode == 3 and result.stderr == b"kept\n"
 
 
+#: The stand-in kernel's child in a session of its own (``start_new_session=True``).
+KERNEL_NEW_SESSION = KERNEL.replace('subprocess.Popen(["sleep", "300"])', 'subprocess.Popen(["sleep", "300"], start_new_session=True)')
+
+#: A daemon: the child forks, calls setsid, forks the sleeper and exits, so the sleeper's parent is gone.
+KERNEL_DAEMON = """\
+import os, sys, time
+read, write = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    pid = os.fork()
+    if pid == 0:
+        os.execvp("sleep", ["sleep", "300"])
+    os.write(write, str(pid).encode())
+    os._exit(0)
+os.wait()
+child = int(os.read(read, 64))
+with open(sys.argv[1], "w") as handle:
+    handle.write(f"{os.getpid()} {child}\\n")
+time.sleep(300)
+"""
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
-def test_the_guard_ends_its_process_group_when_its_parent_dies(tmp_path: Path) -> None:
-    """The guarded process and the child it started end soon after the guard's parent is killed with -9."""
-    (tmp_path / "kernel.py").write_text(KERNEL, encoding="utf-8")
+@pytest.mark.parametrize(
+    "kernel",
+    [
+        pytest.param(KERNEL, id="child-in-the-group"),
+        pytest.param(KERNEL_NEW_SESSION, id="child-in-its-own-session", marks=LINUX_ONLY),
+        pytest.param(KERNEL_DAEMON, id="double-forked-daemon", marks=LINUX_ONLY),
+    ],
+)
+def test_the_guard_ends_what_the_kernel_started_when_its_parent_dies(tmp_path: Path, kernel: str) -> None:
+    """The guarded process and the child it started end soon after the guard's parent is killed with -9.
+
+    On Linux that includes a child that left the process group (a new session, a daemon's double fork).
+    """
+    (tmp_path / "kernel.py").write_text(kernel, encoding="utf-8")
     (tmp_path / "launcher.py").write_text(LAUNCHER, encoding="utf-8")
     pids = tmp_path / "pids"
     parent = subprocess.Popen([sys.executable, tmp_path / "launcher.py", *GUARD, sys.executable, tmp_path / "kernel.py", pids])
