@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "lint": "lint",
     "rules": "rules",
     "fmt": "fmt",
+    "check": "check",
     "export": "export",
     "params": "params",
     "run": "run",
