@@ -41,12 +41,12 @@ def loaded_modules(tmp_path: Path, *argv: str) -> set[str]:
     return set(json.loads(dump.read_text(encoding="utf-8")))
 
 
-HOOKS = [(["strip", "--check"], "strip"), (["fmt", "--check"], "fmt"), (["lint", "--no-ruff"], "lint")]
+HOOKS = [(["strip", "--check"], "strip"), (["fmt", "--check"], "fmt"), (["lint", "--no-ruff"], "lint"), (["check", "--no-write"], "check")]
 
 
 @pytest.mark.parametrize(("argv", "module"), HOOKS)
 def test_a_hook_command_imports_its_own_module_only(tmp_path: Path, argv: list[str], module: str) -> None:
-    """``nb2prod strip|fmt|lint one.ipynb`` (no pyproject.toml, no plugin) loads no other command and nothing in NEVER_FOR_HOOKS."""
+    """``nb2prod strip|fmt|lint|check one.ipynb`` (no pyproject.toml, no plugin) loads no other command and nothing in NEVER_FOR_HOOKS."""
     notebook = tmp_path / "one.ipynb"
     shutil.copyfile(NOTEBOOK, notebook)
     loaded = loaded_modules(tmp_path, *argv, notebook.name)
