@@ -82,7 +82,8 @@ def test_a_dirty_notebook_is_stripped_and_formatted_in_one_write_and_every_check
         "lint:",
     ]
     assert "one.ipynb:cell 1:line 1:col 8: F401 " in out
-    assert err.strip().splitlines()[-1] == "nb2prod check failed: strip (1 notebook stripped), fmt (1 notebook reformatted), lint (findings above)"
+    summary = "nb2prod check failed: strip (1 notebook stripped), fmt (1 notebook reformatted), lint (findings above)"
+    assert err.strip().splitlines()[-1] == summary
 
     code, out, err = run(capsys, "one.ipynb")
     assert code == 1 and "strip:" not in out and "fmt:" not in out and "F401" in out
