@@ -14,7 +14,9 @@ their order, in one process:
 3. each notebook that changed is written once (through ``write_notebook``: atomic, its own JSON
    style, refused if the file changed on disk since it was read);
 4. the notebooks are linted as ``nb2prod lint`` lints them, as they are now on disk (one ruff
-   process for all), with the configured ``fail-on``.
+   process for all), with the configured ``fail-on``. Those strip leaves alone are linted while
+   fmt runs (the two ruff processes side by side: the everyday commit changes nothing); any that
+   fmt then rewrites is linted again, so lint always reports on what was written.
 
 The result names which check changed or failed what, so a hook's output says "strip", "fmt" or
 "lint" as the three separate hooks would. A notebook that could not be read is reported once by the
@@ -25,6 +27,7 @@ upgrades in memory and strip and fmt refuse to rewrite).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +37,7 @@ from .config import FORMATTERS, Config, config_for
 from .discover import discover
 from .errors import Nb2prodError, UsageError
 from .formatting import format_notebooks, replace_sources
-from .lint.engine import lint
+from .lint.engine import PARALLEL_THRESHOLD, lint
 from .lint.results import LintResults
 from .lint.rule import Severity
 from .notebook import Notebook, read_notebook, same_json, write_notebook
@@ -121,11 +124,48 @@ def check(
             rewrites.append(Rewrite(shown, error=error, failed="strip"))
             continue
         read.append((shown, notebook, notebook.data if notebook.is_text else strip_notebook(notebook.data, options)))
-    formatted = format_notebooks([(Path(notebook.path), stripped) for _, notebook, stripped in read], chosen)
-    for (shown, notebook, stripped), (cells, notes, error) in zip(read, formatted, strict=True):
-        rewrites.append(_rewrite(shown, notebook, stripped, cells, notes, error, write=write))
-    results = lint(paths, config=config)
+    # The notebooks strip leaves alone are mostly left alone by fmt too (the everyday commit): lint
+    # them meanwhile, its ruff process beside fmt's; one that fmt rewrites is linted again below.
+    early_paths = [shown for shown, notebook, stripped in read if notebook.is_text or same_json(stripped, notebook.data)]
+    early = _Lint(early_paths, config) if 0 < len(early_paths) < PARALLEL_THRESHOLD else None
+    try:
+        formatted = format_notebooks([(Path(notebook.path), stripped) for _, notebook, stripped in read], chosen)
+        for (shown, notebook, stripped), (cells, notes, error) in zip(read, formatted, strict=True):
+            rewrites.append(_rewrite(shown, notebook, stripped, cells, notes, error, write=write))
+    finally:
+        linted = early.join() if early is not None else LintResults()
+    rewritten = {r.path for r in rewrites if r.written}
+    by_path = {result.path: result for result in linted if result.path not in rewritten}
+    rest = [shown for shown, _ in found.notebooks if shown not in by_path] + [error.path or "" for error in found.errors]
+    if rest:
+        by_path.update((result.path, result) for result in lint(rest, config=config))
+    order = [shown for shown, _ in found.notebooks] + [error.path or "" for error in found.errors]
+    results = LintResults(by_path[shown] for shown in dict.fromkeys(order) if shown in by_path)
     return CheckResult(rewrites, results, Severity.parse(config.lint.fail_on))
+
+
+class _Lint:
+    """``lint(paths, config=config)`` in another thread, in this process (``jobs=1``: no process pool from a thread)."""
+
+    def __init__(self, paths: Sequence[str], config: Config) -> None:
+        self._results = LintResults()
+        self._failure: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._results = lint(paths, config=config, jobs=1)
+            except BaseException as exc:  # handed to the caller by join()
+                self._failure = exc
+
+        self._thread = threading.Thread(target=run, name="nb2prod-check-lint")
+        self._thread.start()
+
+    def join(self) -> LintResults:
+        """Wait; the results, or raise what the lint raised."""
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        return self._results
 
 
 def _rewrite(
