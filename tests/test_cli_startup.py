@@ -55,6 +55,14 @@ def test_a_hook_command_imports_its_own_module_only(tmp_path: Path, argv: list[s
     assert not (loaded & NEVER_FOR_HOOKS), sorted(loaded & NEVER_FOR_HOOKS)
 
 
+@pytest.mark.parametrize("argv", [["strip", "--quiet"], ["fmt", "--quiet"]], ids=["strip", "fmt"])
+def test_strip_and_fmt_do_not_compile_the_secret_patterns(tmp_path: Path, argv: list[str]) -> None:
+    """The secret patterns (nb2prod.secrets) mask the rare internal-error message; strip and fmt hooks never pay for them."""
+    notebook = tmp_path / "one.ipynb"
+    shutil.copyfile(NOTEBOOK, notebook)
+    assert "nb2prod.secrets" not in loaded_modules(tmp_path, *argv, notebook.name)
+
+
 def test_version_imports_no_command(tmp_path: Path) -> None:
     assert not (loaded_modules(tmp_path, "--version") & OTHER_COMMANDS_MODULES)
 
