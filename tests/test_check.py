@@ -132,3 +132,17 @@ def test_a_text_notebook_is_formatted_not_stripped(project: Path, capsys: pytest
     code, out, _ = run(capsys, "explore.py")
     assert code == 1 and out.splitlines() == ["fmt: explore.py: code cells reformatted"]
     assert "x = [1, 2, 3]\nprint(x)\n" in path.read_text(encoding="utf-8")
+
+
+def test_the_formatter_option_and_setting_choose_black_as_fmt_does(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--formatter black`` (or ``[tool.nb2prod.lint] formatter``) formats as ``nb2prod fmt --formatter black`` does."""
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\n\n[tool.black]\nskip-string-normalization = true\n', encoding="utf-8")
+    source = "x = {'a':1}\nprint( x )"  # black, told so, keeps the quotes; ruff's formatter would make them double
+    path = write(project / "one.ipynb", notebook(source))
+    expected = write(project / "expected.ipynb", notebook(source))
+    assert main(["fmt", "--quiet", "--formatter", "black", str(expected)]) == 0
+    code, out, _ = run(capsys, "--formatter", "black", "one.ipynb")
+    assert code == 1 and out.splitlines() == ["fmt: one.ipynb: code cells reformatted"]
+    assert path.read_bytes() == expected.read_bytes() and "x = {'a': 1}" in path.read_text(encoding="utf-8")
+    with pytest.raises(nb2prod.UsageError, match="unknown formatter"):
+        nb2prod.check(["one.ipynb"], formatter="yapf")
