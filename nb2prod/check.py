@@ -39,7 +39,7 @@ from .errors import Nb2prodError, UsageError
 from .formatting import format_notebooks, replace_sources
 from .lint.engine import PARALLEL_THRESHOLD, lint
 from .lint.results import LintResults
-from .lint.rule import Severity
+from .lint.rule import FileResult, Severity
 from .notebook import Notebook, read_notebook, same_json, write_notebook
 from .strip import StripOptions, strip_notebook
 
@@ -136,11 +136,12 @@ def check(
         linted = early.join() if early is not None else LintResults()
     rewritten = {r.path for r in rewrites if r.written}
     by_path = {result.path: result for result in linted if result.path not in rewritten}
-    rest = [shown for shown, _ in found.notebooks if shown not in by_path] + [error.path or "" for error in found.errors]
+    rest = [shown for shown, _ in found.notebooks if shown not in by_path]
     if rest:
         by_path.update((result.path, result) for result in lint(rest, config=config))
-    order = [shown for shown, _ in found.notebooks] + [error.path or "" for error in found.errors]
-    results = LintResults(by_path[shown] for shown in dict.fromkeys(order) if shown in by_path)
+    refused = [FileResult(error.path or "", error=error) for error in found.errors]  # as lint reports a path it refuses
+    ordered = [by_path.pop(shown) for shown in dict.fromkeys(shown for shown, _ in found.notebooks) if shown in by_path]
+    results = LintResults([*ordered, *by_path.values(), *refused])  # by_path: what lint named otherwise (never lost)
     return CheckResult(rewrites, results, Severity.parse(config.lint.fail_on))
 
 
