@@ -146,3 +146,11 @@ def test_the_formatter_option_and_setting_choose_black_as_fmt_does(project: Path
     assert path.read_bytes() == expected.read_bytes() and "x = {'a': 1}" in path.read_text(encoding="utf-8")
     with pytest.raises(nb2prod.UsageError, match="unknown formatter"):
         nb2prod.check(["one.ipynb"], formatter="yapf")
+
+
+def test_a_notebook_only_fmt_rewrites_is_linted_as_written(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Notebooks strip leaves alone are linted while fmt runs; one fmt then rewrites is linted again, on its new lines."""
+    write(project / "one.ipynb", notebook("import os\ny = undefined_name+1"))  # fmt adds a blank line after the import
+    result = nb2prod.check(["one.ipynb"])
+    assert result.stripped == [] and result.formatted == ["one.ipynb"]
+    assert {(f.code, f.line) for f in result.lint.findings if f.code in ("F401", "NB105")} == {("F401", 1), ("NB105", 3)}
