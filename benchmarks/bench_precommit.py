@@ -1,36 +1,44 @@
-"""Benchmark ``pre-commit run --files one.ipynb``: nb2prod's strip, fmt and lint hooks against nbstripout, ruff and black.
+"""Benchmark ``pre-commit run --files one.ipynb``: nb2prod's hooks against nbstripout, ruff and black.
 
 Usage: ``python benchmarks/bench_precommit.py [--repeat N] [--notebook PATH]``
 
-What a user waits for at ``git commit`` on one notebook. Both sides are the hooks a notebook
+What a user waits for at ``git commit`` on one notebook. Every side is the hooks a notebook
 repository would configure:
 
-- **nb2prod**: ``nb2prod-strip``, ``nb2prod-fmt``, ``nb2prod-lint`` (outputs, formatting, nb2prod's
-  notebook rules plus ruff's code rules);
+- **nb2prod**: the three separate hooks ``nb2prod-strip``, ``nb2prod-fmt``, ``nb2prod-lint``
+  (outputs, formatting, nb2prod's notebook rules plus ruff's code rules): three processes;
+- **check**: the one hook ``nb2prod-check`` (``nb2prod check``) that does the same three in one
+  process, reading and writing each notebook once (what ``nb2prod init`` writes);
 - **anchors**: nbstripout's ``nbstripout`` hook, ruff-pre-commit's ``ruff`` (``ruff check
   --force-exclude``) and ``ruff-format`` hooks on notebooks, and black's ``black-jupyter`` hook
   (outputs, ruff's code rules, formatting twice: these are the hooks such a repository runs today).
 
 pre-commit installs a hook repository by ``git clone``, which cannot reach GitHub from every
-machine; so BOTH sides are written as ``repo: local`` hooks with ``language: system`` calling the
+machine; so every side is written as ``repo: local`` hooks with ``language: system`` calling the
 tools installed beside this interpreter, each with the entry, file types and ``require_serial`` of
 the tool's own ``.pre-commit-hooks.yaml``. Like for like: no side pays for a hook environment.
 
-Two cases, each timed N times per side, alternating the sides (A B, then B A, ...), in a
-throw-away git repository with its own ``PRE_COMMIT_HOME``:
+Two cases, each timed N times per side, the order of the sides rotating from one round to the
+next, in a throw-away git repository with its own ``PRE_COMMIT_HOME``:
 
-1. **dirty**: the notebook as saved from Jupyter (``notebooks/train.ipynb``: outputs, counts); the
-   hooks fix it and fail the run. The file is put back before every run.
-2. **clean**: the notebook as that side's hooks leave it; every hook passes (the common commit).
+1. **dirty**: the notebook as saved from Jupyter (``notebooks/train.ipynb``: outputs, counts) with
+   one more cell holding an unused import (a finding for ruff and nb2prod alike); the hooks fix
+   what they fix, report the finding and fail the run. The file is put back before every run.
+2. **clean**: the notebook as that side's hooks leave it (the finding stays: nothing fixes it);
+   only the finding's hook fails. With ``--no-finding`` the extra cell is left out and every hook
+   passes on the clean notebook (the common commit).
 
-Printed: median and best wall time of the whole ``pre-commit run`` per side and case, the hooks
-that failed (a sanity check that both really worked), and the ratio anchors / nb2prod.
+Printed: median and best wall time and median CPU time (pre-commit and the processes it waited
+for) of the whole ``pre-commit run`` per side and case, the hooks that failed (a sanity check that
+each side really worked), the ratios anchors / nb2prod side, and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,7 +80,7 @@ def local_hook(hook_id: str, entry: str, **fields: object) -> dict[str, object]:
 
 
 def configs() -> dict[str, dict[str, object]]:
-    """The two configurations, each hook as the tool's own manifest declares it."""
+    """The configurations, each hook as the tool's own manifest declares it."""
     nb2prod, jupyter = tool("nb2prod"), {"types": ["jupyter"]}
     ruff_types = {"types_or": ["python", "pyi", "jupyter"], "require_serial": True}
     return {
@@ -88,6 +96,7 @@ def configs() -> dict[str, dict[str, object]]:
                 }
             ]
         },
+        "check": {"repos": [{"repo": "local", "hooks": [local_hook("nb2prod-check", f"{nb2prod} check", **jupyter)]}]},
         "anchors": {
             "repos": [
                 {
@@ -108,15 +117,22 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
-def run_hooks(repo: Path, side: Side, env: dict[str, str]) -> tuple[float, int, str]:
-    """Time one ``pre-commit run --files one.ipynb`` of ``side``; return seconds, exit code and output."""
+def run_hooks(repo: Path, side: Side, env: dict[str, str]) -> tuple[float, int, str, float]:
+    """Time one ``pre-commit run --files one.ipynb`` of ``side``; return seconds, exit code, output and CPU seconds.
+
+    The CPU time (user + system) is that of pre-commit and every process it waited for (the hooks
+    and theirs): a figure the load of a shared machine moves much less than the wall time.
+    """
     command = [tool("pre-commit"), "run", "--config", side.config, "--files", TARGET]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode not in (0, 1) or "Traceback" in done.stdout + done.stderr:
         raise BenchmarkError(f"{side.label}: pre-commit exited with {done.returncode}:\n{done.stdout}{done.stderr}")
-    return seconds, done.returncode, done.stdout
+    return seconds, done.returncode, done.stdout, cpu
 
 
 def failed_hooks(output: str) -> list[str]:
@@ -124,15 +140,24 @@ def failed_hooks(output: str) -> list[str]:
 
 
 def settle(repo: Path, side: Side, env: dict[str, str], dirty: bytes) -> bytes:
-    """The notebook as ``side``'s hooks leave it: run them until they pass (formatters may need two rounds)."""
+    """The notebook as ``side``'s hooks leave it: run them until they change it no more (formatters may need two rounds)."""
     (repo / TARGET).write_bytes(dirty)
-    for _ in range(3):
-        _, code, output = run_hooks(repo, side, env)
-        if code == 0:
-            return (repo / TARGET).read_bytes()
-        if all(hook in ("nb2prod-lint", "ruff") for hook in failed_hooks(output)):  # findings only: nothing left to fix
-            return (repo / TARGET).read_bytes()
+    before = dirty
+    for _ in range(4):
+        _, _, output, _ = run_hooks(repo, side, env)
+        after = (repo / TARGET).read_bytes()
+        if after == before:
+            return after
+        before = after
     raise BenchmarkError(f"{side.label}: the hooks keep changing the notebook:\n{output}")
+
+
+def with_finding(notebook: bytes) -> bytes:
+    """The notebook with one more code cell whose import is unused (F401 for ruff, and for nb2prod's lint)."""
+    data = json.loads(notebook)
+    cell = {"cell_type": "code", "execution_count": None, "id": "bench-finding", "metadata": {}, "outputs": [], "source": ["import os\n"]}
+    data["cells"].append(cell)
+    return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,10 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per side and case (default 7)")
     parser.add_argument("--notebook", type=Path, default=NOTEBOOK, help="the notebook to commit (default notebooks/train.ipynb)")
+    parser.add_argument("--no-finding", dest="finding", action="store_false", help="do not add the cell with an unused import")
     args = parser.parse_args(argv)
+    dirty = args.notebook.read_bytes()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-precommit-") as folder:
-            report(Path(folder), args.notebook.read_bytes(), args.repeat)
+            report(Path(folder), with_finding(dirty) if args.finding else dirty, args.repeat)
     except BenchmarkError as error:
         print(f"bench_precommit: {error}", file=sys.stderr)
         return 1
@@ -154,7 +181,7 @@ def report(folder: Path, dirty: bytes, repeat: int) -> None:
     repo = folder / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
-    sides = [Side("nb2prod", ".nb2prod-hooks.yaml"), Side("anchors", ".anchor-hooks.yaml")]
+    sides = [Side("nb2prod", ".nb2prod-hooks.yaml"), Side("check", ".check-hooks.yaml"), Side("anchors", ".anchor-hooks.yaml")]
     for side in sides:
         (repo / side.config).write_text(yaml.safe_dump(configs()[side.label], sort_keys=False), encoding="utf-8")
     (repo / TARGET).write_bytes(dirty)
@@ -167,29 +194,43 @@ def report(folder: Path, dirty: bytes, repeat: int) -> None:
     run_hooks(repo, sides[0], env)  # warm-up: pre-commit creates its cache database once
 
     clean = {side.label: settle(repo, side, env, dirty) for side in sides}
-    print(f"\npre-commit run --files {TARGET} ({len(dirty) / 1024:.0f} KiB notebook), {repeat} runs per side, alternating\n")
-    print(f"{'case':6} {'side':8} {'median s':>9} {'best s':>7}  hooks that failed")
+    print(f"\npre-commit run --files {TARGET} ({len(dirty) / 1024:.0f} KiB notebook), {repeat} runs per side, order rotating")
+    print(f"load average before: {load()}\n")
+    print(f"{'case':6} {'side':8} {'median s':>9} {'best s':>7} {'CPU s':>6}  hooks that failed")
     ratios = {}
     for case in ("dirty", "clean"):
         times: dict[str, list[float]] = {side.label: [] for side in sides}
+        cpus: dict[str, list[float]] = {side.label: [] for side in sides}
         failures: dict[str, list[str]] = {}
         for index in range(repeat):
-            for side in sides if index % 2 == 0 else sides[::-1]:
+            for side in sides[index % len(sides) :] + sides[: index % len(sides)]:
                 (repo / TARGET).write_bytes(dirty if case == "dirty" else clean[side.label])
-                seconds, _, output = run_hooks(repo, side, env)
+                seconds, _, output, cpu = run_hooks(repo, side, env)
                 times[side.label].append(seconds)
+                cpus[side.label].append(cpu)
                 failures[side.label] = failed_hooks(output)
         for side in sides:
             values = times[side.label]
-            print(f"{case:6} {side.label:8} {statistics.median(values):9.3f} {min(values):7.3f}  {', '.join(failures[side.label]) or '-'}")
-        ratios[case] = statistics.median(times["anchors"]) / statistics.median(times["nb2prod"])
-    print()
-    for case, ratio in ratios.items():
-        print(f"{case}: anchors / nb2prod = {ratio:.2f}x by median (above 1: nb2prod is faster)")
+            cpu = statistics.median(cpus[side.label])
+            failed = ", ".join(failures[side.label]) or "-"
+            print(f"{case:6} {side.label:8} {statistics.median(values):9.3f} {min(values):7.3f} {cpu:6.3f}  {failed}")
+        for label in ("nb2prod", "check"):
+            ratios[case, label] = (
+                statistics.median(times["anchors"]) / statistics.median(times[label]),
+                statistics.median(cpus["anchors"]) / statistics.median(cpus[label]),
+            )
+    print(f"\nload average after: {load()}")
+    for (case, label), (ratio, cpu_ratio) in ratios.items():
+        print(f"{case}: anchors / {label} = {ratio:.2f}x by median wall time, {cpu_ratio:.2f}x by median CPU time (above 1: faster)")
     print(
         "nb2prod checks: outputs and volatile metadata, formatting, nb2prod's notebook rules (hidden state, secrets, "
         "reproducibility, export) and ruff's code rules;\nanchors check: outputs, ruff's code rules, formatting (ruff and black)."
     )
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages (the figures mean little on a busy machine)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from .record import record  # eager: a module of the same name must not shadow t
 if TYPE_CHECKING:
     from .audit import entries as audit_entries
     from .audit import verify as verify_audit
+    from .check import CheckResult, check
     from .config import Config, load_config
     from .drift import check_files as check_drift
     from .drift import profile_files, write_profile
@@ -62,6 +63,7 @@ _LAZY: dict[str, str] = {
     "strip_notebook": "nb2prod.strip:strip_notebook",
     # commands
     "strip": "nb2prod.strip",
+    "check": "nb2prod.check",  # callable: strip, fmt and lint in one pass (the nb2prod-check hook)
     "lint": "nb2prod.lint",
     "fmt": "nb2prod.formatting:fmt",
     "export": "nb2prod.export",
@@ -91,6 +93,7 @@ _LAZY: dict[str, str] = {
     # result and option types
     "ExportResult": "nb2prod.export:ExportResult",
     "FmtResult": "nb2prod.formatting:FmtResult",
+    "CheckResult": "nb2prod.check:CheckResult",
     "LintResults": "nb2prod.lint.results:LintResults",
     "KernelState": "nb2prod.lint.live:KernelState",
     "RunRecord": "nb2prod.records:RunRecord",
@@ -162,6 +165,7 @@ _ADAPTER: dict[str, str] = {
 
 __all__ = [
     "Cell",
+    "CheckResult",
     "Config",
     "ConfigError",
     "DamagedRecord",
@@ -194,6 +198,7 @@ __all__ = [
     "WriteError",
     "__version__",
     "audit_entries",
+    "check",
     "check_drift",
     "check_run",
     "compare_runs",

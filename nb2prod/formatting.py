@@ -906,6 +906,28 @@ def fmt(
     return results
 
 
+def format_notebooks(
+    notebooks: Sequence[tuple[Path, Mapping[str, Any]]], formatter: str = "ruff"
+) -> list[tuple[dict[int, str], tuple[str, ...], Nb2prodError | None]]:
+    """Format notebooks held in memory exactly as :func:`fmt` formats files, reading and writing nothing.
+
+    Each item is the notebook's path (where the formatter's configuration is looked up from) and its
+    JSON. One formatter run for all, verified and checked for stability as ``fmt`` does. Returns,
+    per notebook: the changed cells (index -> new source, for :func:`replace_sources`), the notes
+    about cells left unformatted, and the error that stops it from being written (or None).
+    ``nb2prod check`` (strip, fmt and lint in one pre-commit hook process) formats through it.
+    """
+    if formatter not in FORMATTERS:
+        raise UsageError(f"unknown formatter '{formatter}'", hint="use ruff or black")
+    jobs = []
+    for start, data in notebooks:
+        views: dict[int, _View] = {}
+        sources, notes = _plan(data, views)
+        jobs.append(_Job(start, sources, notes=notes, views=views))
+    _format_jobs(formatter, jobs)
+    return [(job.formatted, tuple(job.notes), job.error) for job in jobs]
+
+
 def _with_path(error: Nb2prodError, shown: str) -> Nb2prodError:
     if error.path is not None:
         return error

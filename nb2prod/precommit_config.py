@@ -31,6 +31,10 @@ __all__ = ["HookBlock", "add_hooks", "render_new_config"]
 
 #: A hook counts as present when any of these ids is configured (``strip-check`` is the read-only ``strip``).
 EQUIVALENT = {"nb2prod-strip": ("nb2prod-strip", "nb2prod-strip-check"), "nb2prod-strip-check": ("nb2prod-strip", "nb2prod-strip-check")}
+#: A hook that does the work of several separate hooks in one process. A configuration that already
+#: has any of the separate hooks keeps that choice: the separate hooks it lacks are added instead of
+#: the combined one (which would run the same checks twice at every commit).
+COMBINED = {"nb2prod-check": ("nb2prod-strip", "nb2prod-fmt", "nb2prod-lint")}
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ def add_hooks(text: str, block: HookBlock, *, shown: str) -> tuple[str, tuple[st
 
     Hooks go into an existing entry for ``block.repo`` when there is one (its ``rev`` is left as
     the user pinned it), else a new entry is appended to ``repos``. A hook configured anywhere
-    (also under ``repo: local``) counts as present. Nothing to add returns ``text`` itself.
+    (also under ``repo: local``) counts as present; a combined hook (``COMBINED``) is not added
+    where one of its separate hooks is configured, the separate hooks missing are added instead. Nothing to add returns ``text`` itself.
     Raises ``ConfigError`` (naming ``shown``) for YAML that is invalid or not a pre-commit
     configuration, and when the hooks cannot be added without rewriting the user's layout.
     """
@@ -77,7 +82,7 @@ def add_hooks(text: str, block: HookBlock, *, shown: str) -> tuple[str, tuple[st
     present = {
         hook.get("id") for entry in repos or () if isinstance(entry, dict) for hook in (entry.get("hooks") or ()) if isinstance(hook, dict)
     }
-    missing = tuple(hook for hook in block.hooks if not any(same in present for same in EQUIVALENT.get(hook, (hook,))))
+    missing = tuple(hook for hook in _wanted(block.hooks, present) if not any(same in present for same in EQUIVALENT.get(hook, (hook,))))
     if not missing:
         return text, ()
     expected = _load(text, shown, typ="safe") or {}
@@ -100,6 +105,16 @@ def add_hooks(text: str, block: HookBlock, *, shown: str) -> tuple[str, tuple[st
             hint="add to 'repos' by hand: " + _render("repos", [block.entry(missing)], offset=0, sequence=2).strip().replace("\n", " / "),
         )
     return new, missing
+
+
+def _wanted(hooks: Sequence[str], present: set[Any]) -> list[str]:
+    """``hooks``, each combined hook replaced by its separate hooks when ``present`` already holds one of those."""
+    wanted: list[str] = []
+    for hook in hooks:
+        separate = COMBINED.get(hook, ())
+        chosen = hook not in present and any(same in present for part in separate for same in EQUIVALENT.get(part, (part,)))
+        wanted.extend(separate if chosen else (hook,))
+    return wanted
 
 
 def _load(text: str, shown: str, *, typ: str) -> Any:

@@ -2,10 +2,11 @@
 
 Three files, each only when it lacks what nb2prod needs:
 
-- ``.pre-commit-config.yaml``: nb2prod's hooks (strip, fmt, lint, and export-check when
-  ``[[tool.nb2prod.export]]`` lists packages), pinned to ``rev: v{__version__}``, the tag of the
-  nb2prod that runs ``init``: the hooks then run the version the user has installed and tried.
-  Merged into an existing file byte for byte (see :mod:`nb2prod.precommit_config`);
+- ``.pre-commit-config.yaml``: nb2prod's hooks (``nb2prod-check``, which strips, formats and
+  lints in one process, and export-check when ``[[tool.nb2prod.export]]`` lists packages; a
+  configuration that already uses the separate strip, fmt or lint hooks gets the ones it lacks),
+  pinned to ``rev: v{__version__}``, the tag of the nb2prod that runs ``init``: the hooks then run
+  the version the user has installed and tried. Merged into an existing file byte for byte (see :mod:`nb2prod.precommit_config`);
 - ``pyproject.toml``: a commented ``[tool.nb2prod]`` table, added with tomlkit (which keeps the
   rest of the file as it is) or in a new minimal file;
 - with ``ci="github"``: ``.github/workflows/nb2prod.yml``, a workflow that lints, checks exports
@@ -82,7 +83,8 @@ class InitResult:
 
 def hook_block(*, export_check: bool) -> HookBlock:
     """nb2prod's hooks as ``init`` adds them, pinned to this nb2prod's version tag."""
-    hooks = ("nb2prod-strip", "nb2prod-fmt", "nb2prod-lint") + (("nb2prod-export-check",) if export_check else ())
+    # One process for strip, fmt and lint: a hook's start-up is most of its cost on one notebook.
+    hooks = ("nb2prod-check",) + (("nb2prod-export-check",) if export_check else ())
     return HookBlock(HOOKS_REPO, f"v{__version__}", hooks)
 
 

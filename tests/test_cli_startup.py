@@ -41,18 +41,26 @@ def loaded_modules(tmp_path: Path, *argv: str) -> set[str]:
     return set(json.loads(dump.read_text(encoding="utf-8")))
 
 
-HOOKS = [(["strip", "--check"], "strip"), (["fmt", "--check"], "fmt"), (["lint", "--no-ruff"], "lint")]
+HOOKS = [(["strip", "--check"], "strip"), (["fmt", "--check"], "fmt"), (["lint", "--no-ruff"], "lint"), (["check", "--no-write"], "check")]
 
 
 @pytest.mark.parametrize(("argv", "module"), HOOKS)
 def test_a_hook_command_imports_its_own_module_only(tmp_path: Path, argv: list[str], module: str) -> None:
-    """``nb2prod strip|fmt|lint one.ipynb`` (no pyproject.toml, no plugin) loads no other command and nothing in NEVER_FOR_HOOKS."""
+    """``nb2prod strip|fmt|lint|check one.ipynb`` (no pyproject.toml, no plugin) loads no other command and nothing in NEVER_FOR_HOOKS."""
     notebook = tmp_path / "one.ipynb"
     shutil.copyfile(NOTEBOOK, notebook)
     loaded = loaded_modules(tmp_path, *argv, notebook.name)
     assert f"nb2prod.cli.{module}" in loaded
     assert not (loaded & (OTHER_COMMANDS_MODULES - {f"nb2prod.cli.{module}"})), sorted(loaded & OTHER_COMMANDS_MODULES)
     assert not (loaded & NEVER_FOR_HOOKS), sorted(loaded & NEVER_FOR_HOOKS)
+
+
+@pytest.mark.parametrize("argv", [["strip", "--quiet"], ["fmt", "--quiet"]], ids=["strip", "fmt"])
+def test_strip_and_fmt_do_not_compile_the_secret_patterns(tmp_path: Path, argv: list[str]) -> None:
+    """The secret patterns (nb2prod.secrets) mask the rare internal-error message; strip and fmt hooks never pay for them."""
+    notebook = tmp_path / "one.ipynb"
+    shutil.copyfile(NOTEBOOK, notebook)
+    assert "nb2prod.secrets" not in loaded_modules(tmp_path, *argv, notebook.name)
 
 
 def test_version_imports_no_command(tmp_path: Path) -> None:

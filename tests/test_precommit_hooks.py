@@ -66,8 +66,16 @@ def nb2prod(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "nb2prod", *args], cwd=repo, capture_output=True, text=True, check=False)
 
 
-def new_repo(tmp_path: Path, hooks: dict[str, str], pyproject: str | None = None, *, text_notebooks: bool = False) -> Path:
-    """A git repository set up by ``nb2prod init``, its hook block pointed at this checkout."""
+SEPARATE = ["nb2prod-strip", "nb2prod-fmt", "nb2prod-lint"]
+
+
+def new_repo(
+    tmp_path: Path, hooks: dict[str, str], pyproject: str | None = None, *, text_notebooks: bool = False, separate: bool = False
+) -> Path:
+    """A git repository set up by ``nb2prod init``, its hook block pointed at this checkout.
+
+    ``separate``: the three separate hooks in place of the ``nb2prod-check`` hook init writes.
+    """
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
@@ -83,6 +91,10 @@ def new_repo(tmp_path: Path, hooks: dict[str, str], pyproject: str | None = None
     text = text.replace("https://github.com/nb2prod/nb2prod", str(ROOT))
     config = yaml.safe_load(text)
     config["repos"][0]["rev"] = hooks["NB2PROD_REV"]
+    if separate:
+        ids = [hook["id"] for hook in config["repos"][0]["hooks"]]
+        assert ids[0] == "nb2prod-check", ids
+        config["repos"][0]["hooks"] = [{"id": hook} for hook in SEPARATE] + config["repos"][0]["hooks"][1:]
     if text_notebooks:  # what the README tells a user who keeps jupytext text notebooks
         for hook in config["repos"][0]["hooks"]:
             hook.update(types=["file"], files=r"^notebooks/.*\.(ipynb|py|md)$")
@@ -157,9 +169,16 @@ def test_export_check_fails_on_a_stale_export_and_passes_after_nb2prod_export(tm
 
 
 @pytest.mark.slow
-def test_scenario_40_a_commit_with_outputs_and_a_secret_fails_and_unstaged_edits_survive(tmp_path: Path, hooks: dict[str, str]) -> None:
-    """strip and lint fail the commit (fmt passes); the unstaged edit of the same notebook is still in the work tree, byte for byte."""
-    repo = new_repo(tmp_path, hooks)
+@pytest.mark.parametrize("separate", [False, True], ids=["nb2prod-check", "separate-hooks"])
+def test_scenario_40_a_commit_with_outputs_and_a_secret_fails_and_unstaged_edits_survive(
+    tmp_path: Path, hooks: dict[str, str], separate: bool
+) -> None:
+    """strip and lint fail the commit (fmt passes); the unstaged edit of the same notebook is still in the work tree, byte for byte.
+
+    With init's ``nb2prod-check`` hook the one hook fails and its output names strip and lint;
+    with the separate hooks, the strip and lint hooks fail.
+    """
+    repo = new_repo(tmp_path, hooks, separate=separate)
     assert pre_commit(repo, hooks, "install").returncode == 0
     path = repo / "notebooks" / "train.ipynb"
     cells = [("markdown", "# Training", []), ("code", f'API_KEY = "{SECRET}"\nprint("done")', [])]
@@ -173,14 +192,67 @@ def test_scenario_40_a_commit_with_outputs_and_a_secret_fails_and_unstaged_edits
     output = commit.stdout + commit.stderr
     assert commit.returncode != 0, output
     lines = {line.split(".")[0].strip(): line for line in output.splitlines() if line.rstrip().endswith(("Passed", "Failed"))}
-    assert lines["nb2prod strip"].endswith("Failed") and lines["nb2prod lint"].endswith("Failed"), output
-    assert lines["nb2prod fmt"].endswith("Passed"), output
+    if separate:
+        assert lines["nb2prod strip"].endswith("Failed") and lines["nb2prod lint"].endswith("Failed"), output
+        assert lines["nb2prod fmt"].endswith("Passed"), output
+    else:
+        assert list(lines) == ["nb2prod check (strip, fmt, lint)"] and lines["nb2prod check (strip, fmt, lint)"].endswith("Failed")
+        assert "strip: notebooks/train.ipynb: outputs" in output and "\nfmt: " not in output, output
+        assert "nb2prod check failed: strip (1 notebook stripped), lint (findings above)" in output, output
     assert "NB302" in output and SECRET not in output, "the secret is named by its rule and masked"
     assert git(repo, "rev-parse", "--verify", "HEAD", check=False).returncode != 0, "nothing was committed"
     # pre-commit stashed the unstaged edit, ran the hooks on what was staged, and put the edit back on
     # top of strip's fix (they touch different lines): the edit is there, the outputs are gone.
     assert json.loads(path.read_text(encoding="utf-8")) == notebook(edited_cells, outputs=False), "the unstaged edit survives"
     assert git(repo, "show", ":notebooks/train.ipynb").stdout == staged, "the index is as the user staged it"
+
+
+@pytest.mark.slow
+def test_the_check_hook_names_strip_fmt_and_lint_rewrites_like_the_separate_commands_and_then_passes(
+    tmp_path: Path, hooks: dict[str, str]
+) -> None:
+    """One hook process does the three checks: the failure names each, the file is what strip then fmt make of it.
+
+    Run 1: outputs, unformatted code and an unused import: fails, naming strip, fmt and lint.
+    Run 2: nothing left to rewrite: fails on lint alone, the file untouched. Run 3, the import
+    removed by the user: passes. The unstaged edit of another cell survives the failing runs.
+    """
+    repo = new_repo(tmp_path, hooks)
+    path = repo / "notebooks" / "train.ipynb"
+    cells = [("markdown", "# Training", []), ("code", "import os\nx   =   [1,2,3]\nprint( x )", []), ("code", "y = 2", [])]
+    dirty = write(path, notebook(cells, outputs=True))
+    expected = tmp_path / "expected.ipynb"
+    expected.write_bytes(dirty)
+    for command in (["strip", "--quiet"], ["fmt", "--quiet"]):  # what the separate commands make of it
+        assert nb2prod(repo, *command, str(expected)).returncode == 0
+    git(repo, "add", "-A")
+
+    first = pre_commit(repo, hooks, "run", "--files", "notebooks/train.ipynb")
+    output = first.stdout + first.stderr
+    assert first.returncode == 1 and "nb2prod check (strip, fmt, lint)" in output and "files were modified by this hook" in output, output
+    assert "strip: notebooks/train.ipynb: outputs, execution counts or volatile metadata cleared" in output, output
+    assert "fmt: notebooks/train.ipynb: code cells reformatted" in output, output
+    assert re.search(r"^notebooks/train\.ipynb:cell 2:line 1:col 8: F401 ", output, re.MULTILINE), output
+    assert "nb2prod check failed: strip (1 notebook stripped), fmt (1 notebook reformatted), lint (findings above)" in output
+    assert path.read_bytes() == expected.read_bytes(), "one write: what strip, then fmt, write"
+
+    git(repo, "add", "-A")
+    second = pre_commit(repo, hooks, "run", "--files", "notebooks/train.ipynb")
+    output = second.stdout + second.stderr
+    assert second.returncode == 1 and "files were modified" not in output and "F401" in output, output
+    assert "nb2prod check failed: lint (findings above)" in output and "strip: " not in output and "fmt: " not in output, output
+    assert path.read_bytes() == expected.read_bytes()
+
+    fixed = json.loads(path.read_text(encoding="utf-8"))
+    fixed["cells"][1]["source"] = "x = [1, 2, 3]\nprint(x)"
+    path.write_text(json.dumps(fixed, indent=1) + "\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    fixed["cells"][2]["source"] = "y = 3  # edited, not staged"
+    path.write_text(json.dumps(fixed, indent=1) + "\n", encoding="utf-8")
+    unstaged = path.read_bytes()
+    third = pre_commit(repo, hooks, "run")  # the staged files, the unstaged edit stashed meanwhile, as at commit time
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "Passed" in third.stdout and path.read_bytes() == unstaged, "the unstaged edit survives"
 
 
 @pytest.mark.slow
@@ -208,8 +280,8 @@ def test_text_notebooks_opted_in_go_through_every_hook(tmp_path: Path, hooks: di
     )
     assert re.search(r"^notebooks/explore\.py:cell 2:line \d+:col \d+: NB302 ", output, re.MULTILINE), output
     assert (repo / "src" / "helpers.py").read_text(encoding="utf-8") == module, "a module outside the pattern is left alone"
-    lines = {line.split(".")[0].strip(): line for line in output.splitlines() if line.rstrip().endswith(("Passed", "Failed"))}
-    assert lines["nb2prod strip"].endswith("Passed"), "a text notebook holds no outputs"
+    assert "fmt: notebooks/explore.py: code cells reformatted" in output, output
+    assert "strip: " not in output and "strip (" not in output, "a text notebook holds no outputs"
 
 
 def test_manifest_and_init_config_validate_and_the_export_check_runs_once_per_commit(tmp_path: Path, hooks: dict[str, str]) -> None:

@@ -24,7 +24,7 @@ from nb2prod.cli import main
 from nb2prod.config import load_config
 from nb2prod.errors import ConfigError, UsageError, WriteConflictError
 from nb2prod.precommit_config import HookBlock, add_hooks
-from nb2prod.setup_repo import init_repository
+from nb2prod.setup_repo import hook_block, init_repository
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,7 +33,8 @@ else:  # pragma: no cover - Python 3.10
 
 DATA = Path(__file__).resolve().parent / "data" / "init"
 REV = f"v{__version__}"
-HOOKS = ["nb2prod-strip", "nb2prod-fmt", "nb2prod-lint"]
+HOOKS = ["nb2prod-check"]  # what init adds: strip, fmt and lint in one hook process
+SEPARATE = ["nb2prod-strip", "nb2prod-fmt", "nb2prod-lint"]  # the same checks as three hooks, still available
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ def test_empty_repository_gets_all_three_files_and_a_second_run_changes_nothing(
     code, out, err = init(capsys, "--ci", "github")
     assert code == 0
     assert out.splitlines() == [
-        f"created .pre-commit-config.yaml: hooks nb2prod-strip, nb2prod-fmt, nb2prod-lint (rev {REV})",
+        f"created .pre-commit-config.yaml: hooks nb2prod-check (rev {REV})",
         "created pyproject.toml: a commented [tool.nb2prod] table",
         "created .github/workflows/nb2prod.yml: a workflow that lints, checks exports and gates on metrics",
     ]
@@ -102,22 +103,14 @@ def test_an_existing_config_full_of_comments_changes_only_by_the_added_block(rep
     original = (DATA / "precommit_commented.yaml").read_text(encoding="utf-8")
     (repo / ".pre-commit-config.yaml").write_text(original, encoding="utf-8")
     code, out, _ = init(capsys)
-    assert code == 0 and "updated .pre-commit-config.yaml: added hooks nb2prod-strip, nb2prod-fmt, nb2prod-lint" in out
+    assert code == 0 and "updated .pre-commit-config.yaml: added hooks nb2prod-check\n" in out
     after = (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
-    block = (
-        "\n"
-        "    -   repo: https://github.com/nb2prod/nb2prod\n"
-        f"        rev: {REV}\n"
-        "        hooks:\n"
-        "            -   id: nb2prod-strip\n"
-        "            -   id: nb2prod-fmt\n"
-        "            -   id: nb2prod-lint\n"
-    )
+    block = f"\n    -   repo: https://github.com/nb2prod/nb2prod\n        rev: {REV}\n        hooks:\n            -   id: nb2prod-check\n"
     last = "                # runs last\n"
     assert after == original.replace(last, last + block), "byte-identical but for the block, after the last repository"
     assert after.index("# runs last") < after.index("nb2prod/nb2prod") < after.index("# ci settings"), "after the last repository"
     loaded = yaml.safe_load(after)
-    assert hook_ids(loaded)[-3:] == HOOKS and loaded["ci"] == {"autofix_prs": False}
+    assert hook_ids(loaded)[-1:] == HOOKS and loaded["ci"] == {"autofix_prs": False}
     assert init(capsys)[1] == "" and (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8") == after
 
 
@@ -163,10 +156,28 @@ def test_hooks_go_into_an_existing_nb2prod_entry_and_its_rev_is_kept() -> None:
         "  # our own lint below\n- repo: local\n  hooks:\n  - id: nb2prod-lint\n    name: lint\n"
         "    entry: nb2prod lint\n    language: system\n"
     )
-    new, added = add_hooks(text, HookBlock("https://github.com/nb2prod/nb2prod", REV, tuple(HOOKS)), shown="c.yaml")
+    new, added = add_hooks(text, HookBlock("https://github.com/nb2prod/nb2prod", REV, tuple(SEPARATE)), shown="c.yaml")
     assert added == ("nb2prod-fmt",), "strip-check stands for strip; a local nb2prod-lint counts as present"
     assert added_lines(text, new) == ["  - id: nb2prod-fmt\n"]
     assert "rev: v0.0.9  # pinned" in new
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        (["nb2prod-strip", "nb2prod-fmt", "nb2prod-lint"], ()),
+        (["nb2prod-strip-check", "nb2prod-lint"], ("nb2prod-fmt",)),
+        (["nb2prod-check"], ()),
+        (["nb2prod-check", "nb2prod-strip-check"], ()),
+    ],
+    ids=["separate-hooks", "some-separate-hooks", "combined-hook", "combined-and-strip-check"],
+)
+def test_init_adds_the_combined_hook_only_where_no_separate_one_is_configured(configured: list[str], expected: tuple[str, ...]) -> None:
+    """A repository set up with the separate hooks keeps that choice (the combined hook would run them twice)."""
+    text = "repos:\n- repo: https://github.com/nb2prod/nb2prod\n  rev: v0.0.9\n  hooks:\n" + "".join(f"  - id: {h}\n" for h in configured)
+    new, added = add_hooks(text, hook_block(export_check=False), shown="c.yaml")
+    assert added == expected
+    assert hook_ids(yaml.safe_load(new)) == configured + list(expected)
 
 
 @pytest.mark.parametrize(
@@ -183,9 +194,9 @@ def test_hooks_go_into_an_existing_nb2prod_entry_and_its_rev_is_kept() -> None:
     ids=["empty", "comment-only", "empty-flow-list", "crlf-no-final-newline"],
 )
 def test_edge_layouts_get_a_valid_block(text: str, expected_head: str) -> None:
-    new, added = add_hooks(text, HookBlock("https://github.com/nb2prod/nb2prod", REV, tuple(HOOKS)), shown="c.yaml")
-    assert added == tuple(HOOKS) and new.startswith(expected_head)
-    assert hook_ids(yaml.safe_load(new))[-3:] == HOOKS
+    new, added = add_hooks(text, HookBlock("https://github.com/nb2prod/nb2prod", REV, tuple(SEPARATE)), shown="c.yaml")
+    assert added == tuple(SEPARATE) and new.startswith(expected_head)
+    assert hook_ids(yaml.safe_load(new))[-3:] == SEPARATE
     if "\r\n" in text:
         assert new.count("\n") == new.count("\r\n"), "the file's line endings"
 

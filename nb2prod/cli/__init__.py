@@ -21,7 +21,7 @@ import sys
 import typing
 from collections.abc import Collection, Sequence
 
-from .. import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, __version__, exit_code, mask_text, printable
+from .. import EXIT_INTERNAL, EXIT_INTERRUPTED, Nb2prodError, __version__, exit_code, printable
 from .common import print_error
 
 #: The subcommands in the order ``nb2prod --help`` lists them: command name -> the module of
@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "lint": "lint",
     "rules": "rules",
     "fmt": "fmt",
+    "check": "check",
     "export": "export",
     "params": "params",
     "run": "run",
@@ -166,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
+        from .. import mask_text  # the secret patterns (13 regular expressions) only for this rare message
+
         print(
             f"nb2prod: internal error: {printable(mask_text(f'{type(error).__name__}: {error}'))}\n"
             f"This is a bug in nb2prod {__version__}; please report it at {ISSUES_URL}"
