@@ -21,7 +21,7 @@ import importlib.resources
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,23 @@ def render_template(environment: Any, template: str, context: Mapping[str, Any])
         path = f"{where}:line {line}" if where and line else where
         raise ExportError(f"{kind}: {error}", path=path, hint=hint) from None
     return text.rstrip("\n") + "\n"
+
+
+@contextlib.contextmanager
+def blame_template(environment: Any, template: str | None) -> Iterator[None]:
+    """Give an ``ExportError`` about a generated file the path of the ``template`` that rendered it.
+
+    The checks of generated files (:mod:`nb2prod.export.validate`) name the file they found wrong;
+    the file does not exist (nothing is written), the template does: it becomes the error's path,
+    as the command contract wants (``mine/package/cli.py.j2: error: the generated src/x/cli.py does
+    not compile: ...``). An error that already has a path, or a file no template rendered, is left as is.
+    """
+    try:
+        yield
+    except ExportError as error:
+        if error.path is not None or template is None:
+            raise
+        raise ExportError(error.message, path=_template_file(environment, template), hint=error.hint) from None
 
 
 def _template_file(environment: Any, name: str) -> str | None:

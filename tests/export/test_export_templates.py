@@ -89,6 +89,21 @@ TEMPLATE_MISTAKES = {
         "mine/README.md.j2:line 3: error: no such template: nopart.j2",
         "(add nopart.j2 to the template folder or fix the name)",
     ),
+    "rendered Python that does not compile": (
+        {"package/cli.py.j2": "def broken(:\n"},
+        "mine/package/cli.py.j2: error: the generated src/tiny/cli.py does not compile: line 1: ",
+        "(check the templates (--template-dir))",
+    ),
+    "rendered TOML that does not parse": (
+        {"pyproject.toml.j2": "[project\n"},
+        "mine/pyproject.toml.j2: error: the generated pyproject.toml is not valid TOML: ",
+        "(check the templates (--template-dir))",
+    ),
+    "rendered module that does not compile": (
+        {"package/module.py.j2": "{{ module.name }}(\n"},
+        "mine/package/module.py.j2: error: the generated tiny.py does not compile: ",
+        "(check the templates (--template-dir))",
+    ),
     "module template": (
         {"package/module.py.j2": "{{ module.name }}\n{% for x in %}\n"},
         "mine/package/module.py.j2:line 2: error: template syntax error: ",
