@@ -11,8 +11,21 @@ instead of once per file.
 
 A replace keeps what the user set up, as an editor's save does: a symlink is written through (its
 target is replaced, the link stays a link); the new file gets the old one's mode, owner and group
-(refused if they cannot be kept); a file that is read-only to the user is refused, and so is
-anything that is not a regular file (a FIFO, a device), which is never opened.
+(refused if they cannot be kept) and its extended attributes, which include POSIX ACLs
+(``system.posix_acl_access``) and SELinux labels, where the platform has them (an attribute the
+new file cannot take is skipped, never failing the write); a file that is read-only to the user is
+refused, and so is anything that is not a regular file (a FIFO, a device), which is never opened.
+
+A file with several hard links is written in place instead of replaced: a rename would give the
+one name a new file and leave the other names on the old content, silently splitting what the
+user linked. This is what black and nbstripout always do (they open the file for writing) and what
+vim (``backupcopy=auto``) and Emacs (``backup-by-copying-when-linked``) do for linked files. The
+new content is first staged and flushed to a temporary file as for a replace (so a full disk or a
+refusing check still leaves the file untouched), the space the file grows by is reserved, and only
+then is the file overwritten, truncated and flushed; the temporary file is removed afterwards. The
+price is atomicity for that file alone: a crash during the overwrite can leave it partly written,
+and if the overwrite itself fails the error names the temporary file, which holds the complete new
+content. Inode, owner, mode, ACLs and attributes stay what they were, since the file stays the same file.
 """
 
 from __future__ import annotations
@@ -91,25 +104,32 @@ def atomic_write_all(writes: Sequence[PendingWrite]) -> None:
     """
     staged = list(zip(writes, _stage_all(writes), strict=True))
     replaced = 0
+    kept: set[str] = set()  # temporary files that hold the only complete copy after a failed in-place write
     try:
         for write, _ in staged:
             if write.check is not None:
                 write.check()
-        for write, (temp, target) in staged:
-            try:
-                os.replace(temp, target)
-            except OSError as exc:
-                raise _write_error(write.shown, exc) from None
+        for write, (temp, target, in_place) in staged:
+            if in_place:
+                _write_in_place(target, write.data, temp, write.shown, kept)
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+            else:
+                try:
+                    os.replace(temp, target)
+                except OSError as exc:
+                    raise _write_error(write.shown, exc) from None
             replaced += 1
     finally:
-        for _, (temp, _target) in staged[replaced:]:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-    for folder in dict.fromkeys(target.parent for _, (_temp, target) in staged):
+        for _, (temp, _target, _in_place) in staged[replaced:]:
+            if temp not in kept:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+    for folder in dict.fromkeys(target.parent for _, (_temp, target, _in_place) in staged):
         _fsync_folder(folder)
 
 
-def _stage_all(writes: Sequence[PendingWrite]) -> list[tuple[str, Path]]:
+def _stage_all(writes: Sequence[PendingWrite]) -> list[tuple[str, Path, bool]]:
     """Stage every write (see :func:`_stage`); if one fails, remove the others' temporary files and raise its error.
 
     Several files are staged by a few threads: each waits for its own ``fsync``, and file systems
@@ -136,10 +156,12 @@ def _stage_all(writes: Sequence[PendingWrite]) -> list[tuple[str, Path]]:
     return temps
 
 
-def _stage(write: PendingWrite) -> tuple[str, Path]:
-    """Write ``write.data`` to a flushed temporary file beside the real target, with the target's mode, owner and group.
+def _stage(write: PendingWrite) -> tuple[str, Path, bool]:
+    """Write ``write.data`` to a flushed temporary file beside the real target, with the target's mode, owner, group and attributes.
 
-    Returns the temporary file and the real target (a symlink's target) that it is to replace.
+    Returns the temporary file, the real target (a symlink's target) that it is to replace, and
+    whether the target has other hard links and is to be written in place instead (see the module
+    docstring); such a temporary file only holds the content until it is in the target.
     """
     target = _real_target(write)
     try:
@@ -150,6 +172,7 @@ def _stage(write: PendingWrite) -> tuple[str, Path]:
         raise _write_error(write.shown, exc) from None
     if current is not None:
         _check_replaceable(target, current, write.shown)
+    in_place = current is not None and current.st_nlink > 1
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
     except OSError as exc:
@@ -159,16 +182,75 @@ def _stage(write: PendingWrite) -> tuple[str, Path]:
             handle.write(write.data)
             handle.flush()
             os.fsync(handle.fileno())
-        if current is not None:
+        if current is not None and not in_place:
             _keep_owner(temp, current, write.shown)  # before the mode: a change of owner clears set-id bits
         os.chmod(temp, stat.S_IMODE(current.st_mode) if current is not None else 0o666 & ~_umask())
+        if current is not None and not in_place:
+            _copy_xattrs(target, temp)  # after the mode: an ACL sets the group bits itself
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
             raise _write_error(write.shown, exc) from None
         raise
-    return temp, target
+    return temp, target, in_place
+
+
+def _copy_xattrs(source: Path, temp: str) -> None:
+    """Give ``temp`` the extended attributes of ``source`` (POSIX ACLs, SELinux labels, user attributes), as far as allowed.
+
+    Best effort per attribute: one the file system or the user's privileges refuse (``ENOTSUP``,
+    ``EPERM`` for ``trusted.*`` or ``security.*`` without the capability, …) is skipped, and a
+    platform without ``os.listxattr`` (macOS, Windows) copies none. A write never fails for them.
+    """
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(source)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(temp, name, os.getxattr(source, name))
+        except OSError:
+            continue
+
+
+def _write_in_place(target: Path, data: bytes, temp: str, shown: str, kept: set[str]) -> None:
+    """Overwrite ``target`` with ``data`` in place (it has other hard links); ``temp`` holds the same, flushed.
+
+    The space the file grows by is reserved first, so a full disk is found before any byte of the
+    file changes (the error then says the file is unchanged). A failure after that leaves ``temp``
+    on disk (added to ``kept``, so the caller does not remove it) and names it: it is the complete new content.
+    """
+    try:
+        fd = os.open(target, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise _write_error(shown, exc) from None
+    try:
+        size = os.fstat(fd).st_size
+        if len(data) > size and hasattr(os, "posix_fallocate"):
+            try:
+                os.posix_fallocate(fd, size, len(data) - size)
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+                    raise _write_error(shown, exc) from None
+        try:
+            view = memoryview(data)
+            written = 0
+            while written < len(data):
+                written += os.pwrite(fd, view[written:], written)
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        except OSError as exc:
+            kept.add(temp)
+            raise WriteError(
+                f"cannot write the hard-linked file in place: {exc.strerror or exc}; it may be partly written",
+                path=shown,
+                hint=f"its complete new content is in {temp}; copy that over it (cp, which keeps the links) once the cause is fixed",
+            ) from None
+    finally:
+        os.close(fd)
 
 
 def _real_target(write: PendingWrite) -> Path:

@@ -10,7 +10,20 @@ Each line carries its own hash (of the line's bytes up to the ``sha256`` field, 
 and the previous line's, so ``verify`` tells an edited line (its hash does not match its bytes), a
 removed one (``seq`` jumps and the link breaks) and a reordered one (``seq`` goes back) and names
 the first bad line. The chain shows tampering; it cannot prevent it: whoever can write the file can
-rewrite every hash after an edit, and cutting lines off the end leaves a valid shorter chain.
+rewrite every hash after an edit.
+
+Cutting lines off the end would leave a valid shorter chain, so the trail has a head:
+``<runs dir>/audit.head`` records the last line's ``seq`` and hash, rewritten atomically (temporary
+file and rename) under the trail's lock after every append. ``verify`` fails when the trail ends
+before the head's line (naming how many lines are missing) or when the line at the head's ``seq``
+is not the one the head recorded (the end was cut and new lines appended). A head *behind* the
+trail is a warning, not tampering: the line is written and flushed before the head, so a crash
+between the two leaves the head exactly one line behind, and an older nb2prod, which writes no
+head, leaves it behind by the lines it appended; the next append brings it up to date. Nothing
+about removing lines is hidden that way: a head behind only means lines were added. A trail with
+no head at all (written before nb2prod kept one) verifies as before, with a note that its end
+cannot be checked; deleting ``audit.head`` along with the end of the trail therefore goes unnoticed,
+as editing both does: the head guards against truncation, not against someone who rewrites files.
 
 Appending is safe across processes: the file is opened with ``O_APPEND``, locked exclusively
 (``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows) while the last line is read and the new
@@ -35,25 +48,63 @@ import math
 import os
 import socket
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .auditread import (  # the format, and what was public here before it moved
+    AUDIT_FILE,
+    EVENTS,
+    GENESIS,
+    HASH_FIELD,
+    HEAD_FILE,
+    HEAD_SCHEMA,
+    SCHEMA,
+    Head,
+    Line,
+    audit_path,
+    check_line,
+    entries,
+    head_path,
+    read_head,
+    read_lines,
+)
+from .auditverify import Verification, verify
 from .errors import RecordError, WriteError
 from .secrets import Masker
 
-SCHEMA = "nb2prod.audit/1"
-AUDIT_FILE = "audit.jsonl"
-GENESIS = "0" * 64
-EVENTS = ("run", "export", "drift", "promote")
-_HASH_FIELD = ',"sha256":"'
+__all__ = [
+    "AUDIT_FILE",
+    "DRIFT_FOLDER",
+    "EVENTS",
+    "GENESIS",
+    "HEAD_FILE",
+    "HEAD_SCHEMA",
+    "SCHEMA",
+    "Head",
+    "Line",
+    "Log",
+    "RecordError",
+    "Verification",
+    "WriteError",
+    "actor",
+    "append",
+    "audit_path",
+    "check_line",
+    "entries",
+    "head_path",
+    "locked",
+    "now",
+    "read_head",
+    "read_lines",
+    "record_drift",
+    "record_export",
+    "record_run",
+    "sha256_file",
+    "verify",
+]
+
 _TAIL_BLOCK = 8192
-
-
-def audit_path(runs_dir: str | os.PathLike[str]) -> Path:
-    """Where the audit trail of a runs folder lives."""
-    return Path(runs_dir) / AUDIT_FILE
 
 
 def actor() -> dict[str, str]:
@@ -102,25 +153,67 @@ class Log:
     def __init__(self, fd: int, path: Path):
         self._fd = fd
         self.path = path
+        self.head = path.with_name(HEAD_FILE)
 
     def append(self, event: str, fields: Mapping[str, Any], *, secrets: Iterable[str] = ()) -> dict[str, Any]:
         """Append one line (see :func:`append`) while the lock is held; return it as written."""
         if event not in EVENTS:
             raise ValueError(f"unknown audit event {event!r}")
         seq, previous = self._tail()
+        self._check_head(seq, previous)
         entry: dict[str, Any] = {"schema": SCHEMA, "seq": seq + 1, "at": now(), "event": event, "actor": actor()}
         entry.update(_strict_json(Masker(set(secrets)).data(dict(fields)) if secrets else fields))
         entry["prev_sha256"] = previous
         body = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=str)
         digest = hashlib.sha256(body.encode("ascii")).hexdigest()
-        line = f"{body[:-1]}{_HASH_FIELD}{digest}" + '"}\n'
+        line = f"{body[:-1]}{HASH_FIELD}{digest}" + '"}\n'
         try:
             _write_all(self._fd, line.encode("ascii"))
             os.fsync(self._fd)
         except OSError as exc:
             raise WriteError(f"cannot append to the audit trail: {exc.strerror or exc}", path=os.fspath(self.path)) from None
         entry["sha256"] = digest
+        self._write_head(seq + 1, digest)
         return entry
+
+    def _check_head(self, seq: int, digest: str) -> None:
+        """Refuse to append after a cut-off end: a new line and head would hide it (``verify`` then finds nothing wrong).
+
+        A head behind the trail is fine (see the module docstring); so is no head (an older trail).
+        """
+        try:
+            head = read_head(self.path.parent)
+        except RecordError as error:
+            raise RecordError(
+                f"{HEAD_FILE} is damaged ({error.message}); nothing appended",
+                path=os.fspath(self.path),
+                hint="run `nb2prod audit --verify` to see it",
+            ) from None
+        if head is None or head.seq < seq or (head.seq == seq and head.sha256 == digest):
+            return
+        if head.seq > seq:
+            what = f"ends at seq {seq} but {HEAD_FILE} records seq {head.seq}: lines were cut off its end"
+        else:
+            what = f"does not end with the line {HEAD_FILE} recorded as seq {head.seq}"
+        raise RecordError(
+            f"the audit trail {what}; nothing appended",
+            path=os.fspath(self.path),
+            hint="run `nb2prod audit --verify`, and restore the trail from a backup",
+        )
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        """Record the last line in ``audit.head``; the line is already committed, so a failure is only a warning."""
+        from .atomic import atomic_write
+
+        body = json.dumps({"schema": HEAD_SCHEMA, "seq": seq, "sha256": digest}, separators=(",", ":")) + "\n"
+        try:
+            atomic_write(self.head, body.encode("ascii"))
+        except WriteError as error:
+            import logging
+
+            logging.getLogger("nb2prod").warning(
+                "%s (the line was appended; `nb2prod audit --verify` reports the head as behind until the next append)", error
+            )
 
     def _tail(self) -> tuple[int, str]:
         """The last committed line's ``seq`` and hash, after removing (or completing) a line a crash left unfinished."""
@@ -236,122 +329,6 @@ def _last_line(fd: int, end: int) -> tuple[int, bytes]:
         tail = block + tail
         position = start
     return -1, tail
-
-
-# --- reading and verifying --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of the trail as read: its 1-based number, the parsed entry (None if it is not one) and what is wrong with it."""
-
-    number: int
-    raw: bytes
-    entry: dict[str, Any] | None
-    digest: str = ""
-    problem: str | None = None
-    complete: bool = True
-
-
-def check_line(raw: bytes, number: int = 0, *, complete: bool = True) -> Line:
-    """Parse one line and check its own hash (not its place in the chain)."""
-    try:
-        text = raw.decode("ascii")
-        entry = json.loads(text)
-    except (UnicodeDecodeError, ValueError):
-        return Line(number, raw, None, problem="not a JSON audit line", complete=complete)
-    if not isinstance(entry, dict) or entry.get("schema") != SCHEMA:
-        return Line(number, raw, None, problem=f"not a {SCHEMA} line", complete=complete)
-    marker = text.rfind(_HASH_FIELD)
-    stored = entry.get("sha256")
-    if marker < 0 or not isinstance(stored, str) or text[marker:] != f'{_HASH_FIELD}{stored}"}}':
-        return Line(number, raw, entry, problem="its hash field is missing or not last", complete=complete)
-    digest = hashlib.sha256((text[:marker] + "}").encode("ascii")).hexdigest()
-    if digest != stored:
-        return Line(number, raw, entry, digest, problem="edited: its content does not match its hash", complete=complete)
-    return Line(number, raw, entry, digest, complete=complete)
-
-
-def read_lines(runs_dir: str | os.PathLike[str]) -> list[Line]:
-    """Every line of the trail, each parsed and checked against its own hash (``[]`` when there is no trail)."""
-    path = audit_path(runs_dir)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise RecordError(f"cannot read the audit trail: {exc.strerror or exc}", path=os.fspath(path)) from None
-    pieces = data.split(b"\n")
-    complete = [True] * (len(pieces) - 1) + [False]
-    if pieces[-1] == b"":
-        pieces, complete = pieces[:-1], complete[:-1]
-    return [check_line(raw, number, complete=done) for number, (raw, done) in enumerate(zip(pieces, complete, strict=True), start=1)]
-
-
-@dataclass
-class Verification:
-    """The result of :func:`verify`: how many lines, the first bad one (None when the chain holds) and warnings."""
-
-    lines: int
-    bad_line: int | None = None
-    problem: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every line is intact and in place."""
-        return self.bad_line is None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form ``nb2prod audit --verify --format json`` prints."""
-        return {"ok": self.ok, "lines": self.lines, "bad_line": self.bad_line, "problem": self.problem, "warnings": self.warnings}
-
-
-def verify(runs_dir: str | os.PathLike[str]) -> Verification:
-    """Check the whole chain; name the first line that was edited, removed before, or moved.
-
-    A last line without its newline that is not a whole valid line is the trace of an append a
-    crash interrupted: a warning, not tampering (the next append removes it).
-    """
-    lines = read_lines(runs_dir)
-    result = Verification(len(lines))
-    previous_digest, previous_seq = GENESIS, 0
-    later = [line.entry.get("seq") if line.entry is not None else None for line in lines]
-    for index, line in enumerate(lines):
-        if not line.complete and line.problem is not None:
-            result.warnings.append(f"line {line.number}: unfinished (an append interrupted by a crash); the next append removes it")
-            result.lines -= 1
-            break
-        problem = line.problem or _link_problem(line, previous_digest, previous_seq, later[index + 1 :])
-        if problem is not None:
-            result.bad_line, result.problem = line.number, problem
-            return result
-        assert line.entry is not None
-        previous_digest, previous_seq = line.digest, line.entry["seq"]
-    return result
-
-
-def _link_problem(line: Line, previous_digest: str, previous_seq: int, later: list[Any]) -> str | None:
-    """What is wrong with a line's place in the chain (None when it follows the line before); ``later``: the seqs after it."""
-    assert line.entry is not None
-    seq, link = line.entry.get("seq"), line.entry.get("prev_sha256")
-    if not isinstance(seq, int):
-        return "no sequence number"
-    if seq <= previous_seq:
-        return f"out of order: seq {seq} after seq {previous_seq} (lines moved)"
-    if seq > previous_seq + 1 and previous_seq + 1 in later:
-        return f"out of order: seq {seq} before seq {previous_seq + 1} (lines moved)"
-    if seq > previous_seq + 1:
-        missing = f"seq {previous_seq + 1}" if seq == previous_seq + 2 else f"seq {previous_seq + 1} to {seq - 1}"
-        return f"{missing} removed before this line"
-    if link != previous_digest:
-        return "the line before it was replaced (its hash is not the one this line recorded)"
-    return None
-
-
-def entries(runs_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The parsed entries of the trail, oldest first, skipping lines that are not entries (``verify`` names those)."""
-    return [line.entry for line in read_lines(runs_dir) if line.entry is not None and line.complete]
 
 
 # --- the lines of runs and exports ----------------------------------------------------------------

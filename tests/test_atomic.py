@@ -152,3 +152,146 @@ def test_scenario_51_fifo_is_not_replaced(tmp_path: Path) -> None:
         atomic_write(fifo, b"new")
     assert stat.S_ISFIFO(fifo.lstat().st_mode), "the FIFO is still there"
     assert leftovers(tmp_path) == []
+
+
+# --- extended attributes and POSIX ACLs ----------------------------------------------------------
+
+
+def _user_xattrs_or_skip(folder: Path) -> None:
+    """Skip (saying why) where the platform or the file system of ``folder`` has no user extended attributes."""
+    if not hasattr(os, "setxattr"):
+        pytest.skip("no os.setxattr on this platform")
+    probe = folder / "probe"
+    probe.write_bytes(b"")
+    try:
+        os.setxattr(probe, "user.nb2prod_probe", b"1")
+    except OSError as exc:
+        pytest.skip(f"the temporary folder's file system refuses user extended attributes ({exc.strerror})")
+    finally:
+        probe.unlink()
+
+
+def test_a_replace_keeps_the_files_extended_attributes(tmp_path: Path) -> None:
+    _user_xattrs_or_skip(tmp_path)
+    target = tmp_path / "nb.ipynb"
+    target.write_bytes(b"old")
+    os.setxattr(target, "user.nb2prod_test", b"kept value")
+    os.setxattr(target, "user.nb2prod_other", b"")
+    atomic_write(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert os.getxattr(target, "user.nb2prod_test") == b"kept value"
+    assert os.getxattr(target, "user.nb2prod_other") == b""
+    assert leftovers(tmp_path) == []
+
+
+def _acl(entries: list[tuple[int, int, int]]) -> bytes:
+    """The ``system.posix_acl_access`` value Linux stores: version 2, then (tag, permissions, id) per entry."""
+    import struct
+
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", tag, perm, ident) for tag, perm, ident in entries)
+
+
+def test_a_replace_keeps_a_posix_acl(tmp_path: Path) -> None:
+    _user_xattrs_or_skip(tmp_path)
+    target = tmp_path / "nb.ipynb"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o640)
+    undefined = 0xFFFFFFFF
+    # owner rw-, user 4242 rw-, group r--, mask rw-, other ---: what `setfacl -m u:4242:rw` makes of mode 640
+    acl = _acl([(0x01, 6, undefined), (0x02, 6, 4242), (0x04, 4, undefined), (0x10, 6, undefined), (0x20, 0, undefined)])
+    try:
+        os.setxattr(target, "system.posix_acl_access", acl)
+    except OSError as exc:
+        pytest.skip(f"the temporary folder's file system refuses POSIX ACLs ({exc.strerror})")
+    atomic_write(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert os.getxattr(target, "system.posix_acl_access") == acl, "user 4242 keeps its access"
+
+
+def test_an_attribute_the_new_file_refuses_does_not_fail_the_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    _user_xattrs_or_skip(tmp_path)
+    target = tmp_path / "nb.ipynb"
+    target.write_bytes(b"old")
+    os.setxattr(target, "user.refused", b"x")
+    os.setxattr(target, "user.kept", b"y")
+    real = os.setxattr
+
+    def refuse_one(path: object, name: str, value: bytes, *args: object) -> None:
+        if name == "user.refused":
+            raise OSError(errno.ENOTSUP, os.strerror(errno.ENOTSUP))
+        real(path, name, value, *args)
+
+    monkeypatch.setattr(os, "setxattr", refuse_one)
+    atomic_write(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert os.listxattr(target) == ["user.kept"]
+
+
+# --- hard links -----------------------------------------------------------------------------------
+
+
+def test_a_hard_linked_file_is_written_in_place_and_every_name_sees_the_new_content(tmp_path: Path) -> None:
+    target = tmp_path / "nb.ipynb"
+    target.write_bytes(b"old content")
+    other = tmp_path / "shared" / "same.ipynb"
+    other.parent.mkdir()
+    os.link(target, other)
+    inode = target.stat().st_ino
+    atomic_write(target, b"new")
+    assert target.read_bytes() == b"new" and other.read_bytes() == b"new", "the link is kept"
+    assert target.stat().st_ino == inode == other.stat().st_ino and target.stat().st_nlink == 2
+    atomic_write(other, b"much longer new content than before")
+    assert target.read_bytes() == b"much longer new content than before"
+    assert leftovers(tmp_path) == [] and leftovers(other.parent) == []
+
+
+def test_a_hard_linked_file_is_left_untouched_when_a_check_refuses(tmp_path: Path) -> None:
+    target = tmp_path / "nb.ipynb"
+    target.write_bytes(b"old")
+    os.link(target, tmp_path / "twin.ipynb")
+
+    def refuse() -> None:
+        raise WriteError("changed meanwhile", path="nb.ipynb")
+
+    with pytest.raises(WriteError, match="changed meanwhile"):
+        atomic_write(target, b"new", check=refuse)
+    assert target.read_bytes() == b"old" and (tmp_path / "twin.ipynb").read_bytes() == b"old"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_hard_linked_file_that_cannot_grow_is_left_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    if not hasattr(os, "posix_fallocate"):
+        pytest.skip("no posix_fallocate on this platform")
+    target = tmp_path / "nb.ipynb"
+    target.write_bytes(b"old")
+    os.link(target, tmp_path / "twin.ipynb")
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(WriteError, match="No space left on device"):
+        atomic_write(target, b"a longer new content")
+    assert target.read_bytes() == b"old" and leftovers(tmp_path) == []
+
+
+def test_a_failed_in_place_write_keeps_the_new_content_and_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    target = tmp_path / "nb.ipynb"
+    target.write_bytes(b"old")
+    os.link(target, tmp_path / "twin.ipynb")
+
+    def broken(*args: object) -> int:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "pwrite", broken)
+    with pytest.raises(WriteError) as caught:
+        atomic_write(target, b"new")
+    kept = leftovers(tmp_path)
+    assert len(kept) == 1 and (tmp_path / kept[0]).read_bytes() == b"new"
+    assert kept[0] in (caught.value.hint or "") and "partly written" in caught.value.message

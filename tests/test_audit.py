@@ -63,6 +63,7 @@ def test_two_processes_appending_at_once_keep_the_chain(tmp_path: Path) -> None:
     assert [i for i in ids if i.startswith("a")] == [f"a-{i}" for i in range(300)]  # each writer's lines in its order
     result = audit.verify(runs)
     assert result.ok and result.lines == 600 and not result.warnings
+    assert audit.read_head(runs) == audit.Head(600, entries[-1]["sha256"]), "the head follows the last append of either process"
     switches = sum(1 for left, right in itertools.pairwise(ids) if left[0] != right[0])
     assert switches > 1  # the writers really interleaved
 
@@ -194,3 +195,112 @@ def test_listing_names_lines_it_cannot_show(tmp_path: Path, capsys: pytest.Captu
     captured = capsys.readouterr()
     assert "1 line(s) are not audit lines and are not listed (run `nb2prod audit --verify`)" in captured.err
     assert "run r0" in captured.out and "run r1" in captured.out
+
+
+# --- the head: lines cut off the end --------------------------------------------------------------
+
+
+def test_lines_cut_off_the_end_are_caught_and_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    lines = fill(runs, 5)
+    rewrite(runs, lines[:3])  # a valid, shorter chain
+    code, out = verify_cli(runs, capsys)
+    assert code == 1
+    assert out.strip() == (
+        f"{runs / 'audit.jsonl'}:4: error: 2 lines missing at the end: the trail ends at seq 3 "
+        "but audit.head records seq 5 (lines cut off the end)"
+    )
+    rewrite(runs, [])
+    result = audit.verify(runs)
+    assert result.bad_line == 1 and result.problem is not None and result.problem.startswith("5 lines missing at the end")
+    (runs / "audit.jsonl").unlink()
+    assert audit.verify(runs).problem == result.problem, "a deleted trail is caught by its head too"
+
+
+def test_no_append_after_a_cut_off_end(tmp_path: Path) -> None:
+    """A new line and head would make a cut-off end verify: the append refuses, the trail is left as it is."""
+    runs = tmp_path / "runs"
+    lines = fill(runs, 5)
+    rewrite(runs, lines[:3])
+    with pytest.raises(audit.RecordError, match=r"ends at seq 3 but audit\.head records seq 5: lines were cut off its end"):
+        audit.append(runs, "run", {"run": {"id": "hides-it"}})
+    assert (runs / "audit.jsonl").read_bytes() == b"".join(lines[:3])
+    assert audit.read_head(runs) is not None and audit.read_head(runs).seq == 5
+
+
+def test_a_cut_off_end_with_forged_lines_after_it_is_caught(tmp_path: Path) -> None:
+    """Lines cut and others chained on by hand, up to the head's seq and beyond: the head's line is not the one it recorded."""
+    runs = tmp_path / "runs"
+    lines = fill(runs, 4)
+    head = (runs / "audit.head").read_bytes()
+    rewrite(runs, lines[:2])
+    (runs / "audit.head").unlink()
+    for i in range(3):  # what someone who can run nb2prod could do: append after removing the head
+        audit.append(runs, "run", {"run": {"id": f"forged-{i}"}})
+    (runs / "audit.head").write_bytes(head)  # then put the old head back
+    result = audit.verify(runs)
+    assert result.bad_line == 4 and result.problem == (
+        "not the line audit.head recorded as seq 4 (the end of the trail was cut off and other lines appended)"
+    )
+
+
+def test_a_crash_between_the_line_and_the_head_is_a_warning_not_tampering(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Killed after its line is on disk, before the head is updated: exactly one line behind, said so; the next append repairs it."""
+    runs = tmp_path / "runs"
+    fill(runs, 2)
+    crash = textwrap.dedent(
+        """
+        import os, sys
+        from nb2prod import audit
+        audit.Log._write_head = lambda self, seq, digest: os._exit(9)
+        audit.append(sys.argv[1], "run", {"run": {"id": "killed-before-head"}})
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", crash, str(runs)], timeout=60).returncode == 9
+    assert audit.read_head(runs).seq == 2 and len(audit.entries(runs)) == 3
+    code = main(["audit", "--verify", "--runs-dir", str(runs)])
+    captured = capsys.readouterr()
+    assert code == 0 and "3 lines, chain intact" in captured.out
+    assert "audit.head is one line behind (seq 2 of 3): the last append was interrupted between writing its line" in captured.err
+    assert "(a crash), not tampering" in captured.err
+    audit.append(runs, "run", {"run": {"id": "after"}})
+    result = audit.verify(runs)
+    assert result.ok and result.lines == 4 and not result.warnings and audit.read_head(runs).seq == 4
+
+
+def test_a_head_several_lines_behind_is_a_warning(tmp_path: Path) -> None:
+    """An nb2prod older than the head appended lines without updating it: only additions, so a warning."""
+    runs = tmp_path / "runs"
+    fill(runs, 2)
+    head = (runs / "audit.head").read_bytes()
+    fill(runs, 3)
+    (runs / "audit.head").write_bytes(head)
+    result = audit.verify(runs)
+    assert result.ok and result.lines == 5
+    assert result.warnings == [
+        "audit.head is 3 lines behind (seq 2 of 5): lines were appended without updating it "
+        "(by an nb2prod older than the head, or appends that could not write it); the next append updates it"
+    ]
+
+
+def test_a_trail_without_a_head_verifies_as_before_with_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runs = tmp_path / "runs"
+    lines = fill(runs, 3)
+    (runs / "audit.head").unlink()  # a trail written before nb2prod kept a head
+    code = main(["audit", "--verify", "--runs-dir", str(runs)])
+    captured = capsys.readouterr()
+    assert code == 0 and "3 lines, chain intact" in captured.out
+    assert "warning: no audit.head (a trail from before nb2prod kept one): lines cut off the end cannot be detected" in captured.err
+    audit.append(runs, "run", {"run": {"id": "next"}})
+    assert audit.read_head(runs) == audit.Head(4, audit.entries(runs)[-1]["sha256"])
+    assert (runs / "audit.jsonl").read_bytes().startswith(b"".join(lines)) and not audit.verify(runs).warnings
+
+
+def test_a_damaged_head_fails_verify_and_refuses_to_append(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    fill(runs, 2)
+    (runs / "audit.head").write_text('{"schema": "nb2prod.audit-head/1", "seq": "two"}\n')
+    result = audit.verify(runs)
+    assert result.bad_line == 3 and result.problem == "audit.head damaged: no valid seq and sha256: the end of the trail cannot be checked"
+    with pytest.raises(audit.RecordError, match=r"audit\.head is damaged"):
+        audit.append(runs, "run", {"run": {"id": "x"}})

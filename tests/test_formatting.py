@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from nb2prod import formatting
+from nb2prod import fmtengines, fmtverify
 from nb2prod.cli import fmt as fmt_cli
 from nb2prod.config import Config
 from nb2prod.errors import UsageError
@@ -196,7 +196,7 @@ def test_notebook_ruff_refuses_is_formatted_cell_by_cell(tmp_path: Path) -> None
 
 
 def test_many_notebooks_split_over_several_ruff_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(formatting, "_MAX_ARGUMENTS", 30)  # about two file names per process
+    monkeypatch.setattr(fmtengines, "_MAX_ARGUMENTS", 30)  # about two file names per process
     calls: list[int] = []
     real_run = subprocess.run
 
@@ -204,7 +204,7 @@ def test_many_notebooks_split_over_several_ruff_processes(tmp_path: Path, monkey
         calls.append(len(command))
         return real_run(command, **kwargs)
 
-    monkeypatch.setattr(formatting.subprocess, "run", counting_run)
+    monkeypatch.setattr(fmtengines.subprocess, "run", counting_run)
     paths = [write(tmp_path / f"n{i}.ipynb", notebook(f"v{i}=[{i},{i}]")) for i in range(5)]
     paths.append(write(tmp_path / "n5.ipynb", notebook(">>> x=1", "w=1")))
     results = fmt(paths)
@@ -260,8 +260,8 @@ def test_black_line_length_from_tool_black(tmp_path: Path) -> None:
 
 def test_formatter_from_config_and_flag_overrides_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[str] = []
-    real_run = formatting._run
-    monkeypatch.setattr(formatting, "_run", lambda formatter, jobs: (used.append(formatter), real_run(formatter, jobs)))
+    real_run = fmtengines._run
+    monkeypatch.setattr(fmtengines, "_run", lambda formatter, jobs: (used.append(formatter), real_run(formatter, jobs)))
     (tmp_path / "pyproject.toml").write_text('[tool.nb2prod.lint]\nformatter = "black"\n', encoding="utf-8")
     path = write(tmp_path / "a.ipynb", notebook("x=1"))
     fmt([path], write=False)
@@ -287,7 +287,7 @@ def test_formatter_that_changes_code_is_refused_and_nothing_written(tmp_path: Pa
                 if "x = 1" in source:
                     job.formatted[index] = source.replace("x = 1", "x = 2")
 
-    monkeypatch.setattr(formatting, "_run", broken)
+    monkeypatch.setattr(fmtengines, "_run", broken)
     path = write(tmp_path / "a.ipynb", notebook("y = 0", "x = 1"))
     content = path.read_bytes()
     [result] = fmt([path])
@@ -344,7 +344,7 @@ def test_unstable_formatter_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
     ],
 )
 def test_verification_accepts_what_formatters_legitimately_change(before: str, after: str) -> None:
-    assert formatting._code_view(before) == formatting._code_view(after)
+    assert fmtverify._code_view(before) == fmtverify._code_view(after)
 
 
 @pytest.mark.parametrize(
@@ -358,7 +358,7 @@ def test_verification_accepts_what_formatters_legitimately_change(before: str, a
     ],
 )
 def test_verification_rejects_changes_in_meaning(before: str, after: str) -> None:
-    assert formatting._code_view(before) != formatting._code_view(after)
+    assert fmtverify._code_view(before) != fmtverify._code_view(after)
 
 
 #: Pairs of cells: the tree comparison of _verify must decide as comparing the normalised dumps does.
@@ -402,10 +402,10 @@ SAME_CODE_PAIRS = [
 
 @pytest.mark.parametrize(("before", "after"), SAME_CODE_PAIRS)
 def test_tree_comparison_decides_as_the_normalised_dumps(before: str, after: str) -> None:
-    dumps = formatting._code_view(before), formatting._code_view(after)
-    trees = formatting._tree_view(formatting._python_of(before)), formatting._tree_view(formatting._python_of(after))
+    dumps = fmtverify._code_view(before), fmtverify._code_view(after)
+    trees = fmtverify._tree_view(fmtverify._python_of(before)), fmtverify._tree_view(fmtverify._python_of(after))
     expected = dumps[0] is not None and dumps[1] is not None and dumps[0] == dumps[1]
-    same = trees[0] is not None and trees[1] is not None and formatting._same_code(trees[0][0], trees[1][0]) and trees[0][1] == trees[1][1]
+    same = trees[0] is not None and trees[1] is not None and fmtverify._same_code(trees[0][0], trees[1][0]) and trees[0][1] == trees[1][1]
     assert same is expected
 
 
@@ -414,7 +414,7 @@ def test_tree_comparison_leaves_the_trees_alone() -> None:
 
     before, after = ast.parse('"""  Doc.  """\ndel (a, b)\n'), ast.parse('"""Doc."""\ndel a, b\n')
     dumps = ast.dump(before), ast.dump(after)
-    assert formatting._same_code(before, after)
+    assert fmtverify._same_code(before, after)
     assert (ast.dump(before), ast.dump(after)) == dumps
 
 
@@ -430,23 +430,23 @@ def test_deeply_nested_code_is_verified(tmp_path: Path) -> None:
 def test_one_notebook_goes_through_ruff_standard_input_with_the_batch_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = json.loads((DATA / "messy.ipynb").read_text(encoding="utf-8"))
     used: list[bool] = []
-    real = formatting._ruff_one
+    real = fmtengines._ruff_one
 
     def spy(*args: Any) -> bool:
         used.append(real(*args))
         return used[-1]
 
-    monkeypatch.setattr(formatting, "_ruff_one", spy)
+    monkeypatch.setattr(fmtengines, "_ruff_one", spy)
     piped = format_cells(data, "ruff", start=tmp_path)
     assert used and all(used)
-    monkeypatch.setattr(formatting, "_ruff_one", lambda *args: False)  # the batch of files, as for several notebooks
+    monkeypatch.setattr(fmtengines, "_ruff_one", lambda *args: False)  # the batch of files, as for several notebooks
     assert format_cells(data, "ruff", start=tmp_path) == piped != data
 
 
 def test_one_notebook_ruff_refuses_falls_back_to_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[bool] = []
-    real = formatting._ruff_one
-    monkeypatch.setattr(formatting, "_ruff_one", lambda *args: used.append(real(*args)) or used[-1])
+    real = fmtengines._ruff_one
+    monkeypatch.setattr(fmtengines, "_ruff_one", lambda *args: used.append(real(*args)) or used[-1])
     path = write(tmp_path / "prompt.ipynb", notebook("a=1", ">>> x=1"))
     [result] = fmt([path], formatter="ruff")
     assert used[0] is False  # the first pass; the second (stability) one is piped again
@@ -466,7 +466,7 @@ def test_second_pass_takes_only_the_notebooks_that_verified(tmp_path: Path, monk
                 elif source == "y=1":
                     job.formatted[index] = "y = 1"
 
-    monkeypatch.setattr(formatting, "_run", fake)
+    monkeypatch.setattr(fmtengines, "_run", fake)
     bad, good = write(tmp_path / "bad.ipynb", notebook("x = 1")), write(tmp_path / "good.ipynb", notebook("y=1"))
     results = fmt([bad, good], formatter="ruff")
     assert results[0].error is not None and "AST" in str(results[0].error) and not results[0].written
@@ -503,14 +503,14 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
 
 def test_file_changed_on_disk_meanwhile_is_not_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "a.ipynb", notebook("x=1"))
-    real_run = formatting._run
+    real_run = fmtengines._run
     edited = json.dumps(notebook("x=1", "y=2"), indent=1) + "\n"
 
     def run_then_edit(formatter: str, jobs: list[Any]) -> None:
         real_run(formatter, jobs)
         path.write_text(edited, encoding="utf-8")  # someone saves the notebook while nb2prod formats it
 
-    monkeypatch.setattr(formatting, "_run", run_then_edit)
+    monkeypatch.setattr(fmtengines, "_run", run_then_edit)
     [result] = fmt([path])
     assert result.error is not None and "changed on disk" in str(result.error)
     assert path.read_text(encoding="utf-8") == edited
@@ -632,8 +632,8 @@ def test_stable_false_verifies_but_skips_the_second_pass(tmp_path: Path, monkeyp
 
 def test_scratch_files_go_to_shared_memory_only_with_ample_room(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shm = tmp_path / "shm"
-    monkeypatch.setattr(formatting, "_SHARED_MEMORY", str(shm))
-    assert formatting._scratch_folder(1000) is None  # no such folder: the temporary folder
+    monkeypatch.setattr(fmtengines, "_SHARED_MEMORY", str(shm))
+    assert fmtengines._scratch_folder(1000) is None  # no such folder: the temporary folder
     shm.mkdir()
     room = {"free": 64 << 20}  # a default Docker container's /dev/shm
 
@@ -645,10 +645,10 @@ def test_scratch_files_go_to_shared_memory_only_with_ample_room(tmp_path: Path, 
             return room["free"]
 
     monkeypatch.setattr(os, "statvfs", lambda path: Stats())
-    assert formatting._scratch_folder(1000) is None
+    assert fmtengines._scratch_folder(1000) is None
     room["free"] = 24 << 30
-    assert formatting._scratch_folder(1000) == str(shm)
-    assert formatting._scratch_folder(1 << 30) is None  # too much for it
+    assert fmtengines._scratch_folder(1000) == str(shm)
+    assert fmtengines._scratch_folder(1 << 30) is None  # too much for it
     formatted = format_cells(notebook("x=(1)"), "ruff", start=tmp_path)
     assert source_text(formatted["cells"][0]["source"]) == "x = 1"
     assert list(shm.iterdir()) == []  # scratch removed

@@ -33,6 +33,7 @@ import pytest
 import nb2prod.atomic
 import nb2prod.cli.strip
 import nb2prod.notebook
+import nb2prod.regularfile
 from nb2prod.atomic import TEMP_SUFFIX
 from nb2prod.cli import main
 from nb2prod.errors import (
@@ -392,7 +393,7 @@ def test_unreadable_file_simulated(
             raise exc
         return builtins.open(file, *args, **kwargs)
 
-    monkeypatch.setattr(nb2prod.notebook, "open", refuse, raising=False)
+    monkeypatch.setattr(nb2prod.regularfile, "open", refuse, raising=False)
     code, _, err = run(capsys, "strip", "-q", "nb.ipynb")
     assert code == 2
     assert len(err) == 1

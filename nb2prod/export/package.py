@@ -50,7 +50,7 @@ from .mltests import render_context
 from .names import import_name_problem, project_name_problem
 from .plan import ExportPlan, ModulePlan, Provenance, TestPlan
 from .pysource import docstring, function_body, import_from, list_literal, python_literal, python_string
-from .templates import MODULE_TEMPLATE, render_template, template_environment
+from .templates import MODULE_TEMPLATE, blame_template, render_template, template_environment
 from .validate import check_files, check_python
 from .write import with_header
 
@@ -269,9 +269,11 @@ def render_package(
         "notebooks_markdown": ", ".join(f"`{printable(notebook)}`" for notebook in plan.notebooks) or "its notebooks",
     }
     bodies: dict[str, tuple[str, Sequence[str]]] = {}
+    templates: dict[str, str] = {}  # relative path -> the template that rendered it, named in the checks' errors
 
     def add(relative: str, template: str, sources: Sequence[str], **extra: Any) -> None:
         bodies[relative] = (render_template(environment, template, {**context, **extra}), sources)
+        templates[relative] = template
 
     add(
         "pyproject.toml",
@@ -324,12 +326,15 @@ def render_package(
     )
     python = sorted(relative for relative in bodies if relative.endswith(".py"))
     for relative in python:
-        check_python(bodies[relative][0], relative)  # before the formatter, which would report it less clearly
+        with blame_template(environment, templates.get(relative)):
+            check_python(bodies[relative][0], relative)  # before the formatter, which would report it less clearly
     if formatter is not None:
         texts = _formatted([bodies[relative][0] for relative in python], formatter, start)
         bodies.update({relative: (text, bodies[relative][1]) for relative, text in zip(python, texts, strict=True)})
     files = {relative: with_header(relative, *bodies[relative], nb2prod_version) for relative in bodies}
-    check_files(files)
+    for relative, text in files.items():
+        with blame_template(environment, templates.get(relative)):
+            check_files({relative: text})
     prefix = f"src/{plan.package}/"
     files.update(
         {prefix + name: text for name, text in module_files(plan, nb2prod_version=nb2prod_version, environment=environment).items()}
@@ -350,7 +355,8 @@ def module_files(plan: ExportPlan, *, nb2prod_version: str, template_dir: Path |
         relative = f"{module.name}.py"
         body = render_template(environment, MODULE_TEMPLATE, {"plan": plan, "module": module, "nb2prod_version": nb2prod_version})
         files[relative] = with_header(relative, body, module.notebooks, nb2prod_version)
-    check_files(files)
+    with blame_template(environment, MODULE_TEMPLATE):
+        check_files(files)
     return files
 
 

@@ -21,7 +21,7 @@ import importlib.resources
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,14 @@ def _template_cache() -> Any:
 
 
 def render_template(environment: Any, template: str, context: Mapping[str, Any]) -> str:
-    """Render ``template`` with ``context`` (ending with one newline); a template error is an ``ExportError`` naming it."""
+    """Render ``template`` with ``context`` (ending with one newline); a template error is an ``ExportError``.
+
+    The error follows the command contract: its path is the failing template's file (as the
+    template folder was given, or the built-in template's file) with ``:line L`` when the line is
+    known, so the CLI prints ``mine/README.md.j2:line 3: error: template error: 'x' is undefined
+    (fix the template)``. The failing template is the innermost one: for an error inside an
+    included template, the included file and its line.
+    """
     import jinja2
     from jinja2.exceptions import SecurityError
 
@@ -138,25 +145,61 @@ def render_template(environment: Any, template: str, context: Mapping[str, Any])
     except RecursionError:
         cycle = _include_cycle(environment, template)
         if cycle is None:
-            raise ExportError(f"template {template} nests too deeply to render", hint="simplify the template") from None
+            raise ExportError(
+                f"template {template} nests too deeply to render", path=_template_file(environment, template), hint="simplify the template"
+            ) from None
         raise ExportError(
             f"template {cycle[0]} includes itself ({' -> '.join(cycle)})",
+            path=_template_file(environment, cycle[0]),
             hint=f"break the cycle; an override reaches the built-in template it replaces as nb2prod/{cycle[0]}",
         ) from None
     except jinja2.TemplateError as error:
-        where = getattr(error, "filename", None) or template
+        name = getattr(error, "name", None) or template
+        where = getattr(error, "filename", None) or _template_file(environment, name)
         line = getattr(error, "lineno", None)
         if line is None:  # an error while rendering (the sandbox's refusals): Jinja's traceback has the template's line
             where, line = _failing_line(environment, error) or (where, None)
         hint = "fix the template"
         if isinstance(error, SecurityError):
             hint = "templates render in Jinja's sandbox: use the values nb2prod passes them, not Python's internals"
-        raise ExportError(f"template {where}{f', line {line}' if line else ''}: {error}", hint=hint) from None
+        kind = "template syntax error" if isinstance(error, jinja2.TemplateSyntaxError) else "template error"
+        if isinstance(error, jinja2.TemplateNotFound):
+            kind, hint = "no such template", f"add {error.name} to the template folder or fix the name"
+        path = f"{where}:line {line}" if where and line else where
+        raise ExportError(f"{kind}: {error}", path=path, hint=hint) from None
     return text.rstrip("\n") + "\n"
 
 
+@contextlib.contextmanager
+def blame_template(environment: Any, template: str | None) -> Iterator[None]:
+    """Give an ``ExportError`` about a generated file the path of the ``template`` that rendered it.
+
+    The checks of generated files (:mod:`nb2prod.export.validate`) name the file they found wrong;
+    the file does not exist (nothing is written), the template does: it becomes the error's path,
+    as the command contract wants (``mine/package/cli.py.j2: error: the generated src/x/cli.py does
+    not compile: ...``). An error that already has a path, or a file no template rendered, is left as is.
+    """
+    try:
+        yield
+    except ExportError as error:
+        if error.path is not None or template is None:
+            raise
+        raise ExportError(error.message, path=_template_file(environment, template), hint=error.hint) from None
+
+
+def _template_file(environment: Any, name: str) -> str | None:
+    """The file the environment loads template ``name`` from (None when it cannot be found)."""
+    import jinja2
+
+    try:
+        _source, filename, _uptodate = environment.loader.get_source(environment, name)
+    except (jinja2.TemplateError, OSError):
+        return None
+    return filename
+
+
 def _failing_line(environment: Any, error: BaseException) -> tuple[str, int] | None:
-    """The template (by name) and line where rendering raised: the innermost traceback frame in a template's file."""
+    """The template file and line where rendering raised: the innermost traceback frame in a template's file."""
     folders = [Path(folder) for loader in getattr(environment.loader, "loaders", ()) for folder in getattr(loader, "searchpath", ())]
     found = None
     tb = error.__traceback__
@@ -164,7 +207,7 @@ def _failing_line(environment: Any, error: BaseException) -> tuple[str, int] | N
         filename = Path(tb.tb_frame.f_code.co_filename)
         for folder in folders:
             if filename.is_relative_to(folder) and filename.suffix != ".py":
-                found = (filename.relative_to(folder).as_posix(), tb.tb_lineno)
+                found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
                 break
         tb = tb.tb_next
     return found

@@ -29,11 +29,22 @@ IPython nor Python is left as is, and the parser reports it.
 
 from __future__ import annotations
 
-import ast
-import keyword
 import re
-import warnings
 from dataclasses import dataclass, field
+
+from .linescan import find_assignment, is_name, join_continued, parse_quietly, parses, scan_line, target_names
+from .magicargs import SCRIPT_CELL_MAGICS, magic_bindings, statement_start
+
+__all__ = [
+    "EXPORT_DROPPED_LINE_MAGICS",
+    "EXPORT_UNWRAPPED_MAGICS",
+    "PYTHON_CELL_MAGICS",
+    "SCRIPT_CELL_MAGICS",
+    "Magic",
+    "TransformedCell",
+    "parse_quietly",
+    "transform_cell",
+]
 
 #: Line magics export drops without changing what the code does (display and tooling only).
 EXPORT_DROPPED_LINE_MAGICS = frozenset({"matplotlib", "load_ext", "reload_ext", "autoreload", "aimport", "config", "precision"})
@@ -91,12 +102,8 @@ class TransformedCell:
 
 # Cell magics whose body IPython runs as Python in the user namespace (timeit: in a function).
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
-# Script magics run their body in a subprocess; --out/--err/--proc name variables in the kernel.
-SCRIPT_CELL_MAGICS = frozenset({"script", "bash", "sh", "python", "python2", "python3", "pypy", "perl", "ruby"})
 # Line magics that run a Python statement: their getopt-style options (letter + ":" takes a value).
 _CODE_MAGIC_OPTIONS = {"time": "", "timeit": "n:r:tcp:qo", "prun": "D:l:rs:T:q"}
-_CODE_MAGIC_LONG_OPTIONS = frozenset({"--no-raise-error"})
-_OPAQUE_LINE_MAGICS = frozenset({"run", "pylab", "rerun"})
 
 _ESCAPES = frozenset("%!?,;/")
 # Operators that begin with an escape character, so the line is Python (and probably invalid).
@@ -109,201 +116,11 @@ _CLASSIC_PROMPT_FIRST = re.compile(r"^>>>( |$)")
 _IPYTHON_PROMPT = re.compile(r"^(((\[nav\]|\[ins\])? )?In \[\d+\]: |\s*\.{3,}: ?)")
 _INDENT = re.compile(r"^[ \t]+")
 _CELL_MAGIC_HELP = re.compile(r"%%\w+\?")
-# What matters when scanning code: string quotes, comments, brackets, a backslash at the end.
-_CODE = re.compile(r"'''|\"\"\"|['\"#()\[\]{}]|\\\Z")
-# Same, plus every operator that contains "=", to find a bare "=" (an assignment).
-_ASSIGN_SCAN = re.compile(r"'''|\"\"\"|['\"#()\[\]{}]|(?:\*\*|//|<<|>>|[-+*/%&|^@<>!:=])?=")
-_STRING_END = {quote: re.compile(r"\\(?:.|\Z)|" + re.escape(quote)) for quote in ("'", '"', "'''", '"""')}
-_SQL_TARGET = re.compile(r"\s*([^\W\d]\w*)\s*<<")
-_CYTHON_DEF = re.compile(
-    r"^(?:async\s+)?def\s+([^\W\d]\w*)|^cpdef\s+[^(=]*?([^\W\d]\w*)\s*\(|^(?:cdef\s+)?class\s+([^\W\d]\w*)",
-    re.MULTILINE,
-)
 
 
 def transform_cell(source: str) -> TransformedCell:
     """Rewrite a cell's IPython syntax as Python the way IPython would, one output line per input line."""
     return _Transformer(source).run()
-
-
-def _is_name(text: str) -> bool:
-    return text.isidentifier() and not keyword.iskeyword(text)
-
-
-def parse_quietly(code: str) -> ast.Module:
-    """:func:`ast.parse` without the warnings (invalid escapes, ``is`` with a literal) that would reach the user.
-
-    Under ``-W error`` those warnings would even turn into a SyntaxError of valid code.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ast.parse(code)
-
-
-def _parses(code: str) -> bool:
-    try:
-        parse_quietly(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
-
-
-def _scan(line: str, quote: str | None, depth: int) -> tuple[str | None, int, bool, bool]:
-    """Follow strings and brackets through one physical line of code.
-
-    Returns the open string quote and bracket depth at the end of the line, whether the line ends
-    with a continuing backslash outside a string, and whether it holds a comment.
-    """
-    pos = 0
-    while True:
-        if quote is not None:
-            for end in _STRING_END[quote].finditer(line, pos):
-                if end.group()[0] != "\\":
-                    pos = end.end()
-                    quote = None
-                    break
-                if end.end() == len(line) and len(end.group()) == 1:
-                    return quote, depth, False, False
-            else:
-                # A triple-quoted string goes on; a one-line string left open is an error: close it.
-                return (quote if len(quote) == 3 else None), depth, False, False
-        m = _CODE.search(line, pos)
-        if m is None:
-            return None, depth, False, False
-        token = m.group()
-        pos = m.end()
-        if token in ("'", '"', "'''", '"""'):
-            quote = token
-        elif token == "#":
-            return None, depth, False, True
-        elif token == "\\":
-            return None, depth, True, False
-        elif token in "([{":
-            depth += 1
-        else:
-            depth = max(depth - 1, 0)
-
-
-def _find_assignment(line: str) -> int | None:
-    """Index just after the first ``=`` of the line outside brackets and strings (IPython's rule)."""
-    depth = 0
-    pos = 0
-    while True:
-        m = _ASSIGN_SCAN.search(line, pos)
-        if m is None:
-            return None
-        token = m.group()
-        pos = m.end()
-        if token in ("'", '"', "'''", '"""'):
-            end = next((e for e in _STRING_END[token].finditer(line, pos) if e.group()[0] != "\\"), None)
-            if end is None:
-                return None
-            pos = end.end()
-        elif token == "#":
-            return None
-        elif token in "([{":
-            depth += 1
-        elif token in ")]}":
-            depth = max(depth - 1, 0)
-        elif token == "=" and depth == 0:
-            return pos
-
-
-def _target_names(target_source: str) -> list[str]:
-    """Names bound by an assignment target given as source text (``a, (b, *c)``, ``x: int``)."""
-    try:
-        tree = parse_quietly(target_source + " None")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    if not tree.body:
-        return []
-    statement = tree.body[0]
-    targets: list[ast.expr] = []
-    if isinstance(statement, ast.Assign):
-        targets = list(statement.targets)
-    elif isinstance(statement, ast.AnnAssign):
-        targets = [statement.target]
-    names: list[str] = []
-    while targets:
-        node = targets.pop(0)
-        if isinstance(node, ast.Name):
-            names.append(node.id)
-        elif isinstance(node, ast.Starred):
-            targets.insert(0, node.value)
-        elif isinstance(node, (ast.Tuple, ast.List)):
-            targets[:0] = node.elts
-    return names
-
-
-def _statement_start(args: str, short: str) -> int:
-    """Where the statement begins in a magic's argument text, after getopt-style options."""
-    takes_value = {short[i] for i in range(len(short) - 1) if short[i + 1] == ":"}
-    letters = set(short.replace(":", ""))
-    tokens = list(re.finditer(r"\S+", args))
-    i = 0
-    while i < len(tokens):
-        token = tokens[i].group()
-        if token == "--":
-            return tokens[i + 1].start() if i + 1 < len(tokens) else len(args)
-        if token in _CODE_MAGIC_LONG_OPTIONS:
-            i += 1
-            continue
-        if len(token) < 2 or token[0] != "-" or token[1] not in letters:
-            return tokens[i].start()
-        skip_value = False
-        for j, letter in enumerate(token[1:], start=1):
-            if letter not in letters:
-                return tokens[i].start()
-            if letter in takes_value:
-                skip_value = j == len(token) - 1
-                break
-        i += 2 if skip_value else 1
-    return len(args)
-
-
-def _option_values(args: str, names: tuple[str, ...]) -> list[str]:
-    """Values of argparse-style options (``--out x``, ``--out=x``, ``-ox``) in a magic's arguments."""
-    tokens = args.split()
-    values: list[str] = []
-    for i, token in enumerate(tokens):
-        for name in names:
-            if token == name and i + 1 < len(tokens):
-                values.append(tokens[i + 1])
-            elif name.startswith("--") and token.startswith(name + "="):
-                values.append(token[len(name) + 1 :])
-            elif not name.startswith("--") and token.startswith(name) and len(token) > len(name):
-                values.append(token[len(name) :].lstrip("="))
-    return values
-
-
-def _magic_bindings(name: str, args: str, body: str = "") -> tuple[list[str], bool]:
-    """Names a magic binds in the user namespace, and whether it binds names nobody can list."""
-    names: list[str] = []
-    if name == "store":
-        tokens = args.split()
-        if "-r" not in tokens:
-            return [], False
-        names = [t for t in tokens if not t.startswith("-")]
-        return [n for n in names if _is_name(n)], not names
-    if name in _OPAQUE_LINE_MAGICS:
-        return [], True
-    if name in SCRIPT_CELL_MAGICS:
-        names = _option_values(args, ("--out", "--err", "--proc"))
-    elif name == "R":
-        names = [n for value in _option_values(args, ("-o", "--output")) for n in value.split(",")]
-    elif name == "sql":
-        m = _SQL_TARGET.match(args)
-        names = [m.group(1)] if m else []
-    elif name == "capture":
-        names = [t for t in args.split() if not t.startswith("-")][:1]
-    elif name == "cython":
-        names = [next(g for g in m.groups() if g) for m in _CYTHON_DEF.finditer(body)]
-    return [n for n in names if _is_name(n)], False
-
-
-def _join_continued(parts: list[str]) -> str:
-    """Join backslash-continued pieces into one line, as IPython's assemble_continued_line does."""
-    return " ".join([p.rstrip()[:-1] for p in parts[:-1]] + [parts[-1].rstrip()])
 
 
 class _Transformer:
@@ -375,14 +192,14 @@ class _Transformer:
         self.magics.append(magic)
         self.cell_magic = magic
         body = "\n".join(self.out[index + 1 :])
-        names, _ = _magic_bindings(name, args, body)
+        names, _ = magic_bindings(name, args, body)
         self.bound.extend((n, index + 1) for n in names)
         self.out[index] = "pass"
         if name in PYTHON_CELL_MAGICS:
             if name in ("timeit", "prun"):
-                start = _statement_start(args, _CODE_MAGIC_OPTIONS[name])
+                start = statement_start(args, _CODE_MAGIC_OPTIONS[name])
                 statement = args[start:]
-                if statement.strip() and _parses(statement):
+                if statement.strip() and parses(statement):
                     self.out[index] = statement
                     self.offsets[index] += len("%%") + len(name) + 1 + start
             if name == "timeit":
@@ -401,7 +218,7 @@ class _Transformer:
         while i < len(self.out):
             line = self.out[i]
             if quote is not None or depth or continued:
-                quote, depth, continued, _ = _scan(line, quote, depth)
+                quote, depth, continued, _ = scan_line(line, quote, depth)
                 i += 1
                 continue
             stripped = line.lstrip(" \t\f")
@@ -412,12 +229,12 @@ class _Transformer:
             if stripped[0] in _ESCAPES and not _NOT_ESCAPE.match(stripped):
                 i += self._escaped(i, indent, stripped)
                 continue
-            assignment = _find_assignment(line)
+            assignment = find_assignment(line)
             consumed = self._assigned_magic(i, assignment) if assignment is not None else 0
             if consumed:
                 i += consumed
                 continue
-            quote, depth, continued, comment = _scan(line, None, 0)
+            quote, depth, continued, comment = scan_line(line, None, 0)
             if quote is None and not depth and not continued and not comment and stripped.rstrip().endswith("?"):
                 self._help_end(i, indent, stripped)
             i += 1
@@ -445,10 +262,10 @@ class _Transformer:
         """A logical line that starts with an escape character; returns how many lines it spans."""
         end = self._continued_end(index)
         if end == index and stripped.rstrip().endswith("?"):
-            quote, _, _, comment = _scan(stripped, None, 0)
+            quote, _, _, comment = scan_line(stripped, None, 0)
             if quote is None and not comment and self._help_end(index, indent, stripped):
                 return 1
-        text = _join_continued([stripped, *self.out[index + 1 : end + 1]])
+        text = join_continued([stripped, *self.out[index + 1 : end + 1]])
         escape = text[:2] if text[:2] in ("!!", "??") else text[0]
         content = text[len(escape) :]
         line = index + 1
@@ -469,14 +286,14 @@ class _Transformer:
                 keep_continuation = self._line_code_magic(index, end, indent, stripped, name)
                 replacement = self.out[index]
             else:
-                names, unknown = _magic_bindings(name, args)
+                names, unknown = magic_bindings(name, args)
                 self.unknown_bindings |= unknown
                 if names:
                     self.bound.extend((n, line) for n in names)
                     replacement = indent + " = ".join(names) + " = None"
         else:
             name, _, args = content.partition(" ")
-            if name and not all(_is_name(part) for part in name.split(".")):
+            if name and not all(is_name(part) for part in name.split(".")):
                 return end - index + 1
             self.magics.append(Magic(line, "autocall", name, args.strip()))
             if name:
@@ -491,10 +308,10 @@ class _Transformer:
     def _line_code_magic(self, index: int, end: int, indent: str, stripped: str, name: str) -> bool:
         """``%time stmt`` / ``%timeit stmt`` / ``%prun stmt``: keep ``stmt`` as code if it parses alone."""
         head = stripped[1 + len(name) + 1 :]
-        start = _statement_start(head, _CODE_MAGIC_OPTIONS[name])
+        start = statement_start(head, _CODE_MAGIC_OPTIONS[name])
         statement = head[start:]
         code = "\n".join([statement, *self.out[index + 1 : end + 1]])
-        if not statement.strip() or not _parses(code):
+        if not statement.strip() or not parses(code):
             self.out[index] = indent + "pass"
             return False
         self.out[index] = indent + statement
@@ -510,7 +327,7 @@ class _Transformer:
         if not (rest.startswith("!") or (rest.startswith("%") and rest[1:].lstrip(" \t\f")[:1].isidentifier())):
             return 0
         end = self._continued_end(index)
-        text = _join_continued([rest, *self.out[index + 1 : end + 1]])
+        text = join_continued([rest, *self.out[index + 1 : end + 1]])
         target = line[:assignment]
         if text[0] == "!":
             self.magics.append(Magic(index + 1, "shell", "", text[1:].strip()))
@@ -518,15 +335,15 @@ class _Transformer:
             name, _, args = text[1:].partition(" ")
             self.magics.append(Magic(index + 1, "line", name, args.strip()))
             if name in _CODE_MAGIC_OPTIONS and end == index:
-                start = _statement_start(args, _CODE_MAGIC_OPTIONS[name])
+                start = statement_start(args, _CODE_MAGIC_OPTIONS[name])
                 expression = args[start:]
                 column = len(line) - len(rest) + 1 + len(name) + 1 + start
-                if expression.strip() and _parses(f"_ = ({expression})"):
+                if expression.strip() and parses(f"_ = ({expression})"):
                     # Pad so the expression keeps its columns in the cell.
                     self.out[index] = target + " " * (column - len(target)) + expression
-                    self.bound.extend((n, index + 1) for n in _target_names(target))
+                    self.bound.extend((n, index + 1) for n in target_names(target))
                     return 1
         self.out[index] = target + " None"
-        self.bound.extend((n, index + 1) for n in _target_names(target))
+        self.bound.extend((n, index + 1) for n in target_names(target))
         self._blank(index + 1, end)
         return end - index + 1

@@ -5,7 +5,8 @@
 with the saved notebook and nb2prod's dataflow (:mod:`nb2prod.lint.dataflow`), that tells:
 
 - which saved cells ran in this session, and as which execution count (:attr:`LiveView.runs`): the
-  latest history entry holding the cell's current source;
+  latest history entry holding the cell's current source; when several cells hold the same code,
+  their saved execution counts say which run was whose;
 - which cells were edited since they ran (the history holds other code under their saved count);
 - which names exist only in the kernel (no saved cell defines them: a deleted or rewritten cell);
 - which cells are stale: they read a name that a later execution has since redefined.
@@ -41,7 +42,12 @@ class KernelState:
 
 def _same(left: str, right: str) -> bool:
     """Whether two cell sources are the same code (line endings and surrounding blank space aside)."""
-    return left.replace("\r\n", "\n").strip() == right.replace("\r\n", "\n").strip()
+    return _code(left) == _code(right)
+
+
+def _code(source: str) -> str:
+    """A cell source as the matching compares it: line endings and surrounding blank space aside."""
+    return source.replace("\r\n", "\n").strip()
 
 
 def first_line(source: str, width: int = 50) -> str:
@@ -92,16 +98,40 @@ class LiveView:
 
     @cached_property
     def runs(self) -> dict[int, int]:
-        """Cell index -> the latest execution count at which the kernel ran the cell's current source in this session."""
-        latest: dict[str, int] = {}
+        """Cell index -> the latest execution count at which the kernel ran the cell's current source in this session.
+
+        History entries are matched to cells by their code. When several cells hold the same code,
+        the code alone cannot say which of them ran: each such cell is matched to its own saved
+        execution count, provided the kernel ran that code under it (the saved counts belong to
+        this session, see :attr:`same_session`). A run of that code after the notebook was saved
+        (a count above every saved one) could be any of them, and so could every run when the
+        saved counts are from another session: such cells are left out, and the checks that need
+        them stay silent rather than guess. Runs of that code older than the save are earlier
+        runs of these cells and change nothing.
+        """
+        counts_of: dict[str, list[int]] = {}
         for count in self.executions():
             if count != self.state.current:
-                latest[self.state.history[count].replace("\r\n", "\n").strip()] = count
-        found = {}
+                counts_of.setdefault(_code(self.state.history[count]), []).append(count)
+        groups: dict[str, list[Cell]] = {}
         for cell in self.code_cells:
-            count = latest.get(cell.source.replace("\r\n", "\n").strip())
-            if count is not None:
-                found[cell.index] = count
+            groups.setdefault(_code(cell.source), []).append(cell)
+        saved = [cell.execution_count for cell in self.code_cells if isinstance(cell.execution_count, int)]
+        last_saved = max(saved, default=0)
+        found: dict[int, int] = {}
+        for code, cells in groups.items():
+            counts = counts_of.get(code)
+            if not counts:
+                continue
+            if len(cells) == 1:
+                found[cells[0].index] = counts[-1]
+                continue
+            if not self.same_session:
+                continue
+            own = {cell.index: cell.execution_count for cell in cells if cell.execution_count in counts}
+            after_save = [count for count in counts if count > last_saved and count not in own.values()]
+            if not after_save:
+                found.update({index: count for index, count in own.items() if count is not None})
         return found
 
     def edited(self) -> list[tuple[Cell, int]]:

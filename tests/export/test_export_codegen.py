@@ -829,7 +829,7 @@ def test_generated_notebooks_raise_export_error_or_give_modules_that_parse(specs
 @given(st.lists(cells(), min_size=1, max_size=7), st.booleans())
 def test_a_modules_tree_made_from_its_cells_is_the_ast_of_its_code(specs: list[dict[str, Any]], all_cells: bool) -> None:
     """Verification compares the formatted module with this tree instead of parsing the code again: it must be the same AST."""
-    from nb2prod import formatting
+    from nb2prod import fmtverify
     from nb2prod.export import codegen
 
     made: list[tuple[ModulePlan, ast.Module]] = []
@@ -844,7 +844,7 @@ def test_a_modules_tree_made_from_its_cells_is_the_ast_of_its_code(specs: list[d
         patch.setattr(codegen, "module_plans", capture)
         plan_of(specs, all_cells=all_cells)
     for module, tree in made:
-        assert formatting._same_code(ast.parse(module.code), tree)
+        assert fmtverify._same_code(ast.parse(module.code), tree)
 
 
 def test_commented_magics_and_cell_markers_stay_comments_in_place() -> None:

@@ -136,7 +136,7 @@ def test_scenario_56_a_template_that_writes_invalid_toml_is_refused_and_nothing_
     (workdir / "mine" / "pyproject.toml.j2").write_text('[project]\nname = {{ plan.distribution }}\nversion = "1"\n')
     code, _out, err = run_export("model.ipynb", "-o", "out", "--template-dir", "mine")
     assert code == 2
-    assert err.strip().startswith("error: the generated pyproject.toml is not valid TOML: ")
+    assert err.strip().startswith("mine/pyproject.toml.j2: error: the generated pyproject.toml is not valid TOML: ")
     assert err.strip().endswith("(check the templates (--template-dir))")
     assert not (workdir / "out").exists()
 

@@ -41,7 +41,7 @@ def test_scenario_57_an_attack_template_is_refused_and_nothing_is_written(
     code, _out, err = run_export("tiny.ipynb", "--template-dir", "mine", "-o", "out")
     assert code == 2, err
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: template README.md.j2, line 3: "), err
+    assert len(lines) == 1 and lines[0].startswith("mine/README.md.j2:line 3: error: template error: "), err
     assert "unsafe" in lines[0] and "Traceback" not in err
     assert lines[0].endswith("(templates render in Jinja's sandbox: use the values nb2prod passes them, not Python's internals)")
     assert not (workdir / "out").exists()
@@ -56,9 +56,77 @@ def test_scenario_57_a_template_that_includes_itself_is_a_clear_error(
     code, _out, err = run_export("tiny.ipynb", "--template-dir", "mine", "-o", "out")
     assert code == 2
     assert err.strip() == (
-        "error: template README.md.j2 includes itself (README.md.j2 -> README.md.j2) "
+        "mine/README.md.j2: error: template README.md.j2 includes itself (README.md.j2 -> README.md.j2) "
         "(break the cycle; an override reaches the built-in template it replaces as nb2prod/README.md.j2)"
     )
+    assert not (workdir / "out").exists()
+
+
+#: A user template's mistake -> (the file it is in, what the error says), for ``template error:`` lines.
+TEMPLATE_MISTAKES = {
+    "syntax error": (
+        {"README.md.j2": "# Card\n\n{% if plan %}\nno end\n"},
+        "mine/README.md.j2:line 4: error: template syntax error: Unexpected end of template.",
+        "(fix the template)",
+    ),
+    "undefined name": (
+        {"README.md.j2": "# Card\n\n{{ no_such_value }}\n"},
+        "mine/README.md.j2:line 3: error: template error: 'no_such_value' is undefined",
+        "(fix the template)",
+    ),
+    "syntax error in an included template": (
+        {"README.md.j2": '# Card\n{% include "part.j2" %}\n', "part.j2": "ok\n{{ broken( }}\n"},
+        "mine/part.j2:line 2: error: template syntax error: unexpected '}'",
+        "(fix the template)",
+    ),
+    "undefined attribute in an included template": (
+        {"README.md.j2": '# Card\n{% include "part.j2" %}\n', "part.j2": "ok\n\n{{ plan.no_such_field.name }}\n"},
+        "mine/part.j2:line 3: error: template error: ",
+        "(fix the template)",
+    ),
+    "missing include": (
+        {"README.md.j2": '# Card\n\n{% include "nopart.j2" %}\n'},
+        "mine/README.md.j2:line 3: error: no such template: nopart.j2",
+        "(add nopart.j2 to the template folder or fix the name)",
+    ),
+    "rendered Python that does not compile": (
+        {"package/cli.py.j2": "def broken(:\n"},
+        "mine/package/cli.py.j2: error: the generated src/tiny/cli.py does not compile: line 1: ",
+        "(check the templates (--template-dir))",
+    ),
+    "rendered TOML that does not parse": (
+        {"pyproject.toml.j2": "[project\n"},
+        "mine/pyproject.toml.j2: error: the generated pyproject.toml is not valid TOML: ",
+        "(check the templates (--template-dir))",
+    ),
+    "rendered module that does not compile": (
+        {"package/module.py.j2": "{{ module.name }}(\n"},
+        "mine/package/module.py.j2: error: the generated tiny.py does not compile: ",
+        "(check the templates (--template-dir))",
+    ),
+    "module template": (
+        {"package/module.py.j2": "{{ module.name }}\n{% for x in %}\n"},
+        "mine/package/module.py.j2:line 2: error: template syntax error: ",
+        "(fix the template)",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(TEMPLATE_MISTAKES))
+def test_a_template_error_names_the_template_file_and_line_first(
+    mistake: str, make_notebook: Callable[..., Path], run_export: Callable[..., tuple[int, str, str]], workdir: Path
+) -> None:
+    """The command contract: ``path: error: what (what to do)``, the path being the failing template and its line."""
+    files, start, end = TEMPLATE_MISTAKES[mistake]
+    make_notebook("tiny.ipynb", TAGGED)
+    for name, text in files.items():
+        (workdir / "mine" / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / "mine" / name).write_text(text)
+    code, _out, err = run_export("tiny.ipynb", "--template-dir", "mine", "-o", "out")
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(start) and lines[0].endswith(end), err
+    assert "Traceback" not in err
     assert not (workdir / "out").exists()
 
 

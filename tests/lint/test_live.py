@@ -118,3 +118,31 @@ def test_scenario_45_a_secret_in_code_the_kernel_ran_is_masked_in_live_findings(
     assert sorted(f.code for f in results.findings) == ["NB111", "NB112"]
     for shown in (str(results), results._repr_html_()):
         assert "hunter2hunter2" not in shown and "s3cr3t-v4lue-xyz" not in shown
+
+
+# --- cells with the same code ---------------------------------------------------------------------
+
+STEP = "log.append(len(log))"
+
+
+def test_two_cells_with_the_same_code_are_told_apart_by_their_saved_counts(make_notebook: Callable[..., Path]) -> None:
+    """Run top to bottom: the two identical cells ran as [3] and [5]; matching by code alone made both [5] and cell 4 "out of order"."""
+    path = make_notebook([code(LOAD, 1), code("log = []", 2), code(STEP, 3), code("total = len(log)", 4), code(STEP, 5)])
+    history = [LOAD, "log = []", STEP, "total = len(log)", STEP, "%nb2prod lint"]
+    assert live(path, history, names={"log", "total"}) == []
+
+
+def test_identical_cells_run_out_of_order_are_each_reported(make_notebook: Callable[..., Path]) -> None:
+    """The lower identical cell ran first ([3]), the upper one last ([5]): both cells below the upper one ran before it."""
+    path = make_notebook([code(LOAD, 1), code("log = []", 2), code(STEP, 5), code("total = len(log)", 4), code(STEP, 3)])
+    history = [LOAD, "log = []", STEP, "total = len(log)", STEP, "%nb2prod lint"]
+    found = live(path, history, names={"log", "total"})
+    assert [(c, n) for c, n, _ in found] == [("NB113", 4), ("NB113", 5)]
+    assert "last ran as [3], before cell 3 ('log.append(len(log))') above it ran as [5]" in found[1][2]
+
+
+def test_a_run_of_shared_code_after_the_save_is_not_guessed(make_notebook: Callable[..., Path]) -> None:
+    """[6] ran the shared code after the notebook was saved: cell 3 or cell 5, nobody can tell, so nothing is said about them."""
+    path = make_notebook([code(LOAD, 1), code("log = []", 2), code(STEP, 3), code("total = len(log)", 4), code(STEP, 5)])
+    history = [LOAD, "log = []", STEP, "total = len(log)", STEP, STEP, "%nb2prod lint"]
+    assert live(path, history, names={"log", "total"}) == []

@@ -23,6 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAVED = ROOT / "data" / "magics" / "deleted_edited_and_stale_cells.ipynb"
+IDENTICAL = ROOT / "data" / "magics" / "identical_cells_run_in_order.ipynb"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 #: What the kernel runs, in order: the session behind the saved notebook, then the commands.
@@ -124,6 +125,35 @@ def test_lint_shows_static_and_live_findings(executed: tuple[Any, Path]) -> None
         and 'cell 6 <code style="white-space:nowrap">c = 20</code>' in page
     )
     assert "&#x27;helper&#x27; exists only in the kernel" in page and "NB114" in page
+
+
+@pytest.mark.slow
+def test_two_cells_with_the_same_code_are_not_one_in_a_real_kernel(tmp_path: Path) -> None:
+    """The saved notebook's cells 3 and 5 hold the same code and ran as [3] and [5]: top to bottom, no live finding.
+
+    Matched by code alone, both were [5], and cell 4 ([4]) was reported as run before cell 3 above it.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    shutil.copy(IDENTICAL, tmp_path / "notebook.ipynb")
+    saved = nbformat.read(IDENTICAL, as_version=4)
+    session = [cell.source for cell in saved.cells if cell.cell_type == "code"] + ["%nb2prod lint --no-ruff --select NB11"]
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in session], metadata={"kernelspec": KERNELSPEC}
+    )
+    previous = os.environ.get("JPY_SESSION_NAME")
+    os.environ["JPY_SESSION_NAME"] = "notebook.ipynb"
+    try:
+        NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        if previous is None:
+            del os.environ["JPY_SESSION_NAME"]
+        else:
+            os.environ["JPY_SESSION_NAME"] = previous
+    text = outputs(notebook, 6)["text/plain"]
+    assert "live checks against this kernel" in text
+    assert "NB11" not in text, text
 
 
 @pytest.mark.slow

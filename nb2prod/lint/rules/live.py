@@ -16,9 +16,10 @@ from ..live import first_line
 from ..rule import Hit, Rule, RuleDoc, Severity
 
 _LIMITS_HISTORY = (
-    "Uses the kernel's input history (IPython's In): cells are matched to executions by their source, so two cells "
-    "with the same code are one. After a kernel restart the saved execution counts belong to the old session and "
-    "are not used. Reported only by %nb2prod lint in a running kernel."
+    "Uses the kernel's input history (IPython's In): cells are matched to executions by their source; cells with the "
+    "same code are told apart by their saved execution counts, and left out when a run cannot be attributed (run "
+    "again after the save, or counts from another session). After a kernel restart the saved execution counts "
+    "belong to the old session and are not used. Reported only by %nb2prod lint in a running kernel."
 )
 
 
