@@ -69,7 +69,8 @@ def test_damaged_records_are_in_the_page_named_on_stderr_and_exit_2(tmp_path: Pa
     out = tmp_path / "r.html"
     code, stdout, stderr = cli(capsys, "runs", "report", "--runs-dir", str(runs), "-o", str(out), "--no-notebooks")
     assert code == 2 and ", 2 runs)" in stdout
-    assert stderr == f"{bad / 'run.json'}: error: not an nb2prod run record (schema None) (pass a run id or the folder `nb2prod run` wrote; `nb2prod runs list` shows them)\n"
+    hint = "(pass a run id or the folder `nb2prod run` wrote; `nb2prod runs list` shows them)"
+    assert stderr == f"{bad / 'run.json'}: error: not an nb2prod run record (schema None) {hint}\n"
     assert "Damaged records (1)" in out.read_text(encoding="utf-8")
 
 
