@@ -2,7 +2,8 @@
 
 Used to capture the fixtures ``tests/data/drift/evidently-0.7-snapshot-{small,large}.json`` (the
 shape the mapping's unit tests read) and, by the slow test, to check that the installed evidently
-still returns that shape. Usage: ``python evidently_capture.py ROWS SEED``.
+still returns that shape. Usage: ``python evidently_capture.py SEED ROWS [ROWS...]``: a JSON list,
+one ``snapshot.dict()`` per ROWS (one process, so evidently is imported once).
 """
 
 import json
@@ -36,11 +37,17 @@ def frames(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return reference, current
 
 
-if __name__ == "__main__":
-    reference, current = frames(int(sys.argv[1]), int(sys.argv[2]))
+def capture(rows: int, seed: int) -> dict:
+    """``snapshot.dict()`` of the engine's Report call on ``frames(rows, seed)``."""
+    reference, current = frames(rows, seed)
     definition = DataDefinition(numerical_columns=["shifted", "steady"], categorical_columns=["mix", "flag"])
     columns = list(reference.columns)
     snapshot = Report([DataDriftPreset(columns=columns)], include_tests=True).run(
         Dataset.from_pandas(current, data_definition=definition), Dataset.from_pandas(reference, data_definition=definition)
     )
-    print(json.dumps(snapshot.dict(), indent=1, sort_keys=True))
+    return snapshot.dict()
+
+
+if __name__ == "__main__":
+    seed = int(sys.argv[1])
+    print(json.dumps([capture(int(rows), seed) for rows in sys.argv[2:]], indent=1, sort_keys=True))

@@ -1,7 +1,7 @@
 """``--engine evidently`` without evidently: the mapping of evidently 0.7's result dict, the reference decision, the refusals.
 
 The fixtures ``tests/data/drift/evidently-0.7-snapshot-{small,large}.json`` are ``snapshot.dict()``
-of a real evidently 0.7.23 run (``tests/drift/evidently_capture.py 500 7`` and ``5000 7``): at 500
+of a real evidently 0.7.23 run (``tests/drift/evidently_capture.py 7 500 5000``, one list element each): at 500
 rows Evidently picks p-value tests (K-S, chi-square, Z-test), at 5,000 distances (Wasserstein,
 Jensen-Shannon). The slow test in test_engines_evidently.py checks that the installed evidently
 still returns that shape. Here a stand-in ``evidently`` package returns a fixture, so that the
