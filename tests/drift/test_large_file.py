@@ -80,4 +80,5 @@ def test_a_file_three_times_larger_than_the_memory_cap_is_profiled_and_checked(t
         )
     assert size >= 3 * CAP
     assert profiled["peak_bytes"] < CAP / 2 and checked["peak_bytes"] < CAP / 3
-    assert unchunked["code"] != 0 and "MemoryError" in unchunked["stderr"]  # the cap is real: without chunks the file does not fit
+    # the cap is real: without chunks the file does not fit (numpy MemoryError, or the C parser out of memory: exit 3 or 2)
+    assert unchunked["code"] != 0 and ("MemoryError" in unchunked["stderr"] or "out of memory" in unchunked["stderr"])

@@ -35,3 +35,23 @@ def test_a_reader_that_cannot_import_is_not_called_missing(tmp_path: Path, monke
         list(iter_file(parquet_path(tmp_path)))
     assert "which cannot be imported: libarrow.so.2600: failed to map segment" in str(error.value)
     assert "not installed" not in str(error.value)
+
+
+def test_parquet_is_read_without_holding_the_file(tmp_path: Path) -> None:
+    """Arrow's memory stays at about a row group while a Parquet file of many row groups is read (pyarrow's pre-buffering held it all)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    rows = 50_000
+    table = pa.table({"a": rng.normal(size=rows), "b": rng.normal(size=rows), "k": rng.choice(np.array(["x" * 40, "y" * 40]), rows)})
+    path = tmp_path / "data.parquet"
+    with pq.ParquetWriter(path, table.schema) as writer:
+        for _ in range(40):  # 2M rows, 40 row groups
+            writer.write_table(table)
+    held = []
+    for _ in iter_file(path, chunk_rows=10_000):
+        held.append(pa.total_allocated_bytes())
+    assert len(held) == 200
+    assert max(held) < 20 * 2**20, f"{max(held) / 2**20:.0f} MB held by Arrow"
