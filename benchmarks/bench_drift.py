@@ -153,7 +153,8 @@ def memory(cap_mb: int, factor: float, formats: list[str]) -> None:
                     "import sys, nb2prod.drift.read as r; r.CHUNK_ROWS = 10**9; from nb2prod.cli import main; sys.exit(main(sys.argv[1:]))"
                 )
                 done = bigfile.run_capped(cap, sys.executable, "-c", whole, "drift", str(profile), str(data), "--no-audit")
-                last = (done["stderr"].strip().splitlines() or [""])[-1][:120]
+                lines = done["stderr"].strip().splitlines() or [""]
+                last = next((line for line in lines if "rror" in line), lines[-1])[:120]
                 print(
                     f"  {kind:>7} read whole (one chunk) under the same cap: exit {done['code']}, "
                     f"peak RSS {done['peak_bytes'] / mb:.0f} MB: {last}"
