@@ -111,11 +111,11 @@ def import_evidently() -> Any:
         import evidently
         from evidently import DataDefinition, Dataset, Report  # noqa: F401  (the 0.7 API)
         from evidently.presets import DataDriftPreset  # noqa: F401
-    except ImportError as exc:
+    except ImportError as exc:  # under pandas 3, evidently 0.7: "cannot import name 'infer_dtype_from_object' from ..."
         missing = getattr(exc, "name", None) == "evidently"
         reason = "evidently is not installed" if missing else f"evidently cannot be imported ({' '.join(str(exc).split())[:200]})"
         raise DataError(f"--engine evidently: {reason}", hint=f"{EVIDENTLY_INSTALL}: evidently 0.7 with pandas < 3") from None
-    except Exception as exc:  # evidently 0.7 under pandas 3 fails at import with AttributeError/TypeError
+    except Exception as exc:  # any other failure of its import chain (an incompatible dependency)
         raise DataError(
             f"--engine evidently: evidently cannot be imported ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})",
             hint=f"{EVIDENTLY_INSTALL}: evidently 0.7 needs pandas < 3",

@@ -229,12 +229,19 @@ def test_without_evidently_one_line_says_what_to_install(
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize(
+    ("raised", "shown"),
+    [  # the first is what evidently 0.7.23 raises under pandas 3.1.1 (seen in a venv with both)
+        ("ImportError(\"cannot import name 'infer_dtype_from_object' from 'pandas.core.dtypes.common'\")", "cannot be imported (cannot"),
+        ("AttributeError(\"module 'pandas' has no attribute 'gone'\")", "cannot be imported (AttributeError"),
+    ],
+)
 def test_an_evidently_that_cannot_import_says_pandas_3(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], raised: str, shown: str
 ) -> None:
     package = tmp_path / "site" / "evidently"
     package.mkdir(parents=True)
-    (package / "__init__.py").write_text("raise AttributeError(\"module 'pandas' has no attribute 'something_removed'\")\n")
+    (package / "__init__.py").write_text(f"raise {raised}\n")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     monkeypatch.delitem(sys.modules, "evidently", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -243,7 +250,7 @@ def test_an_evidently_that_cannot_import_says_pandas_3(
     capsys.readouterr()
     assert main(["drift", "profile.json", "train.csv", "--engine", "evidently", "--no-audit"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert "evidently cannot be imported (AttributeError" in line and "pandas < 3" in line
+    assert f"evidently {shown}" in line and "pandas < 3" in line
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,15 @@
 """``nb2prod drift --engine evidently`` for real: nb2prod installed with its ``evidently`` extra in a throw-away venv.
 
 The project's venv has pandas 3, under which evidently 0.7 does not import, so the test builds a
-venv with ``pip install '<worktree>[evidently]'`` (evidently 0.7, pandas < 3). That install took
-2 min 05 s wall (63 s CPU) on the shared 2-core machine (load 5-6), so the venv is cached across
+venv with ``pip install '<worktree>[evidently]'`` (evidently 0.7, pandas < 3; 143 packages). That
+install took 2 min 05 s wall (63 s CPU) by hand and 2 min 37 s inside the test, on the shared
+2-core machine (load 4-6): more than the ~2 minutes a test may take, so the venv is cached across
 test sessions in pytest's cache folder (``.pytest_cache/d/nb2prod-evidently-venv``), keyed by the
 project's dependencies, the extra and the Python version; each session only reinstalls nb2prod
 itself from a wheel of the worktree (``--no-deps``, a few seconds), so the code under test is
-always the worktree's. Slow; skipped, with the reason, only when the package registry cannot be
-reached.
+always the worktree's (warm: 20-70 s for the two tests, by load). CI keeps the venv by caching
+``.pytest_cache``; without that cache the first slow run pays the install once. Slow; skipped,
+with the reason, only when the package registry cannot be reached.
 """
 
 from __future__ import annotations
