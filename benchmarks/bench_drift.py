@@ -15,7 +15,11 @@ Both sides include reading the CSVs: nb2prod reads the new data in chunks, Evide
 data sets in memory. Timings on a shared machine vary; the ratio is what the benchmark reports.
 
 Also prints the no-drift false-alarm sweep of tests/drift/simulate.py at more batches than the
-tests use. Run: ``python benchmarks/bench_drift.py [--rows 1000000] [--skip-evidently]``.
+tests use, and (``--memory``) files larger than memory allows: CSV, JSON lines and Parquet files
+of ``--memory-factor`` (3) times a ``--memory-cap-mb`` (600) address-space cap, written streaming
+in a temporary folder and deleted after, profiled (CSV) and checked under the cap, with each
+command's peak resident memory (tests/drift/bigfile.py says how the cap is set and measured).
+Run: ``python benchmarks/bench_drift.py [--rows 1000000] [--skip-evidently] [--memory]``.
 """
 
 from __future__ import annotations
@@ -110,12 +114,69 @@ def sweep() -> None:
         print(f"  n_ref={n_ref:>7,}  " + "  ".join(rates))
 
 
+def memory(cap_mb: int, factor: float, formats: list[str]) -> None:
+    """Profile and check files ``factor`` times larger than an address-space cap of ``cap_mb``; peak RSS of each command."""
+    import tempfile
+
+    sys.path.insert(0, str(HERE.parent / "tests" / "drift"))
+    import bigfile
+
+    mb = 1 << 20
+    cap = cap_mb * mb
+    with tempfile.TemporaryDirectory(prefix="nb2prod-bench-memory-") as folder:
+        base = Path(folder)
+        reference = base / "reference.csv"
+        bigfile.write_file(reference, 20 * mb, seed=0)
+        profile = base / "profile.json"
+        subprocess.run([sys.executable, "-m", "nb2prod", "profile", str(reference), "-o", str(profile)], check=True, capture_output=True)
+        print(f"files {factor:g}x larger than a {cap_mb} MB address-space cap (RLIMIT_AS), peak RSS per command:")
+        for kind in formats:
+            data = base / f"big.{kind}"
+            started = time.perf_counter()
+            rows = bigfile.write_file(data, int(factor * cap), seed=1)
+            size = data.stat().st_size
+            written = time.perf_counter() - started
+            commands = [("drift", ["drift", str(profile), str(data), "--no-audit", "--format", "json"])]
+            if kind == "csv":
+                commands.insert(0, ("profile", ["profile", str(data), "-o", str(base / "big-profile.json")]))
+            for name, args in commands:
+                started = time.perf_counter()
+                done = bigfile.run_capped(cap, sys.executable, "-m", "nb2prod", *args)
+                wall = time.perf_counter() - started
+                status = "ok" if done["code"] in (0, 1) else f"FAILED (exit {done['code']}): {done['stderr'].strip().splitlines()[-1:]}"
+                print(
+                    f"  {kind:>7} {size / mb:>6,.0f} MB ({rows:,} rows, written in {written:.0f} s): nb2prod {name:<7} "
+                    f"peak RSS {done['peak_bytes'] / mb:>4.0f} MB, {done['cpu_s']:.0f} s CPU, {wall:.0f} s wall, {status}"
+                )
+            if kind == "csv":
+                whole = (
+                    "import sys, nb2prod.drift.read as r; r.CHUNK_ROWS = 10**9; from nb2prod.cli import main; sys.exit(main(sys.argv[1:]))"
+                )
+                done = bigfile.run_capped(cap, sys.executable, "-c", whole, "drift", str(profile), str(data), "--no-audit")
+                lines = done["stderr"].strip().splitlines() or [""]
+                last = next((line for line in lines if "rror" in line), lines[-1])[:120]
+                print(
+                    f"  {kind:>7} read whole (one chunk) under the same cap: exit {done['code']}, "
+                    f"peak RSS {done['peak_bytes'] / mb:.0f} MB: {last}"
+                )
+            data.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--skip-evidently", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--memory", action="store_true", help="also: files larger than a memory cap, profiled and checked under it")
+    parser.add_argument("--memory-only", action="store_true", help="only the --memory figures")
+    parser.add_argument("--memory-cap-mb", type=int, default=600)
+    parser.add_argument("--memory-factor", type=float, default=3.0)
+    parser.add_argument("--memory-formats", default="csv,jsonl,parquet")
     args = parser.parse_args()
+    if args.memory or args.memory_only:
+        memory(args.memory_cap_mb, args.memory_factor, args.memory_formats.split(","))
+        if args.memory_only:
+            return
     CACHE.mkdir(exist_ok=True)
     reference, current = write_data(CACHE, args.rows)
     profile = CACHE / f"profile-{args.rows}.json"

@@ -9,6 +9,12 @@ then the audit line naming it; ``--no-audit`` stores neither) and, with ``--webh
 POSTed to the URL in ``$VAR`` (``nb2prod.alerts``): a failed POST is a warning, never the exit
 code. With no RUN (the first argument is a data file) the reference is the run promoted to
 production (``nb2prod runs promote``).
+
+``--engine evidently`` judges the columns with Evidently's DataDriftPreset instead (an optional
+extra, ``pip install 'nb2prod[evidently]'``), against the raw reference data (``--reference DATA``,
+or the files the profile was made from: ``nb2prod.drift.engines``); same outputs, gates, exit
+codes and audit line, with the engine named in both. nb2prod's thresholds, alpha and HTML report
+do not apply to it and are refused.
 """
 
 from __future__ import annotations
@@ -85,6 +91,20 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--alpha", type=alpha, metavar="A", help="significance level for the whole batch, Bonferroni-split over columns (default: 0.005)"
     )
+    parser.add_argument(
+        "--engine",
+        choices=("nb2prod", "evidently"),
+        default="nb2prod",
+        help="who judges the columns: nb2prod (default, from the profile alone) or evidently "
+        "(Evidently's DataDriftPreset on the raw reference data; pip install 'nb2prod[evidently]')",
+    )
+    parser.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="DATA",
+        help="with --engine evidently: the raw reference data (default: the files the profile was made from, if unchanged); repeatable",
+    )
     parser.add_argument("--format", choices=("table", "json", "github"), default="table", help="output format (default: table)")
     parser.add_argument("--report", metavar="FILE", help="also write a self-contained HTML report")
     parser.add_argument(
@@ -117,11 +137,12 @@ def run(args: argparse.Namespace) -> int:
         min_rows=args.min_rows or config.min_rows or DEFAULT_DRIFT_MIN_ROWS,
         fail_on=fail_on,
     )
+    _check_engine_flags(args)
     run_ref, data = _reference_and_data(args.run, args.data, args.runs_dir)
     reference = drift_reference(run_ref, runs_dir=args.runs_dir, profile_name=args.profile)
     if args.report and any(_same_file(args.report, path) for path in (*data, reference.path)):
         raise UsageError("the report would overwrite an input", path=args.report, hint="write the report to another file")
-    result = check_drift(reference, data, options)
+    result = check_drift(reference, data, options, engine=args.engine, reference_data=args.reference)
     code = EXIT_FINDINGS if result.failed else EXIT_OK
     if args.report:
         from .. import render_drift_html
@@ -133,15 +154,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_audit:
         from .. import record_drift
 
+        compared: dict[str, Any] = {
+            "run": reference.run_id,
+            "profile": result.profile.get("name"),
+            "path": str(reference.path),
+            "sha256": reference.sha256.removeprefix("sha256:"),
+        }
+        if result.engine != "nb2prod":  # the line names the engine and the raw reference data it compared against
+            compared.update(engine=result.engine, engine_version=result.engine_info.get("version"))
+            compared["data"] = list(result.engine_info.get("reference_data", []))
         line = record_drift(
             args.runs_dir,
             document,
-            reference={
-                "run": reference.run_id,
-                "profile": result.profile.get("name"),
-                "path": str(reference.path),
-                "sha256": reference.sha256.removeprefix("sha256:"),
-            },
+            reference=compared,
             data=data,
             exit_code=code,
             html_report=args.report,
@@ -159,9 +184,25 @@ def run(args: argparse.Namespace) -> int:
         print_json(document)
     elif args.format == "github":
         _print_github(result)
+    elif result.engine != "nb2prod":
+        _print_engine_table(result, reference)
     else:
         _print_table(result, reference)
     return code
+
+
+def _check_engine_flags(args: argparse.Namespace) -> None:
+    """Flags that only one engine understands are refused with the other (exit 2), before anything is read."""
+    if args.engine == "nb2prod":
+        if args.reference:
+            raise UsageError("--reference is for --engine evidently", hint="nb2prod checks against the run's profile alone")
+        return
+    refused = [flag for flag, given in (("--threshold", args.threshold), ("--alpha", args.alpha), ("--report", args.report)) if given]
+    if refused:
+        raise UsageError(
+            f"{', '.join(refused)}: not used by --engine evidently (it applies Evidently's own methods and thresholds)",
+            hint="leave them out, or use the default engine",
+        )
 
 
 def _reference_and_data(run: str, data: list[str], runs_dir: str) -> tuple[str, list[str]]:
@@ -262,6 +303,47 @@ def _print_table(result: Any, reference: Any) -> None:
     emit(*lines)
 
 
+def _print_engine_table(result: Any, reference: Any) -> None:
+    """The table of a check judged by another engine: its method, score and threshold per column."""
+    from rich.table import Table
+    from rich.text import Text
+
+    info = result.engine_info
+    source = f"run {reference.run_id}, profile {result.profile.get('name')!r}" if reference.run_id else str(reference.path)
+    raw = ", ".join(item["path"] for item in info.get("reference_data", []))
+    lines: list[Any] = [
+        f"engine {info.get('name')} {info.get('version')} ({info.get('preset')}): {source}; reference data {raw}; {result.rows:,} new rows"
+    ]
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for header in ("column", "kind", "status", "n_ref", "n_new", "method", "score", "drift when", "note"):
+        table.add_column(header, justify="right" if header in ("n_ref", "n_new", "score") else "left")
+    for column in result.columns:
+        metric = next((m for m in column.metrics if m.method is not None), None)
+        when = ""
+        if metric is not None:
+            when = f"< {metric.alpha:g}" if metric.direction == "lower_is_drift" else f">= {metric.fail:g}"
+        table.add_row(
+            column.name,
+            column.kind,
+            Text(column.status, style=_STYLE.get(column.status, "")),
+            f"{column.n_ref:,}" if column.n_ref else "",
+            f"{column.n_new:,}" if column.n_new else "",
+            printable(metric.method) if metric else "",
+            _number(metric.value) if metric else "",
+            when,
+            printable("; ".join(column.notes))[:120],
+        )
+    lines.append(table)
+    summary = result.summary()
+    counts = ", ".join(f"{summary[s]} {s}" for s in ("fail", "ok", "insufficient", "unsupported", "new") if summary[s])
+    if result.failed:
+        reasons = "; ".join(result.gate_reasons[:10]) + (" …" if len(result.gate_reasons) > 10 else "")
+        lines.append(Text(printable(f"drift gate FAILED ({', '.join(result.options.fail_on)}): {reasons}"), style="bold red"))
+    else:
+        lines.append(Text(f"drift gate passed ({', '.join(result.options.fail_on)}): {counts}", style="green"))
+    emit(*lines)
+
+
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -277,9 +359,11 @@ def _print_github(result: Any) -> None:
             continue
         level = "error" if column.status == "fail" else "warning"
         parts = [
-            f"{m.name} {_number(m.value)} > {m.fail if m.status == 'fail' else m.warn:g} ({m.status}, p={m.p_value:.2g})"
+            m.detail
+            if m.method is not None
+            else f"{m.name} {_number(m.value)} > {m.fail if m.status == 'fail' else m.warn:g} ({m.status}, p={m.p_value:.2g})"
             for m in column.metrics
-            if m.status != "ok" and m.p_value is not None
+            if m.status != "ok" and (m.p_value is not None or m.method is not None)
         ]
         message = "; ".join(column.notes + parts)
         print(f"::{level} title={_escape_property('drift: ' + column.name)}::{_escape_data(printable(message))}")

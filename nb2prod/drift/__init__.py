@@ -5,7 +5,8 @@ numpy (and pandas or pyarrow to read files) are imported by the functions that n
 ``import nb2prod`` stays cheap. Modules, one concern each: ``columns`` (one pass over a column),
 ``read`` (files and frames as chunks), ``profile`` (the profile format), ``stats`` (distances
 and p-values), ``checks`` (metrics, statuses, the gate), ``report`` (the HTML page), ``capture``
-(``nb2prod.profile`` inside a notebook and the run's side of it).
+(``nb2prod.profile`` inside a notebook and the run's side of it), ``engines`` (``--engine
+evidently``: Evidently's per-column tests in nb2prod's result format).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError, RecordError
+from ..errors import DataError, RecordError, UsageError
 from .checks import CheckOptions, DriftResult, check_chunks
 from .profile import build_profile, file_sha256, load_profile, write_profile
 from .read import frame_columns, iter_file
@@ -130,7 +131,26 @@ def check_files(
     options: CheckOptions | None = None,
     *,
     chunk_rows: int | None = None,
+    engine: str = "nb2prod",
+    reference_data: Sequence[str | os.PathLike[str]] = (),
 ) -> DriftResult:
-    """Check data files against a reference profile; the result holds every column's metrics and the gate's decision."""
+    """Check data files against a reference profile; the result holds every column's metrics and the gate's decision.
+
+    ``engine="evidently"`` judges the columns with Evidently's DataDriftPreset instead (an optional
+    extra), against the raw reference data: ``reference_data``, else the files the profile was
+    made from (``nb2prod.drift.engines`` says how they are found and when it refuses).
+    """
     profile = reference.profile if isinstance(reference, Reference) else reference
+    if engine == "evidently":
+        from .engines import check_evidently, check_gates, evidently_reference, import_evidently
+
+        check_gates((options or CheckOptions()).fail_on)  # a gate it cannot honour, then a missing evidently: before any file is read
+        import_evidently()
+        where = reference.path if isinstance(reference, Reference) else Path(".")
+        raw = evidently_reference(profile, where, [os.fspath(path) for path in reference_data])
+        return check_evidently(profile, raw, paths, options)
+    if engine != "nb2prod":
+        raise UsageError(f"unknown drift engine {engine!r}", hint="use nb2prod or evidently")
+    if reference_data:
+        raise UsageError("reference data is for --engine evidently", hint="nb2prod checks against the profile alone")
     return check_chunks(profile, _chunks(paths, chunk_rows=chunk_rows), options)

@@ -33,6 +33,7 @@ _DESCRIPTIONS = {
     "ks": "Kolmogorov-Smirnov D at the reference quantiles",
     "w1": "Wasserstein-1 distance / reference std",
     "linf": "largest change of a category's share",
+    "evidently": "Evidently's column drift score (the method it chose: a p-value is lower-is-drift, a distance higher-is-drift)",
 }
 
 
@@ -48,6 +49,8 @@ class Metric:
     alpha: float | None = None
     status: str = "ok"
     detail: str = ""
+    direction: str = "higher_is_drift"  # "lower_is_drift" only for a p-value another engine reports as its score
+    method: str | None = None  # the other engine's method name (``--engine evidently``)
 
     @property
     def significant(self) -> bool | None:
@@ -58,11 +61,11 @@ class Metric:
 
     def to_json(self) -> dict[str, Any]:
         """The stored form, with the direction spelt out."""
-        return {
+        stored = {
             "metric": self.name,
             "description": _DESCRIPTIONS[self.name],
             "value": _finite(self.value),
-            "direction": "higher_is_drift",
+            "direction": self.direction,
             "warn": self.warn,
             "fail": self.fail,
             "p_value": self.p_value,
@@ -71,6 +74,9 @@ class Metric:
             "status": self.status,
             "detail": self.detail,
         }
+        if self.method is not None:
+            stored["method"] = self.method
+        return stored
 
 
 @dataclass
@@ -141,6 +147,8 @@ class DriftResult:
     alpha: float
     options: CheckOptions
     gate_reasons: list[str] = field(default_factory=list)
+    engine: str = "nb2prod"
+    engine_info: Mapping[str, Any] = field(default_factory=dict)  # another engine's name, version and preset
 
     @property
     def failed(self) -> bool:
@@ -156,9 +164,10 @@ class DriftResult:
         return {"checked": checked, **counts, "share": counts["fail"] / checked if checked else 0.0}
 
     def to_json(self) -> dict[str, Any]:
-        """The ``nb2prod.drift/1`` document."""
-        return {
+        """The ``nb2prod.drift/1`` document (``engine`` names what judged the columns)."""
+        document = {
             "schema": RESULT_SCHEMA,
+            "engine": self.engine,
             "reference": {
                 "profile": self.profile.get("name"),
                 "rows": self.profile.get("rows"),
@@ -181,6 +190,9 @@ class DriftResult:
             "gate": {"fail_on": list(self.options.fail_on), "failed": self.failed, "reasons": list(self.gate_reasons)},
             "columns": [column.to_json() for column in self.columns],
         }
+        if self.engine != "nb2prod":  # nb2prod's thresholds and alpha judged nothing: the engine's own settings instead
+            document["config"] = {"engine": dict(self.engine_info), "min_rows": self.options.min_rows, "ignore": list(self.options.ignore)}
+        return document
 
 
 def _finite(value: float) -> float | None:

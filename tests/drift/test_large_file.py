@@ -1,4 +1,5 @@
-"""A data file is read in chunks: checking four times the rows does not take more memory (slow: writes ~60 MB)."""
+"""A data file is read in chunks: checking four times the rows takes no more memory, and a file three times larger
+than the memory a process may use is profiled and checked (slow: writes ~60 MB, then 1.8 GB in tmp, deleted after)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bigfile import run_capped, write_file
 
 pytestmark = pytest.mark.slow
+MB = 1 << 20
+CAP = 600 * MB  # the profile's bounded state (a 1M-value sample per numeric column) plus numpy, pandas and pyarrow mapped
 
 CHILD = """
 import json, resource, sys
@@ -51,3 +55,30 @@ def test_checking_four_times_the_rows_takes_no_more_memory(tmp_path: Path, capsy
     with capsys.disabled():
         print(f"\npeak memory of nb2prod drift: {small:.0f} MB for 300k rows, {large:.0f} MB for 1.2M rows ({size_mb:.0f} MB of CSV)")
     assert large - small < 25, (small, large)
+
+
+def test_a_file_three_times_larger_than_the_memory_cap_is_profiled_and_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Address space capped at 600 MB (tests/drift/bigfile.py says how and why), a 1.8 GB CSV: both commands succeed
+    with a peak resident memory far below the file; the same check reading the file whole fails under the same cap."""
+    data = tmp_path / "big.csv"
+    try:
+        rows = write_file(data, 3 * CAP, seed=1)
+        size = data.stat().st_size
+        profiled = run_capped(CAP, sys.executable, "-m", "nb2prod", "profile", str(data), "-o", str(tmp_path / "p.json"))
+        assert profiled["code"] == 0, profiled["stderr"]
+        checked = run_capped(CAP, sys.executable, "-m", "nb2prod", "drift", str(tmp_path / "p.json"), str(data), "--no-audit")
+        assert checked["code"] == 0, checked["stderr"]
+        assert f"{rows:,} reference rows; {rows:,} new rows" in checked["stdout"] and "drift gate passed" in checked["stdout"]
+        whole = "import sys, nb2prod.drift.read as r; r.CHUNK_ROWS = 10**9; from nb2prod.cli import main; sys.exit(main(sys.argv[1:]))"
+        unchunked = run_capped(CAP, sys.executable, "-c", whole, "drift", str(tmp_path / "p.json"), str(data), "--no-audit")
+    finally:
+        data.unlink(missing_ok=True)
+    with capsys.disabled():
+        print(
+            f"\ncap {CAP / MB:.0f} MB (RLIMIT_AS), CSV {size / MB:.0f} MB: nb2prod profile peak RSS {profiled['peak_bytes'] / MB:.0f} MB, "
+            f"nb2prod drift peak RSS {checked['peak_bytes'] / MB:.0f} MB; read whole: exit {unchunked['code']}"
+        )
+    assert size >= 3 * CAP
+    assert profiled["peak_bytes"] < CAP / 2 and checked["peak_bytes"] < CAP / 3
+    # the cap is real: without chunks the file does not fit (numpy MemoryError, or the C parser out of memory: exit 3 or 2)
+    assert unchunked["code"] != 0 and ("MemoryError" in unchunked["stderr"] or "out of memory" in unchunked["stderr"])
