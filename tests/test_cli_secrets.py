@@ -48,3 +48,17 @@ def test_an_internal_error_message_is_masked(monkeypatch: pytest.MonkeyPatch, tm
     assert main(["params", str(_notebook(tmp_path))]) == 3
     err = capsys.readouterr().err
     assert "internal error" in err and OPENAI not in err
+
+
+def test_running_out_of_memory_is_said_as_such_not_as_a_bug(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nb2prod.cli.params as params_cli
+
+    def oom(args: object) -> int:
+        raise MemoryError
+
+    monkeypatch.setattr(params_cli, "run", oom)
+    assert main(["params", str(_notebook(tmp_path))]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("nb2prod: error: out of memory (") and "bug" not in err and len(err.splitlines()) == 1

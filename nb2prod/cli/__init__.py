@@ -162,6 +162,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return exit_code(error)
+    except MemoryError:
+        # Not a bug: the machine (or a ulimit) gave the process less memory than the input needs.
+        print(
+            "nb2prod: error: out of memory (give the process more memory, or smaller inputs: data files are read in chunks)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     except Exception as error:
         if debug:
             import traceback
