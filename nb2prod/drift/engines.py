@@ -44,7 +44,7 @@ from typing import Any
 from ..errors import DataError, UsageError
 from .gate import DATASET_NAMES, GateExpression, evaluate_gate, parse_gate
 from .profile import file_sha256
-from .read import data_format
+from .read import PARSE_HINT, data_format
 from .result import STATUS_RANK, CheckOptions, ColumnResult, DriftResult, Metric
 
 ENGINES = ("nb2prod", "evidently")
@@ -147,7 +147,7 @@ def read_frame(paths: Sequence[str | os.PathLike[str]]) -> Any:
         except UnicodeDecodeError:
             raise DataError("not UTF-8 text", path=shown) from None
         except Exception as exc:  # the parsers' own errors
-            raise DataError(f"cannot parse as {kind}: {' '.join(str(exc).split())[:300]}", path=shown) from None
+            raise DataError(f"cannot parse as {kind}: {' '.join(str(exc).split())[:300]}", path=shown, hint=PARSE_HINT) from None
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 

@@ -27,6 +27,10 @@ _COMPRESSION = (".gz", ".bz2", ".zst", ".xz", ".zip")
 INSTALL_HINT = "pip install 'nb2prod[drift]'"
 
 
+#: What to do about a data file its parser refuses.
+PARSE_HINT = "check the file is whole and its extension names its format: .csv, .tsv, .parquet, .jsonl"
+
+
 def data_format(path: str | os.PathLike[str]) -> str:
     """``csv``, ``tsv``, ``parquet`` or ``jsonl`` from the file name (a compression suffix such as ``.gz`` is looked through)."""
     name = Path(path).name.lower()
@@ -64,7 +68,7 @@ def iter_file(path: str | os.PathLike[str], *, chunk_rows: int | None = None) ->
         raise DataError(f"cannot read: {exc.strerror or exc}", path=shown) from None
     except Exception as exc:  # the parsers' own errors (pandas ParserError, EmptyDataError, pyarrow ArrowInvalid, ValueError)
         message = " ".join(str(exc).split())[:300]
-        raise DataError(f"cannot parse as {kind}: {message}", path=shown) from None
+        raise DataError(f"cannot parse as {kind}: {message}", path=shown, hint=PARSE_HINT) from None
 
 
 def _pandas_chunks(path: str | os.PathLike[str], kind: str, chunk_rows: int) -> Iterator[dict[str, Any]]:

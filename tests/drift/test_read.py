@@ -55,3 +55,9 @@ def test_parquet_is_read_without_holding_the_file(tmp_path: Path) -> None:
         held.append(pa.total_allocated_bytes())
     assert len(held) == 200
     assert max(held) < 20 * 2**20, f"{max(held) / 2**20:.0f} MB held by Arrow"
+
+
+def test_a_file_its_parser_refuses_is_one_error_that_says_what_to_check(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="cannot parse as parquet") as error:
+        list(iter_file(parquet_path(tmp_path)))
+    assert error.value.path == str(parquet_path(tmp_path)) and error.value.hint and "extension" in error.value.hint
