@@ -72,6 +72,7 @@ class Roles:
     estimator_classes: tuple[str, ...] = ()  # exported BaseEstimator subclasses with fit and predict
     torch_modules: tuple[str, ...] = ()  # exported nn.Module subclasses
     training_loop: bool = False  # a function with loss.backward() ... opt.step()
+    pandas: bool = False  # the module imports pandas (its data are DataFrames)
     notes: tuple[str, ...] = field(default_factory=tuple)  # why roles were not found
 
     @property
@@ -393,5 +394,6 @@ def find_roles(
         estimator_classes=estimator_classes,
         torch_modules=torch_modules,
         training_loop=training_loop,
+        pandas="pandas" in imports,
         notes=tuple(dict.fromkeys(notes)),
     )
