@@ -117,7 +117,7 @@ def export(
         given = {name: value for name, value in reference_run.parameters.items() if name in names}  # the entry point's options only
         reference_run = replace(reference_run, parameters=given)
         plan = replace(plan, ml_tests=with_reference(plan.ml_tests, reference_run, entry_point=bool(plan.main_code.strip())))
-    if plan.ml_tests is not None and (data_profile is not None or capture_sample):
+    if plan.ml_tests is not None and (data_profile is not None or capture_sample is not None):
         redacted = (*config.ml_tests.redact, *redact)
         data = _test_data(plan, data_profile, profile_origin, capture_sample, redacted, nb2prod_version=__version__)
         plan = replace(plan, ml_tests=with_data(plan.ml_tests, data))

@@ -107,9 +107,14 @@ def _column(name: str, summary: Mapping[str, Any], *, redacted: bool, hashed: bo
             numbers=True, integral=integral, q=quantiles, min=_finite_or_none(summary.get("min")), max=_finite_or_none(summary.get("max"))
         )
     elif kind == "categorical":
-        top = {mask_text(str(key)): int(count) for key, count in (summary.get("top") or {}).items()}
+        raw = {str(key): int(count) for key, count in (summary.get("top") or {}).items()}
+        top: dict[str, int] = {}
+        for key, count in raw.items():
+            top[mask_text(key)] = top.get(mask_text(key), 0) + count
         numbers = _numeric_dtype(dtype) and all(_is_number_text(key) for key in top)
-        column.update(numbers=numbers, integral=integral, top=top, complete=bool(summary.get("vocab_complete")) and not hashed)
+        # a masked category can no longer be compared with the data, so T16 checks no vocabulary then
+        complete = bool(summary.get("vocab_complete")) and not hashed and set(top) == set(raw)
+        column.update(numbers=numbers, integral=integral, top=top, complete=complete)
     else:
         column["numbers"] = False
     return column
