@@ -142,7 +142,7 @@ def with_data(plan: MLTestPlan, data: TestData | None) -> MLTestPlan:
         decide(
             "T16",
             bool(checked),
-            f"{checked} against the profile {data.origin}: columns, kinds, [min, max] ± 10%, vocabularies"
+            f"{checked} against the profile {data.origin}: columns, kinds, [min, max] ± 10% (99% of values), vocabularies"
             if checked
             else "no loader (load_data()) or captured sample to check: synthesized data fits its profile by construction",
         )

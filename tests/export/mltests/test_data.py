@@ -5,7 +5,8 @@ working folder. Each is exported with a profile of the correct data (and some wi
 ``--capture-sample``), and all their generated tests run in ONE real ``pytest`` subprocess (JUnit
 XML read once): the correct ones pass, each planted T16 defect (a missing column, values out of
 range, an unseen category) fails T16 with a message naming the column and the property, and a
-sample changed after the export fails on its sha256.
+sample changed after the export fails on its sha256. One slow test ``pip install``s such a package
+into a throw-away virtual environment and runs its tests there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
+import venv
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -342,3 +345,44 @@ def test_a_loader_that_fails_during_capture_is_an_export_error_naming_it(profile
     code, _, err = run_export("with.ipynb", "--capture-sample", "10")
     assert code == 2 and "error: --capture-sample: with_.load_data() failed: FileNotFoundError" in err
     assert not (profiled / "build").exists()
+
+
+# --- end to end: pip install, then pytest in that environment ------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_pip_installed_package_runs_its_ml_tests_on_data_synthesized_from_the_profile(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    profile = nb2prod.profile(_data(), name="train", target="label")
+    notebook = tmp_path / "churn.ipynb"
+    _notebook(notebook, NO_LOADER, NO_LOADER_MAIN)
+    project = tmp_path / "churn"
+    export([notebook], out=project, data_profile=profile, profile_origin="profile-train.json")
+    assert (project / "tests" / "fixtures" / "profile.txt").is_file()
+
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
+    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True)
+    Path(site.stdout.strip(), "host.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "--no-build-isolation", os.fspath(project)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    tests = subprocess.run(
+        [python, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly", "tests"],
+        cwd=project,
+        # no plugin entry points: the host environment's would load nb2prod's own pytest plugin, which the tests never need
+        env={**{key: value for key, value in os.environ.items() if key != "PYTHONPATH"}, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    assert "skipped" not in tests.stdout and " passed" in tests.stdout
+    shown = subprocess.run([python, "-c", "import churn, sys; print(churn.__file__)"], capture_output=True, text=True, cwd=tmp_path)
+    assert os.fspath(env_dir) in shown.stdout  # the installed package, not the source folder
+    assert sys.prefix not in shown.stdout
