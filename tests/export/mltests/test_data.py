@@ -323,6 +323,52 @@ def test_capture_sample_explained_and_switched_off_by_config(profiled: Path, run
     assert next(column for column in spec["columns"] if column["name"] == "color")["redacted"]
 
 
+def _run_with_profile(runs: Path, run_id: str, profile: dict[str, Any] | None) -> None:
+    """A recorded run of without.ipynb (as `nb2prod run` writes it), with the profile its notebook stored, if any."""
+    from nb2prod.drift.profile import write_profile
+    from nb2prod.records import RunRecord, write_record
+
+    directory = runs / "without" / run_id
+    directory.mkdir(parents=True)
+    profiles = {}
+    if profile is not None:
+        digest = write_profile(profile, directory / "profile-train.json")
+        profiles = {"train": {"path": "profile-train.json", "sha256": digest, "rows": profile["rows"], "columns": 7}}
+    record = RunRecord(
+        id=run_id,
+        notebook="without.ipynb",
+        notebook_sha256="ab" * 32,
+        parameters={"seed": 3},
+        status="ok",
+        started="2026-12-06T10:00:00.000Z",
+        finished="2026-12-06T10:01:00.000Z",
+        duration_s=60.0,
+        metrics={"accuracy": 0.9},
+        directory=directory,
+        profiles=profiles,
+    )
+    write_record(record)
+
+
+def test_the_reference_runs_profile_is_used_and_a_run_without_one_leaves_the_tests_as_they_were(profiled: Path, run_export: Any) -> None:
+    profile = json.loads((profiled / "profile-train.json").read_text(encoding="utf-8"))
+    _run_with_profile(profiled / "runs", "20261206T100000Z-aaaaaa", profile)
+    _run_with_profile(profiled / "runs", "20261206T110000Z-bbbbbb", None)
+    code, out, _ = run_export("without.ipynb", "--reference-run", "20261206T100000Z-aaaaaa", "--explain-tests")
+    assert code == 0 and "test data: synthesized from the profile of run 20261206T100000Z-aaaaaa (6 feature columns" in out
+    code, out, _ = run_export("without.ipynb", "--reference-run", "20261206T110000Z-bbbbbb", "--explain-tests")
+    assert code == 0 and "test data: synthesized: 4 numeric columns (no loader, no profile)" in out
+    code, _, err = run_export("without.ipynb", "--profile", "20261206T110000Z-bbbbbb", "--explain-tests")
+    assert code == 2 and "error: run 20261206T110000Z-bbbbbb stored no data profile" in err
+
+
+def test_an_export_with_a_captured_sample_is_up_to_date_when_checked_again(profiled: Path, run_export: Any) -> None:
+    args = ["with.ipynb", "--profile", "profile-train.json", "--capture-sample", "20", "-o", "build/with"]
+    assert run_export(*args)[0] == 0
+    code, _, err = run_export(*args, "--check")
+    assert code == 0 and "up to date" in err  # the same rows at every export
+
+
 @pytest.mark.parametrize(
     ("notebook", "args", "message"),
     [
