@@ -197,10 +197,15 @@ def plan_ml_tests(
             missing.append((code, why_not))
 
     seeded = chosen.train is not None and chosen.train.seed_keyword is not None
+    loop = chosen.train_kind == "loop"
     decide(
         "T1",
-        seeded or chosen.train_kind == "object",
-        f"seed {chosen.seed}" if seeded else "a model object whose random_state is fixed",
+        seeded or chosen.train_kind == "object" or loop,
+        f"seed {chosen.seed}"
+        if seeded
+        else "torch.manual_seed(seed) before the net is built"
+        if loop
+        else "a model object whose random_state is fixed",
         "training takes no seed parameter (seed, random_state, random_seed, rng)",
     )
     decide(
@@ -242,6 +247,10 @@ def _describe_train(roles: Roles) -> str:
         return f"train: {call.name}({call.x}, {call.y}{', ' + call.seed_keyword + '=seed' if call.seed_keyword else ''})"
     if roles.train_kind == "factory":
         return f"train: {call.name}({call.seed_keyword + '=seed, ' if call.seed_keyword else ''}...).fit(X, y)"
+    if roles.train_kind == "loop":
+        assert roles.net is not None
+        seed = f", {call.seed_keyword}=seed" if call.seed_keyword else ""
+        return f"train: {call.name}({call.x}={roles.net.name}(...), {call.y}=DataLoader(X, y){seed}, ...), after torch.manual_seed(seed)"
     if roles.train_kind == "class":
         return f"train: {call.name}({call.seed_keyword + '=seed' if call.seed_keyword else ''}).fit(X, y)"
     return f"train: a copy of {call.name}, .fit(X, y)"
@@ -322,6 +331,27 @@ def _describe_data(plan: MLTestPlan) -> str:
     return f"synthesized: {SYNTHETIC_FEATURES} numeric columns (no loader, no profile)"
 
 
+def _loop_lines(roles: Roles, arguments: str) -> list[str]:
+    """The body of ``_train`` for a PyTorch training loop: seed torch, build the net, a DataLoader of (X, y), run the loop."""
+    call, net = roles.train, roles.net
+    assert call is not None and net is not None
+    built = ", ".join(f"{name}={value}" for name, value in net.keywords)
+    why = "class indices: the module uses a cross-entropy loss" if call.labels == "long" else "float targets (no cross-entropy loss)"
+    return [
+        "import torch",
+        "from torch.utils.data import DataLoader, TensorDataset",
+        "",
+        "torch.manual_seed(seed)",
+        f"net = {net.name}({built})",
+        "features = torch.as_tensor(np.asarray(X, dtype=np.float32))",
+        f"# {why}",
+        f"labels = torch.as_tensor(np.asarray(y)).{call.labels}()",
+        "loader = DataLoader(TensorDataset(features, labels), batch_size=32)",
+        f"trained = {call.name}({', '.join(filter(None, [f'{call.x}=net', f'{call.y}=loader', arguments]))})",
+        "return trained if isinstance(trained, torch.nn.Module) else net",
+    ]
+
+
 def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
     """What ``tests/test_ml.py.j2`` needs, or None when no test is generated."""
     roles = plan.chosen
@@ -336,9 +366,11 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         lines = [f"return {call.name}({', '.join(filter(None, [f'{call.x}=X', f'{call.y}=y', arguments]))})"]
     elif roles.train_kind in ("factory", "class"):
         lines = [f"return {call.name}({arguments}).fit(X, y)"]
+    elif roles.train_kind == "loop":
+        lines = _loop_lines(roles, arguments)
     else:
         lines = [f"return copy.deepcopy({call.name}).fit(X, y)"]
-    if not call.seed_keyword:
+    if not call.seed_keyword and roles.train_kind != "loop":
         lines.insert(0, "del seed  # training takes no seed")
     predict_call = proba_call = None
     if roles.predict is not None:
