@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .data import PROFILE_FIXTURE, SAMPLE_FIXTURE, TestData
+from .data import PROFILE_FIXTURE, SAMPLE_FIXTURE, TestData, text_sha256
 from .roles import Roles, find_roles
 
 __all__ = [
@@ -401,7 +401,7 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         "data_kind": kind,
         "data_doc": _describe_data(plan).replace('"', "'"),
         "loader": roles.data,
-        "manifest": {relative.rpartition("/")[2]: TestData().sha256(text) for relative, text in fixtures.items()},
+        "manifest": {relative.rpartition("/")[2]: text_sha256(text) for relative, text in fixtures.items()},
         "has_profile": data is not None and data.spec is not None,
         "sample": dict(data.sample_meta) if data is not None and data.sample is not None else None,
         "frame": data is not None and data.spec is not None and data.spec["x"] == "frame",

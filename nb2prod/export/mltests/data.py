@@ -36,7 +36,7 @@ from typing import Any
 
 from ...secrets import REDACTED, is_secret_name, mask_text
 
-__all__ = ["PROFILE_FIXTURE", "SAMPLE_FIXTURE", "TestData", "fixture_spec", "sample_csv"]
+__all__ = ["PROFILE_FIXTURE", "SAMPLE_FIXTURE", "TestData", "fixture_spec", "sample_csv", "text_sha256"]
 
 PROFILE_FIXTURE = "tests/fixtures/profile.txt"
 SAMPLE_FIXTURE = "tests/fixtures/sample.csv"
@@ -57,9 +57,10 @@ class TestData:
     sample_meta: Mapping[str, Any] = field(default_factory=dict)  # x kind, columns and dtypes, target, redacted columns
     redacted: tuple[str, ...] = ()  # the columns left out of the fixtures
 
-    def sha256(self, text: str) -> str:
-        """``sha256:<hex>`` of a fixture's text as written (UTF-8)."""
-        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+def text_sha256(text: str) -> str:
+    """``sha256:<hex>`` of a fixture's text as written (UTF-8): what the manifest holds and the tests check."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def redacted_columns(columns: Sequence[str], asked: Sequence[str]) -> tuple[str, ...]:
