@@ -399,7 +399,11 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         "other_seed": seed + 1,
         "seeded": bool(call.seed_keyword),
         "data_kind": kind,
-        "data_doc": _describe_data(plan).replace('"', "'"),
+        "data_doc": {
+            "sample": f"real rows of {roles.data}() in tests/fixtures/sample.csv",
+            "loader": f"{roles.data}() of the module",
+            "profile": "synthesized from the profile in tests/fixtures/profile.txt, no real rows",
+        }.get(kind, f"{SYNTHETIC_FEATURES} numeric features, no real rows"),
         "loader": roles.data,
         "manifest": {relative.rpartition("/")[2]: text_sha256(text) for relative, text in fixtures.items()},
         "has_profile": data is not None and data.spec is not None,
