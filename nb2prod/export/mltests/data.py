@@ -14,6 +14,9 @@ is a clear failure, never silently other data):
 - ``sample.csv``: ``N`` real rows of what the module's loader returns (``--capture-sample N``),
   taken in a subprocess that imports the exported modules (the loader gives the ``(X, y)`` that
   training takes; a run's recorded input files are raw, before the notebook's own preparation).
+  CSV, not Parquet: the tests then need only the standard library's ``csv`` (and pandas only when
+  the notebook's X is a DataFrame), the file reads in a diff, and floats are written with ``repr``
+  so they come back exactly (each column's numpy kind is in the manifest).
 
 Redacted columns (``--redact-column``, ``[tool.nb2prod.ml-tests] redact``, and every column whose
 name says it holds a secret) are left out of both files: the spec keeps only their kind, and the
