@@ -23,7 +23,7 @@ name says it holds a secret) are left out of both files: the spec keeps only the
 tests fill them with synthesized values (numbers from a standard normal, categories
 ``redacted-0`` ... ``redacted-4``), so the model still gets every column and no real value of
 them is written. In the other text columns of the sample, a value that looks like a credential is
-written as ``***``.
+written as ``***``, and control characters (``\r``, ``\x00``) as spaces.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import hashlib
 import io
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = ["PROFILE_FIXTURE", "SAMPLE_FIXTURE", "TestData", "fixture_spec", "sam
 PROFILE_FIXTURE = "tests/fixtures/profile.txt"
 SAMPLE_FIXTURE = "tests/fixtures/sample.csv"
 SPEC_SCHEMA = "nb2prod.ml-data/1"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 #: Columns a spec keeps at most (a wide profile would make a large fixture and slow tests).
 MAX_COLUMNS = 500
 
@@ -189,5 +191,5 @@ def _cell(value: Any) -> str:
         return "" if math.isnan(value) else repr(value)
     if isinstance(value, (bool, int)):
         return str(value)
-    text = str(value)
+    text = _CONTROL.sub(" ", str(value))  # a generated file holds no control characters (nb2prod.export.validate)
     return REDACTED if mask_text(text) != text else text

@@ -258,10 +258,10 @@ def test_a_sample_drops_redacted_columns_and_masks_credentials() -> None:
         "dtypes": ["O", "O"],
         "target": "target",
         "y_dtype": "i",
-        "rows": [["x", f"see {TOKEN}", 1], [None, "y", 0]],
+        "rows": [["x", f"see {TOKEN}", 1], [None, "y\r\x00", 0]],
     }
     text, meta = sample_csv(captured, ["a"])
-    assert text == "b,target\n***,1\ny,0\n"
+    assert text == "b,target\n***,1\ny  ,0\n"
     assert meta["columns"][0] == {"name": "a", "dtype": "O", "redacted": True} and meta["rows"] == 2
 
 
