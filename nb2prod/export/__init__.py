@@ -146,7 +146,7 @@ def _test_data(
 ) -> TestData | None:
     """The generated ML tests' data: the profile's spec and, with ``rows``, a sample captured from the module's loader."""
     from .mltests.capture import capture
-    from .mltests.data import fixture_spec, redacted_columns, sample_csv
+    from .mltests.data import column_order, fixture_spec, redacted_columns, sample_csv
 
     roles = plan.ml_tests.chosen
     if roles is None:
@@ -164,7 +164,8 @@ def _test_data(
                 hint="export the cell that loads the data as a function, or use --profile for synthesized data",
             )
         target = profile.get("target") if profile is not None else None
-        names = [name for name in profiled if name != target]
+        ordered = column_order(profile)[1] if profile is not None else False
+        names = [name for name in profiled if name != target] if ordered else []  # an array's columns by position
         files = module_files(plan, nb2prod_version=nb2prod_version)
         captured = capture(files, package=plan.package, module=roles.module, loader=roles.data, rows=rows, names=names, target=target)
     known = [*profiled, *(captured["columns"] if captured is not None else [])]

@@ -46,6 +46,9 @@ else:
     part = np.asarray(X)[index]
     if part.ndim == 1:
         part = part.reshape(-1, 1)
+    given = loaded[2] if len(loaded) > 2 and isinstance(loaded[2], (list, tuple)) else None  # load_data() -> X, y, names
+    if given is not None and len(given) == part.shape[1] and all(isinstance(name, str) for name in given):
+        names = list(given)
     columns = names if len(names) == part.shape[1] else [f"x{i}" for i in range(part.shape[1])]
     dtypes = [part.dtype.kind if part.dtype.kind in "biuf" else "O"] * part.shape[1]
     values = part.tolist()

@@ -40,7 +40,7 @@ from typing import Any
 
 from ...secrets import REDACTED, is_secret_name, mask_text
 
-__all__ = ["PROFILE_FIXTURE", "SAMPLE_FIXTURE", "TestData", "fixture_spec", "sample_csv", "text_sha256"]
+__all__ = ["PROFILE_FIXTURE", "SAMPLE_FIXTURE", "TestData", "column_order", "fixture_spec", "sample_csv", "text_sha256"]
 
 PROFILE_FIXTURE = "tests/fixtures/profile.txt"
 SAMPLE_FIXTURE = "tests/fixtures/sample.csv"
@@ -82,8 +82,9 @@ def fixture_spec(profile: Mapping[str, Any], *, frame: bool, redact: Sequence[st
     columns: list[dict[str, Any]] = []
     target = profile.get("target") if isinstance(profile.get("target"), str) else None
     hashed = bool(profile.get("hashed"))
-    for name, summary in list(profile.get("columns", {}).items())[:MAX_COLUMNS]:
-        columns.append(_column(str(name), summary, redacted=name in redact, hashed=hashed))
+    names, ordered = column_order(profile)
+    for name in names[:MAX_COLUMNS]:
+        columns.append(_column(name, profile["columns"][name], redacted=name in redact, hashed=hashed))
     features = [column for column in columns if column["name"] != target]
     frame = frame or any(column["kind"] not in ("numeric", "categorical") or not column["numbers"] for column in features)
     return {
@@ -92,8 +93,22 @@ def fixture_spec(profile: Mapping[str, Any], *, frame: bool, redact: Sequence[st
         "rows": profile.get("rows"),
         "x": "frame" if frame else "array",
         "target": target,
+        "ordered": ordered,
         "columns": columns,
     }
+
+
+def column_order(profile: Mapping[str, Any]) -> tuple[list[str], bool]:
+    """The profile's column names, and whether they are in the data's order (an array's columns are matched by position).
+
+    A profile that went through the notebook's JSON (``nb2prod.profile`` in a run) has its columns
+    sorted by name: sorted names may not be the data's order, unless the profile lists ``order``.
+    """
+    names = [str(name) for name in profile.get("columns", {})]
+    order = profile.get("order")
+    if isinstance(order, list) and sorted(map(str, order)) == sorted(names):
+        return [str(name) for name in order], True
+    return names, len(names) <= 1 or names != sorted(names)
 
 
 def _column(name: str, summary: Mapping[str, Any], *, redacted: bool, hashed: bool) -> dict[str, Any]:

@@ -73,3 +73,31 @@ def test_the_example_with_its_profile_and_a_captured_sample_gets_t16_and_all_its
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "12 passed" in done.stdout and "skipped" not in done.stdout
+
+
+@pytest.mark.slow
+def test_the_example_run_then_exported_with_reference_run_tests_its_loader_against_the_stored_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nb2prod run` stores the notebook's profile; `export --reference-run latest` gets T13 and T16 from that run, and all pass."""
+    import shutil
+
+    from nb2prod.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    shutil.copyfile(ROOT / "notebooks" / "train.ipynb", tmp_path / "train.ipynb")
+    assert main(["run", "train.ipynb", "-p", "n_estimators=20"]) == 0
+    assert main(["export", "train.ipynb", "--reference-run", "latest", "-o", "pkg", "-q"]) == 0
+    spec = (tmp_path / "pkg" / "tests" / "fixtures" / "profile.txt").read_text(encoding="utf-8")
+    assert '"name": "mean radius"' in spec and '"x": "array"' in spec
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly", "tests/test_ml_train.py"],
+        cwd=tmp_path / "pkg",
+        env={**os.environ, "PYTHONPATH": os.fspath(tmp_path / "pkg" / "src")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "13 passed" in done.stdout and "skipped" not in done.stdout  # T1-T9, T12, T13, T14, T16
