@@ -60,6 +60,23 @@ MAIN = "X, y = load_data()\nmodel = build_model(seed=seed).fit(X, y)\n"
 NO_LOADER = MODEL.replace("def load_data():", "def load_data(path):").replace('"data.csv"', "path")
 NO_LOADER_MAIN = 'X, y = load_data("data.csv")\nmodel = build_model(seed=seed).fit(X, y)\n'
 
+#: A loader that returns a bare array: T16 matches its columns by position, when the profile keeps the data's order.
+ARRAY_MODEL = """
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+
+def load_data():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(100, 1, 120), rng.normal(0, 1, 120)])
+    return X, (X[:, 1] > 0).astype(int)
+
+
+def train(X, y, seed=0):
+    return LogisticRegression(random_state=seed).fit(X, y)
+"""
+ARRAY_MAIN = "X, y = load_data()\nmodel = train(X, y, seed=seed)\n"
+
 T16_DEFECTS = {
     "missing": ('frame = frame.drop(columns=["income"])', "column 'income': missing"),
     "range": ('frame["age"] = frame["age"] * 10', "column 'age': "),
@@ -143,6 +160,13 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     }
     for name, (line, _) in T16_DEFECTS.items():
         variants[f"t16_{name}"] = (MODEL.replace("#DEFECT", line), MAIN, {})
+    namespace: dict[str, Any] = {}
+    exec(ARRAY_MODEL, namespace)
+    array = namespace["load_data"]()[0]
+    array_profiles = {
+        "array_ordered": nb2prod.profile(array, columns=["z_big", "a_small"], name="x"),  # not sorted: the data's order
+        "array_sorted": nb2prod.profile(array, columns=["a_big", "b_small"], name="x"),  # sorted: maybe not the data's order
+    }
     packages = []
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)  # the loader reads data.csv from the working folder, as the capture subprocess does
@@ -153,6 +177,11 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
             out = root / "build" / name
             export([notebook], out=out, data_profile=profile, profile_origin="profile-train.json", **options)
             packages.append(out)
+        for name, array_profile in array_profiles.items():
+            notebook = root / "notebooks" / f"{name}.ipynb"
+            _notebook(notebook, ARRAY_MODEL, ARRAY_MAIN)
+            export([notebook], out=root / "build" / name, data_profile=array_profile, profile_origin="x.json")
+            packages.append(root / "build" / name)
     sample = root / "build" / "sample_tampered" / "tests" / "fixtures" / "sample.csv"
     lines = sample.read_text(encoding="utf-8").split("\n")
     lines[3] = lines[3].replace(lines[3].split(",")[0], "999", 1)  # one value of the first row changed
@@ -199,6 +228,12 @@ def test_a_planted_data_defect_fails_t16_naming_the_column_and_property(exported
     assert "T16 input data contract: " in message and T16_DEFECTS[defect][1] in message
     if defect == "range":
         assert "values outside the profile's range [18, 89]" in message
+
+
+def test_an_arrays_columns_are_checked_by_position_only_when_the_profile_keeps_the_datas_order(exported: Any) -> None:
+    assert exported[1]["array_ordered"]["test_t16_input_data_contract"] == ("passed", "")
+    outcome, message = exported[1]["array_sorted"]["test_t16_input_data_contract"]
+    assert outcome == "skipped" and "the profile's columns are sorted by name" in message
 
 
 def test_tests_on_a_captured_sample_pass_with_the_redacted_column_synthesized(exported: Any) -> None:
