@@ -57,6 +57,7 @@ _SCHEMA: Mapping[str, Any] = {
     "ml-tests": {
         "enabled": bool,
         "skip": _LIST_OF_STR,
+        "redact": _LIST_OF_STR,
     },
     "drift": {
         "fail-on": _LIST_OF_STR,
@@ -82,7 +83,7 @@ _SCHEMA: Mapping[str, Any] = {
 FORMATTERS = ("ruff", "black")
 PINS = ("compatible", "exact")
 #: The generated ML sanity tests' names (nb2prod.export.mltests.TEMPLATES).
-ML_TEST_CODES = tuple(f"T{number}" for number in range(1, 16))
+ML_TEST_CODES = tuple(f"T{number}" for number in range(1, 17))
 STRIP_KEY_HINT = "write 'metadata.NAME' for notebook metadata or 'cell.metadata.NAME' for cells"
 
 
@@ -121,10 +122,14 @@ class LintConfig:
 
 @dataclass(frozen=True)
 class MLTestsConfig:
-    """``[tool.nb2prod.ml-tests]``: the generated ML sanity tests; ``enabled = false`` generates none, ``skip`` lists templates (``T7``)."""
+    """``[tool.nb2prod.ml-tests]``: the generated ML sanity tests; ``enabled = false`` generates none, ``skip`` lists templates (``T7``).
+
+    ``redact`` lists data columns kept out of the tests' fixtures (``nb2prod export --redact-column``).
+    """
 
     enabled: bool = True
     skip: tuple[str, ...] = ()
+    redact: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,7 +266,9 @@ def load_config(pyproject: str | os.PathLike[str] | None = None, *, start: str |
             rtol=float(run_tests.get("rtol", 1e-6)),
             atol=float(run_tests.get("atol", 0.0)),
         ),
-        ml_tests=MLTestsConfig(enabled=tests.get("enabled", True), skip=tuple(tests.get("skip", ()))),
+        ml_tests=MLTestsConfig(
+            enabled=tests.get("enabled", True), skip=tuple(tests.get("skip", ())), redact=tuple(tests.get("redact", ()))
+        ),
         exclude=tuple(table.get("exclude", ())),
         strip=StripConfig(
             extra_keys=tuple(strip.get("extra-keys", ())),

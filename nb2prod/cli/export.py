@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,26 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="a run of `nb2prod run` (id, folder or latest, in --runs-dir) whose metrics the generated test T13 must reproduce",
     )
     parser.add_argument(
+        "--profile",
+        metavar="PROFILE",
+        help="a data profile (a profile-*.json file, or a run that stored one) to synthesize the ML tests' data from and "
+        "check the loader's data against (T16); default: the --reference-run run's profile, if it stored one",
+    )
+    parser.add_argument(
+        "--capture-sample",
+        type=int,
+        metavar="N",
+        help="store N real rows of the module's loader as the ML tests' data (tests/fixtures/sample.csv, sha256 checked)",
+    )
+    parser.add_argument(
+        "--redact-column",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep this column's values out of the tests' data (repeatable; also [tool.nb2prod.ml-tests] redact); "
+        "the tests get synthesized values for it",
+    )
+    parser.add_argument(
         "--runs-dir",
         default=DEFAULT_RUNS_DIR,
         metavar="DIR",
@@ -72,12 +93,24 @@ def run(args: argparse.Namespace) -> int:
     from .. import export
 
     if not args.paths:
-        if args.explain_tests or args.reference_run:
-            flag = "--explain-tests" if args.explain_tests else "--reference-run"
+        given = [
+            flag
+            for flag, value in (
+                ("--explain-tests", args.explain_tests),
+                ("--reference-run", args.reference_run),
+                ("--profile", args.profile),
+                ("--capture-sample", args.capture_sample is not None),
+                ("--redact-column", args.redact_column),
+            )
+            if value
+        ]
+        if given:
+            flag = given[0]
             raise UsageError(
                 f"{flag} needs notebooks to apply to", hint="name the notebooks, e.g. nb2prod export notebooks/train.ipynb " + flag
             )
         return _run_configured(args)
+    profile = _profile(args.profile or args.reference_run, args.runs_dir, required=args.profile is not None)
     result = export(
         args.paths,
         out=args.out,
@@ -92,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
         formatter=args.formatter,
         reference_run=_reference(args.reference_run, args.runs_dir) if args.reference_run else None,
         audit_dir=args.runs_dir,
+        data_profile=profile[0] if profile is not None else None,
+        profile_origin=profile[1] if profile is not None else "",
+        capture_sample=args.capture_sample,
+        redact=args.redact_column,
     )
     for warning in result.warnings:
         print(warning, file=sys.stderr)
@@ -131,6 +168,25 @@ def _reference(run: str, runs_dir: str) -> Any:
     metrics = {name: value for name, value in record.metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
     parameters = {name: value for name, value in record.parameters.items() if value != REDACTED}
     return Reference(record.id, metrics, parameters, dict(record.inputs), rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL)
+
+
+def _profile(reference: str | None, runs_dir: str, *, required: bool) -> tuple[Any, str] | None:
+    """The data profile of ``reference`` (a profile file or a run) and where it came from.
+
+    A run that stored no profile gives None, unless ``required`` (``--profile``).
+    """
+    from .. import DataError, drift_reference
+
+    if reference is None:
+        return None
+    try:
+        found = drift_reference(reference, runs_dir=runs_dir)
+    except DataError:
+        if required:
+            raise
+        return None
+    origin = f"of run {found.run_id}" if found.run_id else os.fspath(found.path)
+    return found.profile, origin
 
 
 def _run_configured(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ import hashlib
 import os
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from ..config import FORMATTERS, config_for
 from ..discover import discover
 from ..errors import ExportError, Nb2prodError, UsageError
 from ..notebook import Notebook, read_notebook
-from .mltests import Reference, with_reference
+from .mltests import Reference, TestData, with_data, with_reference
 from .package import PINS, module_files, render_package
 from .write import ExportResult, write_package
 
@@ -83,6 +83,10 @@ def export(
     formatter: str | None = None,
     reference_run: Reference | None = None,
     audit_dir: str | os.PathLike[str] | None = None,
+    data_profile: Mapping[str, Any] | None = None,
+    profile_origin: str = "",
+    capture_sample: int | None = None,
+    redact: Sequence[str] = (),
 ) -> ExportResult:
     """Export the notebooks under ``paths`` into a package (see the module docstring); return what was written.
 
@@ -92,7 +96,10 @@ def export(
     overrides ``[tool.nb2prod.lint] formatter``, ``reference_run`` the recorded run whose metrics
     the generated test T13 re-computes through the entry point. With ``audit_dir`` (a runs folder) an
     export that writes appends a line to its audit trail (``nb2prod.audit``): the notebooks' and the
-    package files' sha256. Raises ``ExportError`` (nothing written) when the
+    package files' sha256. ``data_profile`` (an ``nb2prod.profile/1`` profile, from ``profile_origin``)
+    gives the generated ML tests their synthesized data and T16; ``capture_sample`` N stores N real
+    rows of the module's loader as their data; ``redact`` names columns kept out of both
+    (:mod:`nb2prod.export.mltests.data`). Raises ``ExportError`` (nothing written) when the
     notebooks cannot make a package or a generated file was edited by hand (without ``force``).
     """
     from .codegen import build_plan
@@ -112,6 +119,10 @@ def export(
         given = {name: value for name, value in reference_run.parameters.items() if name in names}  # the entry point's options only
         reference_run = replace(reference_run, parameters=given)
         plan = replace(plan, ml_tests=with_reference(plan.ml_tests, reference_run, entry_point=bool(plan.main_code.strip())))
+    if plan.ml_tests is not None and (data_profile is not None or capture_sample is not None):
+        redacted = (*config.ml_tests.redact, *redact)
+        data = _test_data(plan, data_profile, profile_origin, capture_sample, redacted, nb2prod_version=__version__)
+        plan = replace(plan, ml_tests=with_data(plan.ml_tests, data))
     templates = Path(template_dir) if template_dir is not None else None
     if into is not None:
         target = Path(into)
@@ -130,6 +141,44 @@ def export(
         produced = {path: audit.sha256_file(path) for path in (*result.written, *result.unchanged)}
         audit.record_export(audit_dir, notebooks=sources, out=os.fspath(target), files=produced, written=list(result.written))
     return replace(result, warnings=plan.warnings, plan=plan)
+
+
+def _test_data(
+    plan: Any, profile: Mapping[str, Any] | None, origin: str, rows: int | None, redact: Sequence[str], *, nb2prod_version: str
+) -> TestData | None:
+    """The generated ML tests' data: the profile's spec and, with ``rows``, a sample captured from the module's loader."""
+    from .mltests.capture import capture
+    from .mltests.data import column_order, fixture_spec, redacted_columns, sample_csv
+
+    roles = plan.ml_tests.chosen
+    if roles is None:
+        if rows:
+            raise UsageError("--capture-sample: no ML tests are generated for these notebooks", hint="see nb2prod export --explain-tests")
+        return None
+    if rows is not None and rows < 1:
+        raise UsageError(f"--capture-sample takes a number of rows, not {rows}", hint="e.g. --capture-sample 200")
+    profiled = [str(name) for name in profile["columns"]] if profile is not None else []
+    captured = None
+    if rows:
+        if roles.data is None:
+            raise UsageError(
+                f"--capture-sample needs a loader in module {roles.module}: a function such as load_data() that returns (X, y)",
+                hint="export the cell that loads the data as a function, or use --profile for synthesized data",
+            )
+        target = profile.get("target") if profile is not None else None
+        ordered = column_order(profile)[1] if profile is not None else False
+        names = [name for name in profiled if name != target] if ordered else []  # an array's columns by position
+        files = module_files(plan, nb2prod_version=nb2prod_version)
+        captured = capture(files, package=plan.package, module=roles.module, loader=roles.data, rows=rows, names=names, target=target)
+    known = [*profiled, *(captured["columns"] if captured is not None else [])]
+    unknown = [name for name in redact if name not in known]
+    if unknown:
+        shown = ", ".join(list(dict.fromkeys(known))[:20]) or "none known"
+        raise UsageError(f"cannot redact {unknown[0]!r}: not a column of the data (columns: {shown})", hint="check --redact-column")
+    redacted = redacted_columns(list(dict.fromkeys(known)), redact)
+    spec = fixture_spec(profile, frame=roles.pandas, redact=redacted) if profile is not None else None
+    sample, meta = sample_csv(captured, redacted) if captured is not None else (None, {})
+    return TestData(spec=spec, origin=origin, sample=sample, sample_meta=meta, redacted=redacted)
 
 
 class _CallableModule(types.ModuleType):

@@ -677,6 +677,7 @@ def test_builtin_templates_are_the_repository_templates_in_a_checkout() -> None:
         "package/cli.py.j2",
         "package/module.py.j2",
         "pyproject.toml.j2",
+        "tests/ml_data.py.j2",
         "tests/test_cli.py.j2",
         "tests/test_ml.py.j2",
         "tests/test_module.py.j2",

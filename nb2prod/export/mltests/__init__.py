@@ -1,4 +1,4 @@
-"""Generated ML sanity tests: which templates (T1-T15) fit an exported module, and the context that renders them.
+"""Generated ML sanity tests: which templates (T1-T16) fit an exported module, and the context that renders them.
 
 :func:`plan_ml_tests` finds the roles of each module (:mod:`nb2prod.export.mltests.roles`), keeps the
 first module that can train a model, and decides for each template whether it is generated and why
@@ -7,6 +7,11 @@ first module that can train a model, and decides for each template whether it is
 file needs numpy and pytest, never nb2prod. Tests can be switched off in
 ``[tool.nb2prod.ml-tests]`` (``enabled = false``, ``skip = ["T7"]``) or, for the names a cell
 defines, with the cell tag ``no-ml-tests``.
+
+The tests' data (:func:`with_data`): a captured real sample (``--capture-sample N``), else the
+module's loader (``load_data()``), else columns synthesized from the notebook's data profile
+(``--profile``, or the ``--reference-run`` run's profile), else four generic numeric columns; see
+:mod:`nb2prod.export.mltests.data`. A profile also brings T16, the input data contract.
 """
 
 from __future__ import annotations
@@ -15,9 +20,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .data import PROFILE_FIXTURE, SAMPLE_FIXTURE, TestData, text_sha256
 from .roles import Roles, find_roles
 
-__all__ = ["NO_ML_TESTS_TAG", "TEMPLATES", "MLTestPlan", "Reference", "explain", "plan_ml_tests", "render_context", "with_reference"]
+__all__ = [
+    "NO_ML_TESTS_TAG",
+    "TEMPLATES",
+    "MLTestPlan",
+    "Reference",
+    "TestData",
+    "explain",
+    "fixture_files",
+    "plan_ml_tests",
+    "render_context",
+    "with_data",
+    "with_reference",
+]
 
 #: The cell tag whose cells' names get no ML role.
 NO_ML_TESTS_TAG = "no-ml-tests"
@@ -38,6 +56,7 @@ TEMPLATES: Mapping[str, str] = {
     "T13": "metric within the recorded run's tolerance",
     "T14": "beats a trivial baseline: every metric 10% better than most-frequent/mean",
     "T15": "scikit-learn estimator conventions (parametrize_with_checks)",
+    "T16": "input data contract: the loader's columns, kinds, ranges and categories match the data profile",
 }
 _NEEDS_MODEL = ("T3", "T4", "T5", "T6", "T7", "T8", "T9", "T12")
 #: Rows of the data the tests use at most (training is repeated a few times).
@@ -68,6 +87,7 @@ class MLTestPlan:
     not_generated: tuple[tuple[str, str], ...] = ()  # (template, why not)
     disabled: tuple[str, ...] = field(default_factory=tuple)
     reference: Reference | None = None  # T13's recorded run
+    data: TestData | None = None  # the profile spec and captured sample the tests use (with_data)
 
 
 def with_reference(plan: MLTestPlan, reference: Reference | None, *, entry_point: bool) -> MLTestPlan:
@@ -89,6 +109,53 @@ def with_reference(plan: MLTestPlan, reference: Reference | None, *, entry_point
     generated = (*plan.generated, ("T13", f"run {reference.id}: {names}; marked slow; skipped when a recorded input changed"))
     return replace(
         plan, generated=tuple(sorted(generated, key=lambda item: order.index(item[0]))), not_generated=others, reference=reference
+    )
+
+
+def data_kind(plan: MLTestPlan) -> str:
+    """Where the tests' data comes from: ``sample``, ``loader``, ``profile`` or ``synthesized`` (generic columns)."""
+    data, roles = plan.data, plan.chosen
+    if data is not None and data.sample is not None:
+        return "sample"
+    if roles is not None and roles.data:
+        return "loader"
+    return "profile" if data is not None and data.spec is not None else "synthesized"
+
+
+def with_data(plan: MLTestPlan, data: TestData | None) -> MLTestPlan:
+    """``plan`` with its test data: T16 when a profile exists, T14 on a captured sample, neither on synthesized data."""
+    if data is None or plan.chosen is None or (data.spec is None and data.sample is None):
+        return plan
+    roles = plan.chosen
+    generated, missing = dict(plan.generated), dict(plan.not_generated)
+
+    def decide(code: str, applies: bool, why: str) -> None:
+        if code in plan.disabled:
+            return
+        generated.pop(code, None)
+        missing.pop(code, None)
+        (generated if applies else missing)[code] = why
+
+    kind = data_kind(replace(plan, data=data))
+    if data.spec is not None:
+        checked = f"{roles.data}()" if roles.data else "the captured sample" if data.sample is not None else ""
+        decide(
+            "T16",
+            bool(checked),
+            f"{checked} against the profile {data.origin}: columns, kinds, [min, max] ± 10% (99% of values), vocabularies"
+            if checked
+            else "no loader (load_data()) or captured sample to check: synthesized data fits its profile by construction",
+        )
+    if roles.evaluate is not None and kind == "sample":
+        decide("T14", True, f"{roles.evaluate.name}() on the captured sample ({data.sample_meta.get('rows')} real rows)")
+    elif roles.evaluate is not None and kind == "profile":
+        decide("T14", False, f"the data is synthesized from the profile {data.origin}: its target is independent of the features")
+    order = list(TEMPLATES)
+    return replace(
+        plan,
+        generated=tuple(sorted(generated.items(), key=lambda item: order.index(item[0]))),
+        not_generated=tuple(sorted(missing.items(), key=lambda item: order.index(item[0]))),
+        data=data,
     )
 
 
@@ -130,10 +197,15 @@ def plan_ml_tests(
             missing.append((code, why_not))
 
     seeded = chosen.train is not None and chosen.train.seed_keyword is not None
+    loop = chosen.train_kind == "loop"
     decide(
         "T1",
-        seeded or chosen.train_kind == "object",
-        f"seed {chosen.seed}" if seeded else "a model object whose random_state is fixed",
+        seeded or chosen.train_kind == "object" or loop,
+        f"seed {chosen.seed}"
+        if seeded
+        else "torch.manual_seed(seed) before the net is built"
+        if loop
+        else "a model object whose random_state is fixed",
         "training takes no seed parameter (seed, random_state, random_seed, rng)",
     )
     decide(
@@ -155,6 +227,7 @@ def plan_ml_tests(
         f"{chosen.evaluate.name if chosen.evaluate else ''}() on real data from {chosen.data}()",
         "needs an evaluate function" if chosen.evaluate is None else "needs real data: a loader such as load_data() returning (X, y)",
     )
+    decide("T16", False, "", "no data profile: pass --profile FILE, or a --reference-run whose notebook called nb2prod.profile(df)")
     decide(
         "T15",
         bool(chosen.estimator_classes) and chosen.framework == "scikit-learn",
@@ -174,6 +247,10 @@ def _describe_train(roles: Roles) -> str:
         return f"train: {call.name}({call.x}, {call.y}{', ' + call.seed_keyword + '=seed' if call.seed_keyword else ''})"
     if roles.train_kind == "factory":
         return f"train: {call.name}({call.seed_keyword + '=seed, ' if call.seed_keyword else ''}...).fit(X, y)"
+    if roles.train_kind == "loop":
+        assert roles.net is not None
+        seed = f", {call.seed_keyword}=seed" if call.seed_keyword else ""
+        return f"train: {call.name}({call.x}={roles.net.name}(...), {call.y}=DataLoader(X, y){seed}, ...), after torch.manual_seed(seed)"
     if roles.train_kind == "class":
         return f"train: {call.name}({call.seed_keyword + '=seed' if call.seed_keyword else ''}).fit(X, y)"
     return f"train: a copy of {call.name}, .fit(X, y)"
@@ -198,11 +275,13 @@ def explain(plan: MLTestPlan) -> str:
             parts.append(f"predict: {_describe_predict(roles)}" + (" (probabilities)" if roles.proba else ""))
         if roles.evaluate is not None:
             parts.append(f"evaluate: {roles.evaluate.name}({'model, X, y' if roles.evaluate_style == 'model' else 'y_true, y_pred'})")
-        parts.append(f"data: {roles.data}()" if roles.data else "data: synthesized (no loader)")
+        parts.append(f"data: {roles.data}()" if roles.data else "data: no loader")
         if roles.estimator_classes:
             parts.append(f"estimator classes: {', '.join(roles.estimator_classes)}")
         lines.append(f"module {roles.module}: " + "; ".join(parts))
         lines.extend(f"  note: {note}" for note in roles.notes)
+    if plan.chosen is not None:
+        lines.append("test data: " + _describe_data(plan))
     target = f"tests/test_ml_{plan.chosen.module}.py" if plan.chosen is not None and plan.generated else None
     lines.append(f"generated ({target}):" if target else "generated: nothing")
     lines.extend(f"  {code:<4} {TEMPLATES[code]}  [{why}]" for code, why in plan.generated)
@@ -210,6 +289,67 @@ def explain(plan: MLTestPlan) -> str:
         lines.append("not generated:")
         lines.extend(f"  {code:<4} {TEMPLATES[code]}  [{why}]" for code, why in plan.not_generated)
     return "\n".join(lines) + "\n"
+
+
+def fixture_files(plan: MLTestPlan) -> dict[str, str]:
+    """The data files the generated tests read, by path in the project (their headers added when written)."""
+    from .data import spec_text
+
+    data = plan.data
+    if data is None or plan.chosen is None or not plan.generated:
+        return {}
+    files = {}
+    if data.spec is not None:
+        files[PROFILE_FIXTURE] = spec_text(data.spec)
+    if data.sample is not None:
+        files[SAMPLE_FIXTURE] = data.sample
+    return files
+
+
+def _describe_data(plan: MLTestPlan) -> str:
+    kind, data, roles = data_kind(plan), plan.data, plan.chosen
+    assert roles is not None
+    redacted = f"; redacted (synthesized in the tests): {', '.join(data.redacted)}" if data is not None and data.redacted else ""
+    if kind == "sample":
+        assert data is not None
+        return f"{data.sample_meta.get('rows')} real rows of {roles.data}() in {SAMPLE_FIXTURE} (sha256 checked){redacted}"
+    if kind == "loader":
+        return f"{roles.data}() of the module"
+    if kind == "profile":
+        assert data is not None and data.spec is not None
+        spec = data.spec
+        target = (
+            f"the target {spec['target']!r} from its marginal"
+            if spec.get("target")
+            else "labels 0/1 at random (the profile names no target)"
+        )
+        features = len(spec["columns"]) - bool(spec.get("target"))
+        return (
+            f"synthesized from the profile {data.origin} ({features} feature columns as in the notebook, "
+            f"{'a DataFrame' if spec['x'] == 'frame' else 'an array'}; {target}; no real row){redacted}"
+        )
+    return f"synthesized: {SYNTHETIC_FEATURES} numeric columns (no loader, no profile)"
+
+
+def _loop_lines(roles: Roles, arguments: str) -> list[str]:
+    """The body of ``_train`` for a PyTorch training loop: seed torch, build the net, a DataLoader of (X, y), run the loop."""
+    call, net = roles.train, roles.net
+    assert call is not None and net is not None
+    built = ", ".join(f"{name}={value}" for name, value in net.keywords)
+    why = "class indices: the module uses a cross-entropy loss" if call.labels == "long" else "float targets (no cross-entropy loss)"
+    return [
+        "import torch",
+        "from torch.utils.data import DataLoader, TensorDataset",
+        "",
+        "torch.manual_seed(seed)",
+        f"net = {net.name}({built})",
+        "features = torch.as_tensor(np.asarray(X, dtype=np.float32))",
+        f"# {why}",
+        f"labels = torch.as_tensor(np.asarray(y)).{call.labels}()",
+        "loader = DataLoader(TensorDataset(features, labels), batch_size=32)",
+        f"trained = {call.name}({', '.join(filter(None, [f'{call.x}=net', f'{call.y}=loader', arguments]))})",
+        "return trained if isinstance(trained, torch.nn.Module) else net",
+    ]
 
 
 def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
@@ -226,9 +366,11 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         lines = [f"return {call.name}({', '.join(filter(None, [f'{call.x}=X', f'{call.y}=y', arguments]))})"]
     elif roles.train_kind in ("factory", "class"):
         lines = [f"return {call.name}({arguments}).fit(X, y)"]
+    elif roles.train_kind == "loop":
+        lines = _loop_lines(roles, arguments)
     else:
         lines = [f"return copy.deepcopy({call.name}).fit(X, y)"]
-    if not call.seed_keyword:
+    if not call.seed_keyword and roles.train_kind != "loop":
         lines.insert(0, "del seed  # training takes no seed")
     predict_call = proba_call = None
     if roles.predict is not None:
@@ -245,6 +387,9 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         evaluate_call = f"{roles.evaluate.name}({first}{extra})"
     seed = roles.seed if isinstance(roles.seed, int) else 0
     tests = [code for code, _ in plan.generated]
+    kind = data_kind(plan)
+    fixtures = fixture_files(plan)
+    data = plan.data
     return {
         "tests": tests,
         "names": list(roles.names),
@@ -253,9 +398,17 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         "seed": seed,
         "other_seed": seed + 1,
         "seeded": bool(call.seed_keyword),
-        "data_kind": "loader" if roles.data else "synthesized",
-        "data_doc": f"{roles.data}() of the module" if roles.data else f"{SYNTHETIC_FEATURES} numeric features, no real rows",
+        "data_kind": kind,
+        "data_doc": {
+            "sample": f"real rows of {roles.data}() in tests/fixtures/sample.csv",
+            "loader": f"{roles.data}() of the module",
+            "profile": "synthesized from the profile in tests/fixtures/profile.txt, no real rows",
+        }.get(kind, f"{SYNTHETIC_FEATURES} numeric features, no real rows"),
         "loader": roles.data,
+        "manifest": {relative.rpartition("/")[2]: text_sha256(text) for relative, text in fixtures.items()},
+        "has_profile": data is not None and data.spec is not None,
+        "sample": dict(data.sample_meta) if data is not None and data.sample is not None else None,
+        "frame": data is not None and data.spec is not None and data.spec["x"] == "frame",
         "features": SYNTHETIC_FEATURES,
         "max_rows": MAX_ROWS,
         "train_lines": lines,

@@ -5,7 +5,9 @@ The roles (see ``reference/monitoring.md`` section 3b) say which sanity tests fi
 - **train**: how a fitted model is made. A ``train``/``fit`` function that returns it; a model
   factory (``build_model(...)``, or any exported function whose result the notebook ``.fit``s)
   followed by ``.fit(X, y)``; an exported estimator class (``fit`` and ``predict`` methods); a model
-  object built at module level (``model = make_pipeline(...)``), copied and fitted.
+  object built at module level (``model = make_pipeline(...)``), copied and fitted; a PyTorch
+  training loop ``fit_net(net, loader, epochs)`` with an exported ``nn.Module``: the tests build the
+  net (its input and output sizes from the data), a ``DataLoader`` of ``(X, y)``, and run the loop.
 - **seed**: the train (or factory, or constructor) parameter named ``seed``/``random_state``/
   ``random_seed``/``rng``, and the value the notebook passes to it (a ``parameters`` cell variable
   given at the call site, else the parameter's default).
@@ -37,6 +39,12 @@ LOADER_NAME = re.compile(r"^(load|get|read|make)_\w*(data|dataset|xy)\w*$")
 X_NAMES = ("X", "x", "X_train", "features", "df", "data", "train_df", "inputs")
 Y_NAMES = ("y", "y_train", "target", "labels", "targets")
 SEED_NAMES = ("seed", "random_state", "random_seed", "rng")
+NET_NAMES = ("net", "model", "module", "network", "nn_model")
+LOADER_NAMES = ("loader", "train_loader", "dataloader", "data_loader", "dl", "train_dl", "batches", "train_batches")
+EPOCH_NAMES = ("epochs", "n_epochs", "num_epochs", "max_epochs")
+#: Constructor parameters of a net that the data decides: the number of input features, and of outputs (classes).
+IN_SIZE_NAMES = ("n_features", "in_features", "input_dim", "n_inputs", "in_dim", "num_features", "input_size", "n_in")
+OUT_SIZE_NAMES = ("n_classes", "num_classes", "out_features", "output_dim", "n_outputs", "out_dim", "output_size", "n_out")
 MODEL_NAMES = ("model", "estimator", "clf", "pipeline", "pipe", "net", "regressor", "classifier", "m", "fitted")
 TRUE_NAMES = ("y_true", "y", "y_test", "target", "labels", "truth")
 # Constructors that make a scikit-learn-style model object at module level.
@@ -52,6 +60,7 @@ class Call:
     seed_keyword: str | None = None
     x: str | None = None  # the X parameter's name (train functions)
     y: str | None = None
+    labels: str = ""  # a training loop's target dtype: "long" (class indices) or "float"
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ class Roles:
 
     module: str
     framework: str | None = None  # "scikit-learn", "pytorch", "numpy"
-    train_kind: str | None = None  # "function", "factory", "class", "object"
+    train_kind: str | None = None  # "function", "factory", "class", "object", "loop" (a PyTorch training loop)
     train: Call | None = None
     seed: Any = None  # the seed value the tests use (an int), None without a seed role
     seed_source: str = ""  # where the seed came from, for --explain-tests
@@ -72,6 +81,8 @@ class Roles:
     estimator_classes: tuple[str, ...] = ()  # exported BaseEstimator subclasses with fit and predict
     torch_modules: tuple[str, ...] = ()  # exported nn.Module subclasses
     training_loop: bool = False  # a function with loss.backward() ... opt.step()
+    pandas: bool = False  # the module imports pandas (its data are DataFrames)
+    net: Call | None = None  # train_kind "loop": the nn.Module the loop trains, with its constructor's arguments
     notes: tuple[str, ...] = field(default_factory=tuple)  # why roles were not found
 
     @property
@@ -81,6 +92,8 @@ class Roles:
         if self.data:
             wanted.append(self.data)
         wanted.extend(self.estimator_classes)
+        if self.net is not None:
+            wanted.append(self.net.name)
         return tuple(dict.fromkeys(wanted))
 
 
@@ -237,6 +250,66 @@ def _default_of(function: ast.FunctionDef | ast.AsyncFunctionDef, param: str) ->
     return None
 
 
+def _training_loop(
+    name: str,
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    classes: Mapping[str, ast.ClassDef],
+    torch_modules: Sequence[str],
+    sites: _CallSites,
+    parameters: Mapping[str, Any],
+    notes: list[str],
+) -> tuple[Call, Call, Any, str] | None:
+    """A loop ``name(net, loader, epochs=...)``: how to call it, the net it trains (the one the notebook builds), the seed.
+
+    Epochs come from the call site, else the default, else 2. The net's input size parameter is the
+    data's column count, its output size the number of labels unless the notebook passes one.
+    """
+    params, required = _params(node)
+    seed_param = next((param for param in SEED_NAMES if param in params), None)
+    epochs = next((param for param in params if param in EPOCH_NAMES), None)
+    keywords, ok = _fill(
+        name, params, required - {epochs or ""}, sites, skip={params[0], params[1], seed_param or ""}, notes=notes, what="training loop"
+    )
+    if not ok:
+        return None
+    if epochs is not None and epochs in required and all(keyword != epochs for keyword, _ in keywords):
+        keywords = (*keywords, (epochs, "2"))
+    chosen = next((module for module in torch_modules if module in sites.keywords), torch_modules[0])
+    init = next((item for item in classes[chosen].body if isinstance(item, ast.FunctionDef) and item.name == "__init__"), None)
+    init_params, init_required = _params(init) if init is not None else ([], set())
+    sizes = {param: "X.shape[1]" for param in init_params if param in IN_SIZE_NAMES}
+    sizes.update(
+        {
+            param: "len(np.unique(np.asarray(y)))"
+            for param in init_params
+            if param in OUT_SIZE_NAMES and sites.value(chosen, param)[0] is None
+        }
+    )
+    built, ok = _fill(chosen, init_params, init_required - set(sizes), sites, skip=set(sizes), notes=notes, what="the net")
+    if not ok:
+        return None
+    seed, source = _seed_of(name, seed_param, _default_of(node, seed_param) if seed_param else None, sites, parameters)
+    if seed_param is None:
+        seed, source = next(
+            (
+                (value, f"the notebook parameter {key}; the tests call torch.manual_seed")
+                for key, value in parameters.items()
+                if key in SEED_NAMES and isinstance(value, int) and not isinstance(value, bool)
+            ),
+            (0, "the loop takes no seed: the tests call torch.manual_seed(0)"),
+        )
+    # class indices (long) for a cross-entropy or NLL loss anywhere in the module, else float targets (MSE, BCE)
+    labels = (
+        "long"
+        if re.search(
+            r"(?<!binary_)cross_entropy|CrossEntropyLoss|nll_loss|NLLLoss", "".join(map(ast.unparse, classes.values())) + ast.unparse(node)
+        )
+        else "float"
+    )
+    loop = Call(name, (*keywords,), seed_param, params[0], params[1], labels=labels)
+    return loop, Call(chosen, (*built, *sizes.items())), seed, source
+
+
 def find_roles(
     module: str, code: str, *, main_code: str = "", parameters: Mapping[str, Any] | None = None, excluded: set[str] | None = None
 ) -> Roles:
@@ -278,13 +351,24 @@ def find_roles(
     seed: Any = None
     seed_source = ""
     x_param = y_param = None
+    net: Call | None = None
     for name, node in functions.items():
         params, required = _params(node)
         fits = _calls_method(node, "fit") or (_calls_method(node, "backward") and _calls_method(node, "step"))
+        if torch_modules and len(params) >= 2 and params[0] in NET_NAMES and params[1] in LOADER_NAMES and (TRAIN_NAME.match(name) or fits):
+            found = _training_loop(name, node, classes, torch_modules, sites, parameters, notes)
+            if found is not None:
+                train, net, seed, seed_source = found
+                train_kind = "loop"
+                break
+            continue
         if not (_returns_value(node) and (TRAIN_NAME.match(name) or fits)):
             continue
         x_param = next((param for param in X_NAMES if param in params), None)
         y_param = next((param for param in Y_NAMES if param in params), None)
+        if (x_param is None or y_param is None) and _calls_method(node, "backward"):
+            notes.append(f"{name}() looks like a training loop but takes neither (X, y) nor (net, loader, ...) with an exported nn.Module")
+            continue
         if x_param is None or y_param is None:
             notes.append(f"{name}() looks like training but has no X parameter ({', '.join(X_NAMES[:4])}…) and y parameter (y, target…)")
             continue
@@ -333,7 +417,10 @@ def find_roles(
                 break
     if train is None and not notes:
         if torch_modules or training_loop:
-            notes.append("a PyTorch model or training loop without a train function taking (X, y) that returns the model")
+            notes.append(
+                "a PyTorch model or training loop without a train function taking (X, y) that returns the model, "
+                "or a loop taking (net, loader, ...) with an exported nn.Module"
+            )
         else:
             notes.append("no train function (train*/fit* or one that calls .fit), model factory, estimator class or model object")
 
@@ -393,5 +480,7 @@ def find_roles(
         estimator_classes=estimator_classes,
         torch_modules=torch_modules,
         training_loop=training_loop,
+        pandas="pandas" in imports,
+        net=net,
         notes=tuple(dict.fromkeys(notes)),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nb2prod.cli import main
-from nb2prod.export.mltests import explain, plan_ml_tests
+from nb2prod.export.mltests import explain, plan_ml_tests, render_context
 from nb2prod.export.mltests.roles import find_roles
 
 FUNCTIONS = """
@@ -118,12 +118,66 @@ def test_a_pipeline_built_at_module_level_is_copied_and_fitted() -> None:
     assert {"T1", "T2", "T3", "T7"} <= {code for code, _ in plan.generated}
 
 
-def test_a_torch_training_loop_without_an_xy_train_function_generates_nothing_and_says_why() -> None:
-    roles = find_roles("m", TRAINING_LOOP)
+def test_a_torch_training_loop_taking_a_net_and_a_loader_is_the_train_role() -> None:
+    main = "net = Net()\nfit_net(net, loader, epochs=5)\n"
+    roles = find_roles("m", TRAINING_LOOP, main_code=main, parameters={"seed": 4})
     assert roles.framework == "pytorch" and roles.torch_modules == ("Net",) and roles.training_loop
-    plan = plan_ml_tests([("m", TRAINING_LOOP)])
+    assert roles.train_kind == "loop" and roles.train is not None and roles.net is not None
+    assert (roles.train.name, roles.train.x, roles.train.y, roles.train.keywords) == ("fit_net", "net", "loader", (("epochs", "5"),))
+    assert roles.train.labels == "float" and roles.net.name == "Net" and roles.net.keywords == ()
+    assert roles.seed == 4 and "torch.manual_seed" in roles.seed_source
+    plan = plan_ml_tests([("m", TRAINING_LOOP)], main_code=main, parameters={"seed": 4})
+    codes = [code for code, _ in plan.generated]
+    assert codes == ["T1", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12"]  # T2: the loop takes no seed
+    text = explain(plan)
+    assert "train: fit_net(net=Net(...), loader=DataLoader(X, y), ...), after torch.manual_seed(seed)" in text
+    assert "T1   determinism: two trainings with one seed predict the same  [torch.manual_seed(seed) before the net is built]" in text
+
+
+def test_a_training_loop_net_gets_its_sizes_from_the_data_and_class_indices_for_cross_entropy() -> None:
+    code = TRAINING_LOOP.replace("def __init__(self):", "def __init__(self, n_features, n_classes, hidden=8):").replace(
+        "nn.functional.binary_cross_entropy(net(xb), yb)", "nn.functional.cross_entropy(net(xb), yb)"
+    )
+    code = code.replace("def fit_net(net, loader, epochs):", "def fit_net(net, loader, epochs, seed=1):")
+    main = "net = Net(n_features=30, n_classes=2, hidden=hidden)\nfit_net(net, loader, 3)\n"
+    roles = find_roles("m", code, main_code=main, parameters={"hidden": 16})
+    assert roles.train is not None and roles.net is not None
+    assert roles.train.keywords == (("epochs", "2"),) and roles.train.seed_keyword == "seed" and roles.train.labels == "long"
+    assert dict(roles.net.keywords) == {"hidden": "16", "n_features": "X.shape[1]", "n_classes": "2"}
+    plan = plan_ml_tests([("m", code)], main_code=main, parameters={"hidden": 16})
+    assert "T2" in [code for code, _ in plan.generated]  # the loop takes the seed: two seeds must give other weights
+    lines = render_context(plan, "pkg")["train_lines"]
+    assert "net = Net(n_classes=2, hidden=16, n_features=X.shape[1])" in lines  # the notebook's n_classes, the data's n_features
+    assert "labels = torch.as_tensor(np.asarray(y)).long()" in lines and "# class indices: the module uses a cross-entropy loss" in lines
+    assert "trained = fit_net(net=net, loader=loader, epochs=2, seed=seed)" in lines
+
+
+def test_the_training_loop_renders_a_test_file_that_compiles(workdir: Path, write_code_notebook: Callable[..., Path]) -> None:
+    from nb2prod.export import export
+
+    notebook = write_code_notebook(
+        workdir / "loop.ipynb",
+        ("seed = 4\n", ["parameters"]),
+        (TRAINING_LOOP, ["export"]),
+        ("loader = [(0, 0)]\nnet = Net()\nfit_net(net, loader, epochs=5)\n", ["main"]),
+    )
+    export([notebook], out=workdir / "out")
+    text = (workdir / "out" / "tests" / "test_ml_loop.py").read_text(encoding="utf-8")
+    compile(text, "test_ml_loop.py", "exec")
+    assert "from loop.loop import fit_net, Net" in text and "    trained = fit_net(net=net, loader=loader, epochs=5)\n" in text
+
+
+def test_a_loop_that_takes_no_net_and_loader_generates_nothing_and_says_why() -> None:
+    code = (
+        TRAINING_LOOP.replace("def fit_net(net, loader, epochs):", "def fit_net(steps, batches_list):")
+        .replace("range(epochs)", "range(steps)")
+        .replace("net.parameters()", "Net().parameters()")
+        .replace("in loader", "in batches_list")
+        .replace("return net", "return None")
+    )
+    plan = plan_ml_tests([("m", code)])
     assert plan.generated == () and plan.chosen is None
-    assert "no X parameter" in explain(plan)
+    assert "fit_net() looks like a training loop but takes neither (X, y) nor (net, loader, ...)" in explain(plan)
 
 
 def test_data_cleaning_code_generates_nothing() -> None:
