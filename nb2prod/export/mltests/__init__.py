@@ -16,6 +16,7 @@ module's loader (``load_data()``), else columns synthesized from the notebook's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -61,6 +62,9 @@ TEMPLATES: Mapping[str, str] = {
 _NEEDS_MODEL = ("T3", "T4", "T5", "T6", "T7", "T8", "T9", "T12")
 #: Rows of the data the tests use at most (training is repeated a few times).
 MAX_ROWS = 400
+#: A training loop's epochs for T10 at least (8 rows: one step an epoch), and the names that say "epochs".
+TINY_EPOCHS = 200
+_EPOCHS = re.compile(r"^(n_|num_|max_)?epochs?$")
 #: Features of synthesized data when the module has no loader.
 SYNTHETIC_FEATURES = 4
 
@@ -346,6 +350,18 @@ def _loop_lines(roles: Roles, arguments: str) -> list[str]:
         "features = torch.as_tensor(np.asarray(X, dtype=np.float32))",
         f"# {why}",
         f"labels = torch.as_tensor(np.asarray(y)).{call.labels}()",
+        *(
+            []
+            if call.labels == "long"
+            else [
+                "net.eval()  # one look at the output's shape, without touching batch-norm statistics",
+                "with torch.no_grad():",
+                "    shape = net(features[:2]).shape",
+                "net.train()",
+                "if labels.ndim + 1 == len(shape) and shape[-1] == 1:  # the net outputs a column: so must the targets",
+                "    labels = labels.reshape(-1, 1)",
+            ]
+        ),
         "loader = DataLoader(TensorDataset(features, labels), batch_size=32)",
         f"trained = {call.name}({', '.join(filter(None, [f'{call.x}=net', f'{call.y}=loader', arguments]))})",
         "return trained if isinstance(trained, torch.nn.Module) else net",
@@ -362,12 +378,19 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
     if call.seed_keyword:
         keywords.append((call.seed_keyword, "seed"))
     arguments = ", ".join(f"{name}={value}" for name, value in keywords)
+    tiny_lines: list[str] = []
+    tiny_keyword = ""
     if roles.train_kind == "function":
         lines = [f"return {call.name}({', '.join(filter(None, [f'{call.x}=X', f'{call.y}=y', arguments]))})"]
     elif roles.train_kind in ("factory", "class"):
         lines = [f"return {call.name}({arguments}).fit(X, y)"]
     elif roles.train_kind == "loop":
         lines = _loop_lines(roles, arguments)
+        epochs = next((name for name, _ in keywords if _EPOCHS.match(name)), None)
+        if epochs is not None:  # T10 needs steps: on 8 rows an epoch is one step
+            tiny_keyword = epochs
+            tiny = ", ".join(f"{name}=max({value}, {TINY_EPOCHS})" if name == epochs else f"{name}={value}" for name, value in keywords)
+            tiny_lines = _loop_lines(roles, tiny)
     else:
         lines = [f"return copy.deepcopy({call.name}).fit(X, y)"]
     if not call.seed_keyword and roles.train_kind != "loop":
@@ -412,6 +435,8 @@ def render_context(plan: MLTestPlan, package: str) -> dict[str, Any] | None:
         "features": SYNTHETIC_FEATURES,
         "max_rows": MAX_ROWS,
         "train_lines": lines,
+        "tiny_train_lines": tiny_lines,
+        "tiny_keyword": tiny_keyword,
         "predict_call": predict_call,
         "proba_call": proba_call,
         "evaluate_call": evaluate_call,

@@ -108,3 +108,69 @@ def test_a_torch_model_with_the_planted_defect_fails_the_test_of_that_property(
     matching = [message for name, message in failing.items() if name.startswith(f"test_{code.lower()}_")]
     assert matching, f"{code} did not fail: {sorted(failing)}"
     assert MESSAGES[code] in matching[0]
+
+
+#: The training-loop style: ``fit_net(net, loader, epochs)`` with an exported ``nn.Module``; the net outputs a column.
+LOOP_MODEL = """
+import numpy as np
+import torch
+from torch import nn
+
+
+def load_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(160, 3)).astype("float32")
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype("float32")
+    return X, y
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.layer(x))
+
+
+def fit_net(net, loader, epochs):
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for _ in range(epochs):
+        for xb, yb in loader:
+            loss = nn.functional.binary_cross_entropy(net(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return net
+"""
+LOOP_MAIN = (
+    "X, y = load_data()\n"
+    "loader = torch.utils.data.DataLoader(list(zip(torch.as_tensor(X), torch.as_tensor(y).reshape(-1, 1))), batch_size=16)\n"
+    "net = Net()\n"
+    "fit_net(net, loader, epochs=20)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def loop_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, tuple[str, str]]]:
+    untrained = LOOP_MODEL.replace("torch.optim.SGD(net.parameters(), lr=0.1)", "torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)")
+    return run_generated_tests(tmp_path_factory.mktemp("loop"), {"loop_ok": (LOOP_MODEL, LOOP_MAIN), "loop_t9": (untrained, LOOP_MAIN)})
+
+
+def test_a_correct_training_loop_passes_every_generated_test(loop_outcomes: dict[str, dict[str, tuple[str, str]]]) -> None:
+    """The net's (n, 1) output gets (n, 1) targets, T10 trains long enough to overfit, float32 outputs compare within rounding."""
+    results = loop_outcomes["loop_ok"]
+    assert {
+        "test_t1_determinism",
+        "test_t7_batch_invariance",
+        "test_t9_fitting_changes_the_model",
+        "test_t10_overfits_a_tiny_batch",
+    } <= set(results)
+    bad = {name: message[:300] for name, (outcome, message) in results.items() if outcome not in ("passed", "skipped")}
+    assert not bad
+    assert [name for name, (outcome, _) in results.items() if outcome == "skipped"] == ["test_t5_label_set"]  # float targets
+
+
+def test_a_training_loop_that_trains_nothing_fails_t9(loop_outcomes: dict[str, dict[str, tuple[str, str]]]) -> None:
+    outcome, message = loop_outcomes["loop_t9"]["test_t9_fitting_changes_the_model"]
+    assert outcome == "failure" and "T9 fitting changes the model" in message
