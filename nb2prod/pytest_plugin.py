@@ -116,7 +116,14 @@ class NotebookItem(pytest.Item):
         kernels = self.config.stash[_KERNELS].for_run(target, following)
         runs = Path(tempfile.mkdtemp(prefix="nb2prod-pytest-"))
         record = run_notebook(
-            self.path, values=values, runs_dir=runs, timeout=settings.timeout, cwd=self.path.parent, environ={}, kernels=kernels
+            self.path,
+            values=values,
+            runs_dir=runs,
+            timeout=settings.timeout,
+            cwd=self.path.parent,
+            environ={},
+            kernels=kernels,
+            save_every_cell=False,  # output.ipynb is read only when the notebook has failed, after the run
         )
         if record.status == "interrupted":  # Ctrl-C (or SIGTERM) during the run: stop the session, as for any test
             raise KeyboardInterrupt

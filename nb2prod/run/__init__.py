@@ -87,6 +87,7 @@ def run_notebook(
     environ: Mapping[str, str] | None = None,
     kernels: WarmKernels | None = None,
     sweep: str | None = None,
+    save_every_cell: bool = True,
 ) -> RunRecord:
     """Run ``notebook`` once in a fresh kernel and return its run record (already written to disk).
 
@@ -102,7 +103,10 @@ def run_notebook(
     writes them (a model saved to a path given as a parameter). ``kernels`` (``WarmKernels``) hands
     the run a kernel started ahead, as a sweep does to overlap one run's kernel start with the last
     run's execution; the kernel is fresh all the same. ``sweep`` is the id of the sweep the run belongs
-    to, stored in its record.
+    to, stored in its record. ``save_every_cell=False`` writes ``output.ipynb`` once, when the
+    notebook has run, instead of at the start and end of every cell (so that a run can be watched,
+    and a killed run shows how far it got): for a caller that reads it only afterwards, such as
+    ``pytest --nb2prod``, saving each write's serialising, masking and flushing to disk.
 
     Raises ``ParameterError`` / ``RunError`` / ``NotebookReadError`` for bad input, before any
     kernel starts and before anything is written. Once the run has started the outcome is the
@@ -134,7 +138,7 @@ def run_notebook(
     with ThreadPoolExecutor(max_workers=1) as pool:
         packages = pool.submit(installed_packages)  # ~0.1 s of metadata reading, done while the kernel starts
         try:
-            outcome = _execute(plan, run_dir, timeout, kernels)
+            outcome = _execute(plan, run_dir, timeout, kernels, save_every_cell=save_every_cell)
         except Exception as exc:  # a bug before papermill started: the record says failed (not running), the caller sees why
             error = {"cell_index": None, "cell_id": None, "ename": type(exc).__name__, "evalue": str(exc)}
             outcome = _Outcome("failed", error, None, exc)
