@@ -86,8 +86,8 @@ def run_notebook(
     cwd: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
     kernels: WarmKernels | None = None,
-    sweep: str | None = None,
     save_every_cell: bool = True,
+    sweep: str | None = None,
 ) -> RunRecord:
     """Run ``notebook`` once in a fresh kernel and return its run record (already written to disk).
 
@@ -103,15 +103,17 @@ def run_notebook(
     writes them (a model saved to a path given as a parameter). ``kernels`` (``WarmKernels``) hands
     the run a kernel started ahead, as a sweep does to overlap one run's kernel start with the last
     run's execution; the kernel is fresh all the same. ``sweep`` is the id of the sweep the run belongs
-    to, stored in its record. ``save_every_cell=False`` writes ``output.ipynb`` once, when the
-    notebook has run, instead of at the start and end of every cell (so that a run can be watched,
-    and a killed run shows how far it got): for a caller that reads it only afterwards, such as
-    ``pytest --nb2prod``, saving each write's serialising, masking and flushing to disk.
+    to, stored in its record.
 
     Raises ``ParameterError`` / ``RunError`` / ``NotebookReadError`` for bad input, before any
     kernel starts and before anything is written. Once the run has started the outcome is the
     record's ``status``; the executed notebook is ``record.output_path``. A run stopped by Ctrl-C or
     SIGTERM returns with status ``interrupted``: a caller running several notebooks should stop then.
+
+    ``save_every_cell=False`` writes ``output.ipynb`` once, when the notebook has run, instead of at
+    the start and end of every cell (which lets a run be watched, and a killed run show how far it
+    got): for a caller that reads it only afterwards, such as ``pytest --nb2prod``, it saves each
+    write's serialising, masking and flushing to disk.
     """
     plan = _plan(notebook, strings=strings, values=values, environ=environ, runs_dir=runs_dir, kernel=kernel, cwd=cwd)
     started = datetime.now(timezone.utc)

@@ -39,6 +39,13 @@ class _Output:
     deferred: bool = False  # True: papermill's saves are kept in memory until ``flush`` writes the last one
     _pending: str | None = field(default=None, repr=False)
 
+    def flush(self) -> None:
+        """Write the save kept back, if any; saves after this are written at once."""
+        self.deferred = False
+        text, self._pending = self._pending, None
+        if text is not None:
+            self.save(text)
+
     def save(self, text: str) -> None:
         """Redact, mask and write one save of papermill's, atomically (or keep it for ``flush`` when ``deferred``)."""
         if self.deferred:
@@ -53,13 +60,6 @@ class _Output:
         data = self.masker.data(data)
         atomic_write(self.path, (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
         self.data = data
-
-    def flush(self) -> None:
-        """Write the save kept back, if any; saves after this are written at once."""
-        self.deferred = False
-        text, self._pending = self._pending, None
-        if text is not None:
-            self.save(text)
 
 
 _OUTPUTS: dict[str, _Output] = {}
