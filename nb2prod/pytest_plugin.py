@@ -211,6 +211,12 @@ _KERNELS = pytest.StashKey[_KernelsAhead]()
 
 def _warm_kernels(target: Target) -> WarmKernels:
     """``WarmKernels`` for ``target`` whose kernels are made ready with ``_prompt_client``'s handshake."""
+    return _prompt_warm_kernels()(*target)
+
+
+@functools.cache
+def _prompt_warm_kernels() -> type[WarmKernels]:
+    """``nb2prod.run.WarmKernels``, each kernel's clients made by ``_prompt_client`` (defined once, when first needed)."""
     from .run import WarmKernels
 
     class PromptWarmKernels(WarmKernels):
@@ -219,11 +225,11 @@ def _warm_kernels(target: Target) -> WarmKernels:
         def start(self) -> None:
             """Launch the next kernel (see ``WarmKernels.start``); its clients are ``_prompt_client``'s."""
             super().start()
-            manager = self._next
+            manager = self._next  # the kernel just launched (WarmKernels keeps it there for the next run)
             if manager is not None:
-                manager.client_factory = _prompt_client()
+                manager.client_factory = _prompt_client()  # jupyter_client's configurable: the class ``manager.client()`` makes
 
-    return PromptWarmKernels(*target)
+    return PromptWarmKernels
 
 
 @functools.cache
