@@ -1,6 +1,6 @@
 """Benchmark ``pytest --nb2prod`` against ``pytest --nbmake`` on the same 8 small notebooks.
 
-Usage: ``python benchmarks/bench_pytest_plugin.py [--repeat N]``
+Usage: ``python benchmarks/bench_pytest_plugin.py [--repeat N] [--workers N]``
 
 nbmake (from PyPI) is not a dependency of nb2prod: the first run installs it with pip into
 ``benchmarks/.cache/nbmake`` (``pip install --target``, with pydantic, the one dependency of nbmake
@@ -16,6 +16,10 @@ alternating (A B, then B A, ...), ``N`` times each:
   nb2prod's runner, parameters injected, run record written, the metric bound checked);
 - ``pytest --nbmake -p no:cacheprovider notebooks`` (each notebook executed by nbclient, no
   parameters, no metric check).
+
+With ``--workers N`` both run with ``-n N`` (pytest-xdist) instead of in one process. nb2prod's
+modules are compiled to bytecode first, as ``pip install`` compiles nbmake's (the notebooks'
+kernels import nb2prod under both tools).
 
 Prints the best and median wall time and peak RSS of each, then nb2prod / nbmake by median and by
 best wall time; the goal is at most 1.0x (no slower than nbmake).
@@ -33,7 +37,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_strip import MIB, BenchmarkError, Results, Tool, run_tool
+from bench_strip import MIB, BenchmarkError, Results, Tool, compile_bytecode, run_tool
 
 DEFAULT_REPEAT = 3
 SPEED_GOAL = 1.0
@@ -89,11 +93,13 @@ def make_project(root: Path) -> None:
         (root / "notebooks" / f"small_{index}.ipynb").write_text(json.dumps(notebook(index), indent=1), encoding="utf-8")
 
 
-def benchmark(repeat: int) -> None:
-    """Run both tools ``repeat`` times each in a throw-away project and print the table."""
+def benchmark(repeat: int, workers: int = 0) -> None:
+    """Run both tools ``repeat`` times each (with ``-n workers`` when not 0) in a throw-away project and print the table."""
     install_nbmake()
+    compile_bytecode("nb2prod")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [os.fspath(CACHE), os.environ.get("PYTHONPATH")]))
-    pytest = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+    spread = ("-n", str(workers)) if workers else ()
+    pytest = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *spread)
     results = [
         Results(Tool("pytest --nb2prod", (*pytest, "--nb2prod"), frozenset({0})), [["notebooks"]]),
         Results(Tool("pytest --nbmake", (*pytest, "--nbmake"), frozenset({0})), [["notebooks"]]),
@@ -105,7 +111,8 @@ def benchmark(repeat: int) -> None:
         os.chdir(root)
         for result in results:
             print(f"{result.tool.label}: {' '.join((*result.tool.command, *result.chunks[0]))}")
-        print(f"\nin {root}; {NOTEBOOKS} notebooks; each tool run {repeat} time(s), alternating")
+        where = f"{workers} xdist workers" if workers else "one process"
+        print(f"\nin {root}; {NOTEBOOKS} notebooks ({where}); each tool run {repeat} time(s), alternating")
         for round_ in range(repeat):
             for result in results if round_ % 2 == 0 else results[::-1]:
                 sample = run_tool(result.tool, result.chunks)
@@ -133,11 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the benchmark; exit 1 if a tool fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help=f"runs of each tool (default: {DEFAULT_REPEAT})")
+    parser.add_argument("--workers", type=int, default=0, help="run both with pytest-xdist's -n WORKERS (default: 0, one process)")
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.workers < 0:
+        parser.error("--workers must be 0 or more")
     try:
-        benchmark(args.repeat)
+        benchmark(args.repeat, args.workers)
     except BenchmarkError as error:
         print(f"bench_pytest_plugin: error: {error}", file=sys.stderr)
         return 1

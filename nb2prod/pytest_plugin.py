@@ -12,17 +12,31 @@ raises (the failure shows the cell and its traceback) or when a metric recorded 
 ``"accuracy >= 0.9"``). Outputs are never compared byte for byte. Items are files, so ``-k`` selects
 notebooks by name and ``-n`` (pytest-xdist) spreads them over workers. Run records go to a
 temporary folder of the session.
+
+Kernel start-up is most of a small notebook's time, so the next notebook's kernel is started while
+the current notebook runs (``nb2prod.run.WarmKernels``, as a sweep's worker does; pytest tells each
+item which item follows it, under ``-n`` too). Every notebook still gets a fresh kernel that has
+executed nothing, and a kernel started ahead for a notebook that will not run (``-x``, Ctrl-C, the
+end of the session) is shut down when the session finishes.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+if TYPE_CHECKING:
+    from .run.kernels import WarmKernels
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+#: What a kernel is started for: the kernel's name and its working folder (a kernel serves only a run with both).
+Target = tuple[str, Path]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,6 +48,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run .ipynb files as tests in fresh kernels, with [tool.nb2prod.tests] parameters and metric bounds",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With ``--nb2prod``, the session's kernels started ahead (none is started yet)."""
+    if config.getoption("nb2prod"):
+        config.stash[_KERNELS] = _KernelsAhead()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Shut down the kernels started ahead for notebooks that did not run (``-x``, Ctrl-C, deselected by a failure)."""
+    kernels = session.config.stash.get(_KERNELS, None)
+    if kernels is not None:
+        kernels.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Tell a notebook item which item runs after it, so that its run can start that notebook's kernel ahead."""
+    if isinstance(item, NotebookItem):
+        item.following = nextitem if isinstance(nextitem, NotebookItem) else None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -58,21 +92,41 @@ class NotebookFile(pytest.File):
 class NotebookItem(pytest.Item):
     """Run the notebook in a fresh kernel; check its metrics against ``[tool.nb2prod.tests] metrics``."""
 
+    #: The notebook item pytest runs next (set just before this one runs), whose kernel this run starts ahead.
+    following: NotebookItem | None = None
+
     def runtest(self) -> None:
         """Run it (imports the run machinery only now)."""
         import tempfile
 
         from .config import config_for
-        from .notebook import read_notebook
         from .params import notebook_parameters
         from .run import run_notebook
         from .runs import check_run
 
         settings = config_for([self.path]).tests
-        declared = {parameter.name for parameter in notebook_parameters(read_notebook(self.path))}
+        target = self.kernel_target()
+        assert self._read is not None
+        notebook, self._read = self._read[0], None  # not kept past the run (a notebook may be large)
+        if isinstance(notebook, Exception):
+            raise notebook
+        declared = {parameter.name for parameter in notebook_parameters(notebook)}
         values = {name: value for name, value in settings.parameters.items() if name in declared}  # each notebook takes its own
+        following = self.following.kernel_target() if self.following is not None else None
+        kernels = self.config.stash[_KERNELS].for_run(target, following)
         runs = Path(tempfile.mkdtemp(prefix="nb2prod-pytest-"))
-        record = run_notebook(self.path, values=values, runs_dir=runs, timeout=settings.timeout, cwd=self.path.parent, environ={})
+        record = run_notebook(
+            self.path,
+            values=values,
+            runs_dir=runs,
+            timeout=settings.timeout,
+            cwd=self.path.parent,
+            environ={},
+            kernels=kernels,
+            save_every_cell=False,  # output.ipynb is read only when the notebook has failed, after the run
+        )
+        if record.status == "interrupted":  # Ctrl-C (or SIGTERM) during the run: stop the session, as for any test
+            raise KeyboardInterrupt
         if record.status != "ok":
             raise NotebookFailure(_cell_error(record))
         lines = [
@@ -85,6 +139,27 @@ class NotebookItem(pytest.Item):
         if lines:
             raise NotebookFailure("\n".join(lines) + f"\nrecorded metrics: {record.metrics}")
 
+    def kernel_target(self) -> Target | None:
+        """The kernel this notebook's run needs: its kernelspec's (as ``nb2prod run`` picks it) in the notebook's folder.
+
+        None when the notebook cannot be read (its run says why). The notebook read here is kept for the run.
+        """
+        if self._read is None:
+            from .errors import Nb2prodError
+            from .notebook import read_notebook
+            from .run import DEFAULT_KERNEL
+
+            try:
+                notebook = read_notebook(self.path)
+            except Nb2prodError as error:
+                self._read = (error, None)
+            else:
+                name = (notebook.metadata.get("kernelspec") or {}).get("name") or DEFAULT_KERNEL
+                self._read = (notebook, (name, self.path.parent.resolve()))
+        return self._read[1]
+
+    _read: tuple[Any, Target | None] | None = None  # (the notebook or the error reading it, its kernel target)
+
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """The failure text alone for a notebook failure (no plugin traceback)."""
         if isinstance(excinfo.value, NotebookFailure):
@@ -94,6 +169,120 @@ class NotebookItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """Where pytest says the test is: the notebook."""
         return self.path, None, f"notebook {self.path.name}"
+
+
+class _KernelsAhead:
+    """The session's kernels started ahead: at most one per target, for the notebook that runs next.
+
+    Built on ``nb2prod.run.WarmKernels`` (which the sweep's workers use): a run takes the kernel
+    waiting for its target and, when the next notebook has the same target, ``take`` starts that
+    one's kernel at once; for another target it is started here, just before the run.
+    """
+
+    def __init__(self) -> None:
+        self._warm: dict[Target, WarmKernels] = {}
+
+    def for_run(self, target: Target | None, following: Target | None) -> WarmKernels | None:
+        """The kernels for a run of ``target``, with the kernel of the ``following`` run (if any) started or to be started."""
+        for key in [key for key in self._warm if key not in (target, following)]:
+            self._warm.pop(key).close()
+        if following is not None and following != target and following not in self._warm:
+            ahead = _warm_kernels(following)
+            try:
+                ahead.start()
+            except Exception:  # that run starts its own kernel then, and says why if it cannot
+                ahead.close()
+            else:
+                self._warm[following] = ahead
+        if target is None:
+            return None
+        warm = self._warm.get(target) or self._warm.setdefault(target, _warm_kernels(target))
+        warm.keep_one = following == target  # take() starts the next one (no kernel for a run that will not come)
+        return warm
+
+    def close(self) -> None:
+        """Shut down every kernel still waiting."""
+        while self._warm:
+            self._warm.popitem()[1].close()
+
+
+_KERNELS = pytest.StashKey[_KernelsAhead]()
+
+
+def _warm_kernels(target: Target) -> WarmKernels:
+    """``WarmKernels`` for ``target`` whose kernels are made ready with ``_prompt_client``'s handshake."""
+    return _prompt_warm_kernels()(*target)
+
+
+@functools.cache
+def _prompt_warm_kernels() -> type[WarmKernels]:
+    """``nb2prod.run.WarmKernels``, each kernel's clients made by ``_prompt_client`` (defined once, when first needed)."""
+    from .run import WarmKernels
+
+    class PromptWarmKernels(WarmKernels):
+        """Kernels started ahead, each telling nbclient to use a client that knows at once when the kernel is ready."""
+
+        def start(self) -> None:
+            """Launch the next kernel (see ``WarmKernels.start``); its clients are ``_prompt_client``'s."""
+            super().start()
+            manager = self._next  # the kernel just launched (WarmKernels keeps it there for the next run)
+            if manager is not None:
+                manager.client_factory = _prompt_client()  # jupyter_client's configurable: the class ``manager.client()`` makes
+
+    return PromptWarmKernels
+
+
+@functools.cache
+def _prompt_client() -> type:
+    """jupyter_client's asynchronous client, with a readiness handshake that does not end with 0.2 s of waiting.
+
+    jupyter_client's ``wait_for_ready`` asks for ``kernel_info`` until the reply comes and a message
+    shows on IOPub (so the subscription is connected), then reads IOPub until it has been silent for
+    0.2 s: a fixed 0.2 s per kernel, a fifth of a small notebook's run. This one waits for the
+    kernel to say it is idle after answering its own ``kernel_info_request`` (ipykernel publishes
+    busy and idle around every request): then IOPub is connected and nothing of the handshake is
+    left on it, which is what the silence stood for. The request is sent again, as jupyter_client
+    does, when the reply does not come within a second (the kernel still boots) or the idle status
+    within 0.2 s of it (the IOPub subscription was not connected yet when the kernel said it).
+    """
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class PromptKernelClient(AsyncKernelClient):
+        """An asynchronous kernel client whose ``wait_for_ready`` ends when the kernel has answered and gone idle."""
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+            """Return once the kernel answered ``kernel_info`` and said idle on IOPub; ``RuntimeError`` past ``timeout`` or if it died."""
+            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+            while True:
+                request = self.kernel_info()
+                reply = await self._reply(self.shell_channel, request, 1.0, "kernel_info_reply")
+                if reply is not None and await self._reply(self.iopub_channel, request, 0.2, "status", "idle") is not None:
+                    self._handle_kernel_info_reply(reply)
+                    return
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+        async def _reply(self, channel: Any, request: str, wait: float, kind: str, state: str | None = None) -> dict[str, Any] | None:
+            """The first message of type ``kind`` (and execution ``state``) on ``channel`` answering ``request``; None after ``wait`` s."""
+            ends = time.monotonic() + wait
+            while (left := ends - time.monotonic()) > 0:
+                try:
+                    message = await channel.get_msg(timeout=left)
+                except Empty:
+                    return None
+                if (
+                    message.get("parent_header", {}).get("msg_id") == request
+                    and message.get("msg_type") == kind
+                    and (state is None or message.get("content", {}).get("execution_state") == state)
+                ):
+                    return message
+            return None
+
+    return PromptKernelClient
 
 
 def _reference_differences(path: Path, metrics: dict[str, Any], settings: Any) -> list[str]:

@@ -86,6 +86,7 @@ def run_notebook(
     cwd: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
     kernels: WarmKernels | None = None,
+    save_every_cell: bool = True,
     sweep: str | None = None,
 ) -> RunRecord:
     """Run ``notebook`` once in a fresh kernel and return its run record (already written to disk).
@@ -108,6 +109,11 @@ def run_notebook(
     kernel starts and before anything is written. Once the run has started the outcome is the
     record's ``status``; the executed notebook is ``record.output_path``. A run stopped by Ctrl-C or
     SIGTERM returns with status ``interrupted``: a caller running several notebooks should stop then.
+
+    ``save_every_cell=False`` writes ``output.ipynb`` once, when the notebook has run, instead of at
+    the start and end of every cell (which lets a run be watched, and a killed run show how far it
+    got): for a caller that reads it only afterwards, such as ``pytest --nb2prod``, it saves each
+    write's serialising, masking and flushing to disk.
     """
     plan = _plan(notebook, strings=strings, values=values, environ=environ, runs_dir=runs_dir, kernel=kernel, cwd=cwd)
     started = datetime.now(timezone.utc)
@@ -134,7 +140,7 @@ def run_notebook(
     with ThreadPoolExecutor(max_workers=1) as pool:
         packages = pool.submit(installed_packages)  # ~0.1 s of metadata reading, done while the kernel starts
         try:
-            outcome = _execute(plan, run_dir, timeout, kernels)
+            outcome = _execute(plan, run_dir, timeout, kernels, save_every_cell=save_every_cell)
         except Exception as exc:  # a bug before papermill started: the record says failed (not running), the caller sees why
             error = {"cell_index": None, "cell_id": None, "ename": type(exc).__name__, "evalue": str(exc)}
             outcome = _Outcome("failed", error, None, exc)

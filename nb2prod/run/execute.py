@@ -44,10 +44,13 @@ class _Outcome:
     unexpected: Exception | None = field(default=None, repr=False)
 
 
-def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKernels | None = None) -> _Outcome:
+def _execute(
+    plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKernels | None = None, *, save_every_cell: bool = True
+) -> _Outcome:
     """Execute the parameterised notebook with papermill; what happens in the notebook is the outcome, not an exception.
 
     ``kernels`` may hand the run a kernel started ahead (see ``nb2prod.run.kernels``); it is shut down with the run.
+    ``save_every_cell=False`` writes ``output.ipynb`` once, when papermill is done, instead of at every cell.
     """
     import papermill
     from jupyter_client.manager import AsyncKernelManager
@@ -85,6 +88,7 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKer
         injected_source=injected_source(redacted) if redacted != plan.given else None,
         papermill={"input_path": plan.shown, "output_path": output_path.as_posix(), "parameters": redacted},
         masker=masker,
+        deferred=not save_every_cell,
     )
     interrupt = _Interrupt()
     warm = kernels.take(plan.kernel, plan.cwd) if kernels is not None else None
@@ -98,19 +102,22 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKer
 
     try:
         with interrupt.on_sigterm(), _registered(output) as url:
-            papermill.execute_notebook(
-                executable,
-                url,
-                parameters=None,
-                kernel_name=plan.kernel,
-                cwd=None if plan.cwd is None else os.fspath(plan.cwd),
-                execution_timeout=timeout,
-                progress_bar=False,
-                log_output=False,
-                shutdown_kernel="immediate",  # forwarded to nbclient: no graceful-shutdown stall (~3.5 s, one run in seven)
-                kernel_manager_class=TrackedKernelManager,
-                **({} if warm is None else {"km": warm}),  # nbclient uses a manager it is given, and leaves its clean-up to us
-            )
+            try:
+                papermill.execute_notebook(
+                    executable,
+                    url,
+                    parameters=None,
+                    kernel_name=plan.kernel,
+                    cwd=None if plan.cwd is None else os.fspath(plan.cwd),
+                    execution_timeout=timeout,
+                    progress_bar=False,
+                    log_output=False,
+                    shutdown_kernel="immediate",  # forwarded to nbclient: no graceful-shutdown stall (~3.5 s, one run in seven)
+                    kernel_manager_class=TrackedKernelManager,
+                    **({} if warm is None else {"km": warm}),  # nbclient uses a manager it is given, and leaves its clean-up to us
+                )
+            finally:
+                output.flush()  # the save kept back (save_every_cell=False), before the outcome reads it
     except PapermillExecutionError as exc:  # a cell raised, or a magic failed without an error output
         return _Outcome("failed", error(exc.cell_index, exc.ename, exc.evalue), output.data)
     except TimeoutError as exc:  # nbclient's CellTimeoutError, a cell or IOPub timeout

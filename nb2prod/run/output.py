@@ -36,9 +36,21 @@ class _Output:
     papermill: dict[str, Any]  # metadata.papermill fields: paths as in the record (not the in-memory notebook), redacted parameters
     masker: Masker = field(default_factory=Masker)  # the run's secrets
     data: dict[str, Any] | None = None  # the notebook as last saved (masked)
+    deferred: bool = False  # True: papermill's saves are kept in memory until ``flush`` writes the last one
+    _pending: str | None = field(default=None, repr=False)
+
+    def flush(self) -> None:
+        """Write the save kept back, if any; saves after this are written at once."""
+        self.deferred = False
+        text, self._pending = self._pending, None
+        if text is not None:
+            self.save(text)
 
     def save(self, text: str) -> None:
-        """Redact, mask and write one save of papermill's, atomically."""
+        """Redact, mask and write one save of papermill's, atomically (or keep it for ``flush`` when ``deferred``)."""
+        if self.deferred:
+            self._pending = text
+            return
         data = json.loads(text)
         data.setdefault("metadata", {}).setdefault("papermill", {}).update(self.papermill)
         if self.injected_source is not None:
