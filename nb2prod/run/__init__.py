@@ -55,12 +55,13 @@ from .environment import _environment, git_state, input_hashes, inputs_and_artif
 from .execute import _execute, _Outcome
 from .inject import ERROR_MARKER_TAG, INJECTED_TAG, injected_source, parameterise
 from .kernels import WarmKernels
-from .plan import DEFAULT_KERNEL, _plan, load_parameters_file
+from .plan import DEFAULT_KERNEL, QUERY_GIT, _plan, load_parameters_file
 
 __all__ = [
     "DEFAULT_KERNEL",
     "ERROR_MARKER_TAG",
     "INJECTED_TAG",
+    "QUERY_GIT",
     "WarmKernels",
     "git_state",
     "injected_source",
@@ -87,6 +88,7 @@ def run_notebook(
     environ: Mapping[str, str] | None = None,
     kernels: WarmKernels | None = None,
     sweep: str | None = None,
+    git: Mapping[str, Any] | str | None = QUERY_GIT,
 ) -> RunRecord:
     """Run ``notebook`` once in a fresh kernel and return its run record (already written to disk).
 
@@ -102,14 +104,16 @@ def run_notebook(
     writes them (a model saved to a path given as a parameter). ``kernels`` (``WarmKernels``) hands
     the run a kernel started ahead, as a sweep does to overlap one run's kernel start with the last
     run's execution; the kernel is fresh all the same. ``sweep`` is the id of the sweep the run belongs
-    to, stored in its record.
+    to, stored in its record. ``git`` is the git state to record when the caller captured it once for
+    many runs (a sweep records the state when it started: ``{"commit", "dirty"}``, None outside a
+    repository); by default (``QUERY_GIT``) the run asks git itself.
 
     Raises ``ParameterError`` / ``RunError`` / ``NotebookReadError`` for bad input, before any
     kernel starts and before anything is written. Once the run has started the outcome is the
     record's ``status``; the executed notebook is ``record.output_path``. A run stopped by Ctrl-C or
     SIGTERM returns with status ``interrupted``: a caller running several notebooks should stop then.
     """
-    plan = _plan(notebook, strings=strings, values=values, environ=environ, runs_dir=runs_dir, kernel=kernel, cwd=cwd)
+    plan = _plan(notebook, strings=strings, values=values, environ=environ, runs_dir=runs_dir, kernel=kernel, cwd=cwd, git=git)
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     run_dir = _make_run_dir(plan.runs_dir / plan.source.stem, started)

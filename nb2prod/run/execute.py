@@ -54,10 +54,12 @@ def _execute(plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKer
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    from .kernels import quick_reaping
+
     managers: list[AsyncKernelManager] = []
     streams: list[KernelStreams] = []
 
-    class TrackedKernelManager(AsyncKernelManager):
+    class TrackedKernelManager(quick_reaping(AsyncKernelManager)):  # type: ignore[misc]
         """nbclient's kernel manager, remembered: a run interrupted while its kernel starts must still shut it down."""
 
         def __init__(self, **kwargs: Any) -> None:

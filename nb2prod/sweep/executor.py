@@ -40,7 +40,9 @@ class Job:
     """One run of a sweep: the set's number, the notebook, the set's typed values and the run's options.
 
     ``inputs`` are the declared input files and folders (relative to ``cwd``) that must travel with
-    the job to a worker without the local file system; ``kernel`` is resolved (never None).
+    the job to a worker without the local file system; ``kernel`` is resolved (never None). ``git``
+    is the notebook's git state the sweep captured once, when it started, recorded by every run
+    (``"query"``: the run asks git itself, as a lone ``nb2prod run`` does).
     """
 
     index: int
@@ -52,6 +54,7 @@ class Job:
     timeout: float | None = None
     cwd: str | None = None
     inputs: tuple[str, ...] = ()
+    git: dict[str, Any] | str | None = "query"
 
     def to_json(self) -> dict[str, Any]:
         """The job as plain data (it crosses process boundaries as JSON)."""
@@ -65,6 +68,7 @@ class Job:
             "timeout": self.timeout,
             "cwd": self.cwd,
             "inputs": list(self.inputs),
+            "git": self.git,
         }
 
     @classmethod
@@ -85,6 +89,15 @@ class Executor(ABC):
     def __init__(self, *, workers: int | None = None, scheduler: str | None = None) -> None:
         self.workers = workers
         self.scheduler = scheduler
+
+    def prepare(self, count: int) -> None:  # noqa: B027 (an optional hook: most executors have nothing to start)
+        """Start, before the sweep's checks, what takes long to start for ``count`` jobs (worker processes); nothing runs yet.
+
+        The sweep calls ``close`` when it ends, whether or not ``run`` came. Default: nothing to start.
+        """
+
+    def close(self) -> None:  # noqa: B027 (an optional hook)
+        """Release what ``prepare`` started and ``run`` did not end (the sweep's checks refused it, Ctrl-C). Default: nothing."""
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -143,6 +156,7 @@ def lost_record(job: Job, ename: str, evalue: str, directory: Path | None = None
         kernel=job.kernel,
         nb2prod_version=__version__,
         sweep=job.sweep,
+        git=job.git if job.git != "query" else None,
         directory=folder,
     )
     write_record(record)
