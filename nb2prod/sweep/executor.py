@@ -156,7 +156,7 @@ def lost_record(job: Job, ename: str, evalue: str, directory: Path | None = None
         kernel=job.kernel,
         nb2prod_version=__version__,
         sweep=job.sweep,
-        git=job.git if job.git != "query" else None,
+        git=None if job.git == "query" else job.git,
         directory=folder,
     )
     write_record(record)

@@ -112,14 +112,14 @@ def _serve(selector: selectors.BaseSelector, pending: deque[Job], on_start: OnSt
 
 
 def _wants_ahead(worker: WorkerProcess, selector: selectors.BaseSelector, pending: int) -> bool:
-    """Whether ``worker`` should start a kernel ahead for a next job: only if the other workers' kernels ahead leave one for it.
+    """Whether ``worker`` should start a kernel ahead for a next job: only if the other workers leave one for it.
 
-    The other workers each take one of the ``pending`` jobs with the kernel they keep ahead; a kernel
-    started ahead for a job that another worker takes would boot for nothing (a core's time on a
-    small machine). When runs take about as long as each other, every job gets a kernel started
-    ahead and none is wasted.
+    Each other worker takes one of the ``pending`` jobs first: an idle one at once, a busy one with
+    the kernel it keeps ahead. A kernel started ahead for a job another worker takes would boot for
+    nothing (a core's time on a small machine); when runs take about as long as each other, every
+    kernel started ahead is used.
     """
-    others = sum(1 for key in selector.get_map().values() if key.data is not worker and key.data.ahead)
+    others = sum(1 for key in selector.get_map().values() if key.data is not worker and (key.data.ahead or key.data.job is None))
     return pending > others
 
 
