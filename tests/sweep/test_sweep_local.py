@@ -158,3 +158,13 @@ def test_git_is_asked_once_per_sweep_and_every_run_records_that_state_and_one_en
     assert len(records) == 3
     assert [record["git"] for record in records] == [{"commit": head, "dirty": False}] * 3
     assert records[0]["environment"]["packages"] and all(record["environment"] == records[0]["environment"] for record in records)
+
+
+def test_workers_started_during_the_checks_end_when_the_checks_refuse_the_sweep(work: Path) -> None:
+    """The pool's workers start while the sweep checks its sets; a refused sweep (no such kernel) leaves none running."""
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    with pytest.raises(nb2prod.RunError, match="no kernel named 'no-such-kernel'"):
+        nb2prod.sweep("sleeps.ipynb", grid={"x": [1, 2, 3]}, workers=2, runs_dir="runs", kernel="no-such-kernel")
+    left = [child for child in psutil.Process().children(recursive=True) if child.pid not in before]
+    assert not [child for child in left if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+    assert not (work / "runs").exists()
