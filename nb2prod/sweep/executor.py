@@ -10,6 +10,10 @@ On ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM turned into one by the sweep) ``run
 that are running (their kernels shut down, their records say ``interrupted``), reports the ones
 that still finish, drops the ones not started, and raises ``KeyboardInterrupt`` again.
 
+Before the sweep checks its sets it calls ``prepare(count)``, so that an executor can start what
+takes long to start (the local pool's worker processes) in the meantime; it calls ``close()`` at its
+end whatever happened. Neither runs anything; both do nothing by default.
+
 Executors are found through the ``nb2prod.executors`` entry point group (the built-ins,
 ``local`` and ``dask``, are registered in nb2prod's own ``pyproject.toml``), looked up when a
 sweep asks for one, never at import time. A class there takes ``workers`` and ``scheduler``

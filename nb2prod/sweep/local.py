@@ -2,8 +2,10 @@
 
 Workers are ``nb2prod.sweep.worker`` processes (no shared ``chdir``: each process runs one run at a
 time in its working folder), handed one job at a time as they become free, so a long run never
-holds back the queue. Each worker starts the next run's kernel while its current run executes.
-Default ``workers``: the number of cores.
+holds back the queue. Each worker starts the next run's kernel while its current run executes,
+when a next job will come to it (``_wants_ahead``: no kernel boots for a job another worker takes).
+The workers are started (``prepare``) while the sweep checks its sets, so their imports overlap the
+check; they start no kernel before their first job. Default ``workers``: the number of cores.
 """
 
 from __future__ import annotations

@@ -50,12 +50,11 @@ def main(argv: list[str]) -> int:
     from ..errors import Nb2prodError
     from ..run import WarmKernels, run_notebook
     from ..run.kernels import manager_class
-    from ..run.output import _install_handler
     from . import set_environ
 
-    manager_class()  # jupyter_client, to launch a kernel as soon as the first job comes
-    # papermill (with nbclient, nbformat) in the background while the sweep checks its sets and the first kernel boots
-    threading.Thread(target=_install_handler, name="nb2prod-import-papermill", daemon=True).start()
+    # jupyter_client now, while the sweep checks its sets, to launch a kernel as soon as the first job comes; papermill is
+    # imported by the first run, while its kernel boots.
+    manager_class()
 
     def say(**event: Any) -> None:
         protocol.write(json.dumps(event) + "\n")
