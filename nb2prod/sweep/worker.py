@@ -52,8 +52,8 @@ def main(argv: list[str]) -> int:
     from ..run.kernels import manager_class
     from . import set_environ
 
-    # jupyter_client now, while the sweep checks its sets, to launch a kernel as soon as the first job comes; papermill is
-    # imported by the first run, while its kernel boots.
+    # jupyter_client now, while the sweep checks its sets, to launch a kernel as soon as the first job comes; papermill once
+    # that kernel boots.
     manager_class()
 
     def say(**event: Any) -> None:
@@ -63,12 +63,14 @@ def main(argv: list[str]) -> int:
     try:
         if warm is not None:
             warm.start()
+            import_papermill()
         say(event="ready")
         while (message := jobs.get()) is not None:
             job = Job.from_json(message["job"])
             if warm is None:  # started before the sweep knew its kernel: the first job names it, and it boots at once
                 warm = WarmKernels(job.kernel, job.cwd)
                 warm.start()
+                import_papermill()  # while that kernel boots
             warm.keep_one = bool(message.get("more", True))  # False: no kernel started ahead of a run that will not come here
             say(event="started", index=job.index)
             running.set()
@@ -102,6 +104,26 @@ def main(argv: list[str]) -> int:
         if warm is not None:
             warm.close()
     return 0
+
+
+def import_papermill() -> None:
+    """Import papermill (and register nb2prod's output handler) without the pyarrow and numpy it would import.
+
+    papermill imports ``pyarrow.fs`` (with numpy: ~0.2 s of CPU, most of papermill's import) only to
+    offer ``hdfs://`` paths, and does without it when the import fails. A worker hands papermill the
+    notebook in memory and saves through nb2prod's own handler, so it never reads HDFS. pyarrow is
+    hidden for that import only: anything imported later in the worker imports it as usual.
+    """
+    from ..run.output import _install_handler
+
+    hidden = "pyarrow" not in sys.modules
+    if hidden:
+        sys.modules["pyarrow"] = None  # type: ignore[assignment]  # an import of it raises ImportError
+    try:
+        _install_handler()
+    finally:
+        if hidden and sys.modules.get("pyarrow", False) is None:
+            del sys.modules["pyarrow"]
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
