@@ -1,6 +1,6 @@
 """Benchmark ``nb2prod sweep`` against sequential ``papermill`` runs of the same small notebook.
 
-Usage: ``python benchmarks/bench_sweep.py [--runs 8] [--workers 2] [--no-dask]``
+Usage: ``python benchmarks/bench_sweep.py [--runs 8] [--workers 2] [--repeat 3] [--no-dask]``
 
 Writes a small parameterised notebook into a temporary folder, then times, each as one subprocess
 (start-up and imports included, as a user waits for them):
@@ -12,14 +12,20 @@ Writes a small parameterised notebook into a temporary folder, then times, each 
 - ``nb2prod sweep ... --executor dask --workers W`` (a W-worker ``LocalCluster`` started for the
   sweep, the notebook shipped with each task, the records brought back).
 
-It prints each wall time and the ratios papermill / local pool (the goal is at least 2x on a
-2-core machine) and dask / local pool. Every sweep must end with all runs ``ok``.
+Each repeat times papermill and the local pool (and the LocalCluster) once, alternating which goes
+first, so that a change in the machine's load weighs on both. It prints each repeat's wall times and
+ratio, then the medians: papermill / local pool (the goal is at least 2x on a 2-core machine) and
+LocalCluster / local pool, with the load average (``os.getloadavg``) before and after. Every sweep
+must end with all runs ``ok``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,37 +67,61 @@ def timed(command: list[str], folder: Path) -> float:
 
 
 def sweep(folder: Path, runs: int, workers: int, executor: str) -> float:
-    """Time one sweep and check that every run succeeded."""
-    runs_dir = f"runs-{executor}"
+    """Time one sweep (into a fresh runs folder) and check that every run succeeded."""
+    runs_dir = folder / f"runs-{executor}"
+    shutil.rmtree(runs_dir, ignore_errors=True)
     grid = "x=" + ",".join(str(i) for i in range(runs))
-    command = [sys.executable, "-m", "nb2prod", "sweep", "small.ipynb", "-g", grid, "--workers", str(workers), "--runs-dir", runs_dir]
+    command = [sys.executable, "-m", "nb2prod", "sweep", "small.ipynb", "-g", grid, "--workers", str(workers), "--runs-dir", runs_dir.name]
     elapsed = timed([*command, "--executor", executor, "--format", "json"], folder)
-    [sweep_json] = (folder / runs_dir / ".sweeps").glob("*/sweep.json")
+    [sweep_json] = (runs_dir / ".sweeps").glob("*/sweep.json")
     statuses = [entry["status"] for entry in json.loads(sweep_json.read_text())["sets"]]
     if statuses != ["ok"] * runs:
         raise SystemExit(f"the {executor} sweep did not succeed: {statuses}")
     return elapsed
 
 
+def load() -> str:
+    """The 1-minute load average, as ``uptime`` shows it."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="alternating repeats; medians are reported")
     parser.add_argument("--no-dask", action="store_true", help="skip the LocalCluster measurement")
     args = parser.parse_args()
+    times: dict[str, list[float]] = {"papermill": [], "local": [], "dask": []}
+    print(f"load average before: {load()}")
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         folder = Path(tmp)
         (folder / "small.ipynb").write_text(json.dumps(NOTEBOOK), encoding="utf-8")
-        papermill = timed([sys.executable, "-c", PAPERMILL, str(args.runs)], folder)
-        local = sweep(folder, args.runs, args.workers, "local")
-        print(f"papermill, {args.runs} runs in a row:            {papermill:6.2f} s")
-        print(f"nb2prod sweep --workers {args.workers} (local pool):    {local:6.2f} s")
-        ratio = papermill / local
-        print(f"speed-up over papermill: {ratio:.2f}x (goal: at least {SPEED_GOAL:g}x) {'ok' if ratio >= SPEED_GOAL else 'BELOW GOAL'}")
-        if not args.no_dask:
-            dask = sweep(folder, args.runs, args.workers, "dask")
-            print(f"nb2prod sweep --executor dask ({args.workers}-worker LocalCluster): {dask:6.2f} s")
-            print(f"LocalCluster / local pool: {dask / local:.2f}x")
+        for repeat in range(args.repeat):
+            order = ["papermill", "local"] if repeat % 2 == 0 else ["local", "papermill"]
+            if not args.no_dask:
+                order.append("dask")
+            for kind in order:
+                if kind == "papermill":
+                    times[kind].append(timed([sys.executable, "-c", PAPERMILL, str(args.runs)], folder))
+                else:
+                    times[kind].append(sweep(folder, args.runs, args.workers, kind))
+            line = f"repeat {repeat + 1} (load {load()}): papermill {times['papermill'][-1]:5.2f} s, local pool {times['local'][-1]:5.2f} s"
+            line += f" ({times['papermill'][-1] / times['local'][-1]:.2f}x)"
+            if not args.no_dask:
+                line += f", LocalCluster {times['dask'][-1]:5.2f} s"
+            print(line, flush=True)
+    papermill, local = statistics.median(times["papermill"]), statistics.median(times["local"])
+    print(f"papermill, {args.runs} runs in a row (median):            {papermill:6.2f} s")
+    print(f"nb2prod sweep --workers {args.workers} (local pool, median):    {local:6.2f} s")
+    ratio = statistics.median(p / q for p, q in zip(times["papermill"], times["local"], strict=True))
+    verdict = "ok" if ratio >= SPEED_GOAL else "BELOW GOAL"
+    print(f"speed-up over papermill (median of the repeats): {ratio:.2f}x (goal: at least {SPEED_GOAL:g}x) {verdict}")
+    if not args.no_dask:
+        dask = statistics.median(times["dask"])
+        print(f"nb2prod sweep --executor dask ({args.workers}-worker LocalCluster, median): {dask:6.2f} s")
+        print(f"LocalCluster / local pool: {dask / local:.2f}x")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

@@ -55,12 +55,13 @@ from .environment import _environment, git_state, input_hashes, inputs_and_artif
 from .execute import _execute, _Outcome
 from .inject import ERROR_MARKER_TAG, INJECTED_TAG, injected_source, parameterise
 from .kernels import WarmKernels
-from .plan import DEFAULT_KERNEL, _plan, load_parameters_file
+from .plan import DEFAULT_KERNEL, QUERY_GIT, _plan, load_parameters_file
 
 __all__ = [
     "DEFAULT_KERNEL",
     "ERROR_MARKER_TAG",
     "INJECTED_TAG",
+    "QUERY_GIT",
     "WarmKernels",
     "git_state",
     "injected_source",
@@ -88,6 +89,7 @@ def run_notebook(
     kernels: WarmKernels | None = None,
     save_every_cell: bool = True,
     sweep: str | None = None,
+    git: Mapping[str, Any] | str | None = QUERY_GIT,
 ) -> RunRecord:
     """Run ``notebook`` once in a fresh kernel and return its run record (already written to disk).
 
@@ -103,7 +105,9 @@ def run_notebook(
     writes them (a model saved to a path given as a parameter). ``kernels`` (``WarmKernels``) hands
     the run a kernel started ahead, as a sweep does to overlap one run's kernel start with the last
     run's execution; the kernel is fresh all the same. ``sweep`` is the id of the sweep the run belongs
-    to, stored in its record.
+    to, stored in its record. ``git`` is the git state to record when the caller captured it once for
+    many runs (a sweep records the state when it started: ``{"commit", "dirty"}``, None outside a
+    repository); by default (``QUERY_GIT``) the run asks git itself.
 
     Raises ``ParameterError`` / ``RunError`` / ``NotebookReadError`` for bad input, before any
     kernel starts and before anything is written. Once the run has started the outcome is the
@@ -115,7 +119,7 @@ def run_notebook(
     got): for a caller that reads it only afterwards, such as ``pytest --nb2prod``, it saves each
     write's serialising, masking and flushing to disk.
     """
-    plan = _plan(notebook, strings=strings, values=values, environ=environ, runs_dir=runs_dir, kernel=kernel, cwd=cwd)
+    plan = _plan(notebook, strings=strings, values=values, environ=environ, runs_dir=runs_dir, kernel=kernel, cwd=cwd, git=git)
     started = datetime.now(timezone.utc)
     clock = time.monotonic()
     run_dir = _make_run_dir(plan.runs_dir / plan.source.stem, started)

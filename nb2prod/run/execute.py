@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from ..errors import WriteError
 from ..params import parameters_cell
 from ..records import OUTPUT_FILE
-from ..secrets import Masker, redact, secret_values
+from ..secrets import redact, secret_values
 from .inject import ERROR_MARKER_TAG, injected_source, parameterise
-from .output import _Output, _registered
+from .output import RememberingMasker, _Output, _registered
 from .plan import _Plan
 from .streams import KernelStreams
 
@@ -57,10 +57,12 @@ def _execute(
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    from .kernels import quick_reaping
+
     managers: list[AsyncKernelManager] = []
     streams: list[KernelStreams] = []
 
-    class TrackedKernelManager(AsyncKernelManager):
+    class TrackedKernelManager(quick_reaping(AsyncKernelManager)):  # type: ignore[misc]
         """nbclient's kernel manager, remembered: a run interrupted while its kernel starts must still shut it down."""
 
         def __init__(self, **kwargs: Any) -> None:
@@ -82,7 +84,7 @@ def _execute(
     executable, origin = parameterise(plan.notebook.data, plan.given, after=None if parameters is None else parameters.index)
     redacted = redact(plan.given)
     output_path = run_dir / OUTPUT_FILE
-    masker = Masker(secret_values(plan.parameters))
+    masker = RememberingMasker(secret_values(plan.parameters))
     output = _Output(
         path=output_path.resolve(),
         injected_source=injected_source(redacted) if redacted != plan.given else None,

@@ -15,7 +15,7 @@ import functools
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,47 @@ class _Output:
         data = self.masker.data(data)
         atomic_write(self.path, (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
         self.data = data
+
+
+class RememberingMasker(Masker):
+    """A ``Masker`` that remembers what it made of each text: papermill saves the whole notebook ~9 times a run.
+
+    Every save masks every string again, dict keys and short values included (``cell_type``,
+    ``execution_count``, ``start_time``...), each searched for every credential format: about half
+    of a short run's CPU time in nb2prod's process. The result for a text never changes (the
+    secrets are fixed), so each short text is masked once; long ones (rarely searched twice: the
+    ``Masker`` remembers those it found clean) are not kept. The memory is bounded.
+    """
+
+    REMEMBERED = 20_000
+    LONGEST = 1024
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__(secrets)
+        self._masked: dict[str, str] = {}
+        self._finds: dict[str, bool] = {}
+
+    def text(self, text: str) -> str:
+        """``Masker.text``, computed once per distinct short text."""
+        found = self._masked.get(text)
+        if found is None:
+            found = super().text(text)
+            self._remember(self._masked, text, found)
+        return found
+
+    def finds(self, text: str) -> bool:
+        """``Masker.finds``, computed once per distinct short text."""
+        found = self._finds.get(text)
+        if found is None:
+            found = super().finds(text)
+            self._remember(self._finds, text, found)
+        return found
+
+    def _remember(self, memory: dict[str, Any], text: str, result: Any) -> None:
+        if len(text) <= self.LONGEST:
+            if len(memory) >= self.REMEMBERED:
+                memory.clear()
+            memory[text] = result
 
 
 _OUTPUTS: dict[str, _Output] = {}

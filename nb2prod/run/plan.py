@@ -6,6 +6,7 @@ file) raises here, before any kernel starts and before anything is written.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from collections.abc import Mapping
@@ -20,6 +21,8 @@ from .environment import ParameterFiles, git_state, snapshot_files
 from .output import _install_handler
 
 DEFAULT_KERNEL = "python3"
+#: ``git=QUERY_GIT``: the run asks git for the state of the notebook's repository (a sweep passes the state it captured once).
+QUERY_GIT = "query"
 
 
 @dataclass
@@ -47,7 +50,10 @@ def _plan(
     runs_dir: str | os.PathLike[str],
     kernel: str | None,
     cwd: str | os.PathLike[str] | None,
+    git: Mapping[str, Any] | str | None = QUERY_GIT,
+    papermill: bool = True,
 ) -> _Plan:
+    """Check everything a run needs; ``git``: the state to record (``QUERY_GIT``: ask git now); ``papermill``: import it now."""
     source = Path(notebook)
     shown = os.fspath(notebook)
     nb = read_notebook(source, display_path=shown)
@@ -74,10 +80,13 @@ def _plan(
         kernel=kernel_name,
         cwd=work_dir,
         runs_dir=root,
-        git=git_state(source.resolve().parent),
+        git=git_state(source.resolve().parent) if git == QUERY_GIT else (None if git is None else dict(git)),
         files=snapshot_files(parameters, work_dir or Path.cwd()),
     )
-    _install_handler()  # imports papermill: a broken installation fails here, before anything is written
+    if papermill:
+        _install_handler()  # imports papermill: a broken installation fails here, before anything is written
+    elif importlib.util.find_spec("papermill") is None:  # a sweep's check: its workers import papermill, the sweep need not
+        raise RunError("papermill is not installed", hint="pip install papermill")
     return plan
 
 

@@ -134,11 +134,48 @@ def sweep(
         sets = list(planned.sets)
         record = None
     chosen = load_executor(executor, workers=workers, scheduler=scheduler)
-    kernel_name = _check_runs(notebook, sets, runs_dir=runs_dir, kernel=kernel, cwd=cwd, inputs=inputs)
+    # The workers start (their imports take a while) while the sets are checked; no kernel starts before a job comes.
+    chosen.prepare(sum(1 for entry in record.sets if not entry.done) if record is not None else len(sets))
+    try:
+        return _run_sweep(
+            chosen,
+            record,
+            sets,
+            notebook,
+            swept=[] if record is not None else planned.swept,
+            runs_dir=runs_dir,
+            timeout=timeout,
+            kernel=kernel,
+            cwd=cwd,
+            inputs=inputs,
+            progress=progress,
+            on_plan=on_plan,
+        )
+    finally:
+        chosen.close()
+
+
+def _run_sweep(
+    chosen: Executor,
+    record: SweepRecord | None,
+    sets: list[dict[str, Any]],
+    notebook: Any,
+    *,
+    swept: Sequence[str],
+    runs_dir: Any,
+    timeout: float | None,
+    kernel: str | None,
+    cwd: Any,
+    inputs: Sequence[str],
+    progress: Callable[[SweepEvent], None] | None,
+    on_plan: Callable[[SweepRecord], None] | None,
+) -> SweepResult:
+    """Check the runs, write the sweep record and run the jobs on ``chosen``; see ``sweep``."""
+    kernel_name, git = _check_runs(notebook, sets, runs_dir=runs_dir, kernel=kernel, cwd=cwd, inputs=inputs)
     if record is None:
         options = {"timeout": timeout, "kernel": kernel, "cwd": None if cwd is None else os.fspath(cwd), "inputs": list(inputs)}
         record = new_sweep(
-            new_sweep_id(), os.fspath(notebook), sets, runs_dir=runs_dir, executor=chosen.describe(), options=options, swept=planned.swept
+            new_sweep_id(), os.fspath(notebook), sets, runs_dir=runs_dir, executor=chosen.describe(), options=options, swept=swept
         )
     else:
         record.executor = chosen.describe()
@@ -156,6 +193,7 @@ def sweep(
             timeout=timeout,
             cwd=None if cwd is None else os.fspath(cwd),
             inputs=tuple(inputs),
+            git=git,
         )
         for index, entry in enumerate(record.sets)
         if not entry.done
@@ -200,8 +238,12 @@ def _check_runs(
     kernel: str | None,
     cwd: Any,
     inputs: Sequence[str],
-) -> str:
-    """What ``nb2prod run`` checks before a run, for every set (the kernel and folders once); the kernel's name."""
+) -> tuple[str, dict[str, Any] | None]:
+    """What ``nb2prod run`` checks before a run, for every set (the kernel and folders once).
+
+    Returns the kernel's name and the notebook's git state, captured once for the sweep: every
+    run records it (the state when the sweep started), so a sweep asks git once, not once per run.
+    """
     from ..run.plan import _check_values, _plan
 
     for number, values in enumerate(sets, start=1):
@@ -210,7 +252,9 @@ def _check_runs(
         except ParameterError as error:
             raise ParameterError(f"set {number} ({describe(values)}): {error.message}", path=os.fspath(notebook), hint=error.hint) from None
     first = sets[0] if sets else {}
-    plan = _plan(notebook, strings=None, values=first, environ=set_environ(first), runs_dir=runs_dir, kernel=kernel, cwd=cwd)
+    plan = _plan(
+        notebook, strings=None, values=first, environ=set_environ(first), runs_dir=runs_dir, kernel=kernel, cwd=cwd, papermill=False
+    )
     base = Path(cwd) if cwd is not None else Path.cwd()
     for name in inputs:
         if not (base / name).exists():
@@ -218,7 +262,7 @@ def _check_runs(
                 f"the input '{name}' does not exist" + (f" in {os.fspath(cwd)}" if cwd is not None else ""),
                 hint="--input names files relative to --cwd",
             )
-    return plan.kernel
+    return plan.kernel, plan.git
 
 
 def set_environ(values: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, str]:

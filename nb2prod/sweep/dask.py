@@ -208,11 +208,11 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
 def store(job: Job, result: dict[str, Any]) -> RunRecord:
     """Write a run that came back from a worker into the local runs folder: ``RUNS_DIR/<stem>/<run id>/``.
 
-    The record names the local notebook and the local git state (the worker ran the same bytes:
-    ``notebook_sha256`` says so); its environment is the worker's.
+    The record names the local notebook and the local git state, the one the sweep captured when it
+    started (the worker ran the same bytes: ``notebook_sha256`` says so); its environment is the worker's.
     """
     from ..run.environment import git_state
-    from ..run.plan import _record_path
+    from ..run.plan import QUERY_GIT, _record_path
 
     record = RunRecord.from_json(json.loads(result["run_json"]))
     parent = Path(job.runs_dir) / Path(job.notebook).stem
@@ -226,7 +226,7 @@ def store(job: Job, result: dict[str, Any]) -> RunRecord:
             folder = parent / f"{record.id.rsplit('-', 1)[0]}-{secrets.token_hex(3)}"
     record.id = folder.name
     record.notebook = _record_path(Path(job.notebook))
-    record.git = git_state(Path(job.notebook).resolve().parent)
+    record.git = git_state(Path(job.notebook).resolve().parent) if job.git == QUERY_GIT else job.git
     record.directory = folder
     if result.get("output") is not None:
         atomic_write(folder / OUTPUT_FILE, result["output"])

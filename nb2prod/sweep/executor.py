@@ -10,6 +10,10 @@ On ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM turned into one by the sweep) ``run
 that are running (their kernels shut down, their records say ``interrupted``), reports the ones
 that still finish, drops the ones not started, and raises ``KeyboardInterrupt`` again.
 
+Before the sweep checks its sets it calls ``prepare(count)``, so that an executor can start what
+takes long to start (the local pool's worker processes) in the meantime; it calls ``close()`` at its
+end whatever happened. Neither runs anything; both do nothing by default.
+
 Executors are found through the ``nb2prod.executors`` entry point group (the built-ins,
 ``local`` and ``dask``, are registered in nb2prod's own ``pyproject.toml``), looked up when a
 sweep asks for one, never at import time. A class there takes ``workers`` and ``scheduler``
@@ -40,7 +44,9 @@ class Job:
     """One run of a sweep: the set's number, the notebook, the set's typed values and the run's options.
 
     ``inputs`` are the declared input files and folders (relative to ``cwd``) that must travel with
-    the job to a worker without the local file system; ``kernel`` is resolved (never None).
+    the job to a worker without the local file system; ``kernel`` is resolved (never None). ``git``
+    is the notebook's git state the sweep captured once, when it started, recorded by every run
+    (``"query"``: the run asks git itself, as a lone ``nb2prod run`` does).
     """
 
     index: int
@@ -52,6 +58,7 @@ class Job:
     timeout: float | None = None
     cwd: str | None = None
     inputs: tuple[str, ...] = ()
+    git: dict[str, Any] | str | None = "query"
 
     def to_json(self) -> dict[str, Any]:
         """The job as plain data (it crosses process boundaries as JSON)."""
@@ -65,6 +72,7 @@ class Job:
             "timeout": self.timeout,
             "cwd": self.cwd,
             "inputs": list(self.inputs),
+            "git": self.git,
         }
 
     @classmethod
@@ -85,6 +93,15 @@ class Executor(ABC):
     def __init__(self, *, workers: int | None = None, scheduler: str | None = None) -> None:
         self.workers = workers
         self.scheduler = scheduler
+
+    def prepare(self, count: int) -> None:  # noqa: B027 (an optional hook: most executors have nothing to start)
+        """Start, before the sweep's checks, what takes long to start for ``count`` jobs (worker processes); nothing runs yet.
+
+        The sweep calls ``close`` when it ends, whether or not ``run`` came. Default: nothing to start.
+        """
+
+    def close(self) -> None:  # noqa: B027 (an optional hook)
+        """Release what ``prepare`` started and ``run`` did not end (the sweep's checks refused it, Ctrl-C). Default: nothing."""
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -143,6 +160,7 @@ def lost_record(job: Job, ename: str, evalue: str, directory: Path | None = None
         kernel=job.kernel,
         nb2prod_version=__version__,
         sweep=job.sweep,
+        git=None if job.git == "query" else job.git,
         directory=folder,
     )
     write_record(record)

@@ -2,8 +2,10 @@
 
 Workers are ``nb2prod.sweep.worker`` processes (no shared ``chdir``: each process runs one run at a
 time in its working folder), handed one job at a time as they become free, so a long run never
-holds back the queue. Each worker starts the next run's kernel while its current run executes.
-Default ``workers``: the number of cores.
+holds back the queue. Each worker starts the next run's kernel while its current run executes,
+when a next job will come to it (``_wants_ahead``: no kernel boots for a job another worker takes).
+The workers are started (``prepare``) while the sweep checks its sets, so their imports overlap the
+check; they start no kernel before their first job. Default ``workers``: the number of cores.
 """
 
 from __future__ import annotations
@@ -33,13 +35,35 @@ class LocalExecutor(Executor):
         """``{"name": "local", "workers": N}``."""
         return {"name": self.name, "workers": self.workers or default_workers()}
 
+    def __init__(self, *, workers: int | None = None, scheduler: str | None = None) -> None:
+        super().__init__(workers=workers, scheduler=scheduler)
+        self._started: list[WorkerProcess] = []
+
+    def prepare(self, count: int) -> None:
+        """Start the worker processes for ``count`` jobs now: they import what runs need while the sweep checks its sets.
+
+        A worker started this way starts no kernel until its first job names the kernel.
+        """
+        if count > 0 and not self._started:
+            self._started = [WorkerProcess(None, None) for _ in range(min(self.workers or default_workers(), count))]
+
+    def close(self) -> None:
+        """End the workers ``prepare`` started that ``run`` did not take: they have started no kernel, so they are killed at once."""
+        workers, self._started = self._started, []
+        for worker in workers:
+            worker.kill()
+        for worker in workers:
+            worker.wait()
+
     def run(self, jobs: Sequence[Job], on_start: OnStart, on_finish: OnFinish) -> None:
         """Run ``jobs`` on the pool; see ``Executor.run``."""
         if not jobs:
             return
         pending = deque(jobs)
         count = min(self.workers or default_workers(), len(jobs))
-        workers = [WorkerProcess(jobs[0].kernel, jobs[0].cwd) for _ in range(count)]
+        workers, self._started = self._started[:count], self._started[count:]
+        self.close()  # more workers than jobs were started
+        workers += [WorkerProcess(None, None) for _ in range(count - len(workers))]
         selector = selectors.DefaultSelector()
         for worker in workers:
             selector.register(worker.stdout, selectors.EVENT_READ, worker)
@@ -53,12 +77,18 @@ class LocalExecutor(Executor):
             _drain(selector, on_start, on_finish)
             raise
         finally:
-            for worker in workers:
-                worker.close()
-                if worker.wait(STOP_GRACE_S) is None:
-                    worker.kill()
-                    worker.wait()
+            _stop(workers)
             selector.close()
+
+
+def _stop(workers: Sequence[WorkerProcess]) -> None:
+    """Close each worker's job stream and wait for it to end (killed past the grace time)."""
+    for worker in workers:
+        worker.close()
+    for worker in workers:
+        if worker.wait(STOP_GRACE_S) is None:
+            worker.kill()
+            worker.wait()
 
 
 def _serve(selector: selectors.BaseSelector, pending: deque[Job], on_start: OnStart, on_finish: OnFinish) -> None:
@@ -75,12 +105,24 @@ def _serve(selector: selectors.BaseSelector, pending: deque[Job], on_start: OnSt
                     _report(worker, event, on_start, on_finish)
                 elif pending:
                     job = pending.popleft()
-                    worker.send(job, more=bool(pending))
+                    worker.send(job, more=_wants_ahead(worker, selector, len(pending)))
                 else:
                     worker.close()
     while pending:  # every worker died: what they did not get to is failed, not silently dropped
         job = pending.popleft()
         on_finish(job.index, lost_record(job, "WorkerDied", "every worker process of the sweep had ended before this run started"))
+
+
+def _wants_ahead(worker: WorkerProcess, selector: selectors.BaseSelector, pending: int) -> bool:
+    """Whether ``worker`` should start a kernel ahead for a next job: only if the other workers leave one for it.
+
+    Each other worker takes one of the ``pending`` jobs first: an idle one at once, a busy one with
+    the kernel it keeps ahead. A kernel started ahead for a job another worker takes would boot for
+    nothing (a core's time on a small machine); when runs take about as long as each other, every
+    kernel started ahead is used.
+    """
+    others = sum(1 for key in selector.get_map().values() if key.data is not worker and (key.data.ahead or key.data.job is None))
+    return pending > others
 
 
 def _drain(selector: selectors.BaseSelector, on_start: OnStart, on_finish: OnFinish) -> None:

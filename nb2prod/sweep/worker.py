@@ -5,7 +5,9 @@ folder (``os.chdir``) for the run, so runs in threads of one process would read 
 relative paths (reliability scenario 38). Each worker process runs one run at a time; the next
 run's kernel boots while the current run executes (``nb2prod.run.kernels.WarmKernels``).
 
-Protocol (``python -m nb2prod.sweep.worker KERNEL [CWD]``): the parent writes one JSON job per line
+Protocol (``python -m nb2prod.sweep.worker [KERNEL [CWD]]``; with KERNEL the worker starts a kernel
+for it at once, without it the first job names the kernel, so the worker can start, and import
+what runs need, before the sweep has checked its notebook): the parent writes one JSON job per line
 on the worker's stdin (``{"job": {...}, "more": true}``) after the worker says ``ready``; the worker
 answers on its stdout (which is its protocol channel only: anything else printed goes to stderr)
 with ``{"event": "ready"}``, ``{"event": "started", "index": i}``, then ``{"event": "finished",
@@ -39,26 +41,37 @@ def main(argv: list[str]) -> int:
     os.dup2(2, 1)  # print() in any library now goes to stderr, never into the protocol
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
-    kernel, cwd = argv[0], (argv[1] if len(argv) > 1 and argv[1] else None)
+    kernel = argv[0] if argv and argv[0] else None
+    cwd = argv[1] if len(argv) > 1 and argv[1] else None
     jobs: queue.Queue[dict[str, Any] | None] = queue.Queue()
     running = threading.Event()
     threading.Thread(target=_read_jobs, args=(sys.stdin, jobs, running), daemon=True).start()
 
     from ..errors import Nb2prodError
     from ..run import WarmKernels, run_notebook
+    from ..run.kernels import manager_class
     from . import set_environ
+
+    # jupyter_client now, while the sweep checks its sets, to launch a kernel as soon as the first job comes; papermill once
+    # that kernel boots.
+    manager_class()
 
     def say(**event: Any) -> None:
         protocol.write(json.dumps(event) + "\n")
 
-    warm = WarmKernels(kernel, cwd)
+    warm = WarmKernels(kernel, cwd) if kernel is not None else None
     try:
-        warm.start()
+        if warm is not None:
+            warm.start()
+            import_papermill()
         say(event="ready")
         while (message := jobs.get()) is not None:
             job = Job.from_json(message["job"])
-            if not message.get("more", True):
-                warm.keep_one = False  # the last job: no kernel is started ahead of a run that will not come
+            if warm is None:  # started before the sweep knew its kernel: the first job names it, and it boots at once
+                warm = WarmKernels(job.kernel, job.cwd)
+                warm.start()
+                import_papermill()  # while that kernel boots
+            warm.keep_one = bool(message.get("more", True))  # False: no kernel started ahead of a run that will not come here
             say(event="started", index=job.index)
             running.set()
             try:
@@ -72,6 +85,7 @@ def main(argv: list[str]) -> int:
                     environ=set_environ(job.values),
                     kernels=warm,
                     sweep=job.sweep,
+                    git=job.git,
                 )
             except Nb2prodError as error:
                 say(event="error", index=job.index, message=str(error))
@@ -87,8 +101,29 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        warm.close()
+        if warm is not None:
+            warm.close()
     return 0
+
+
+def import_papermill() -> None:
+    """Import papermill (and register nb2prod's output handler) without the pyarrow and numpy it would import.
+
+    papermill imports ``pyarrow.fs`` (with numpy: ~0.2 s of CPU, most of papermill's import) only to
+    offer ``hdfs://`` paths, and does without it when the import fails. A worker hands papermill the
+    notebook in memory and saves through nb2prod's own handler, so it never reads HDFS. pyarrow is
+    hidden for that import only: anything imported later in the worker imports it as usual.
+    """
+    from ..run.output import _install_handler
+
+    hidden = "pyarrow" not in sys.modules
+    if hidden:
+        sys.modules["pyarrow"] = None  # type: ignore[assignment]  # an import of it raises ImportError
+    try:
+        _install_handler()
+    finally:
+        if hidden and sys.modules.get("pyarrow", False) is None:
+            del sys.modules["pyarrow"]
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -108,11 +143,12 @@ def _read_jobs(stream: IO[str], jobs: queue.Queue[dict[str, Any] | None], runnin
 class WorkerProcess:
     """The parent's side of one worker: start it, hand it jobs, read its events, stop it."""
 
-    def __init__(self, kernel: str, cwd: str | None, *, env: dict[str, str] | None = None, workdir: str | None = None) -> None:
+    def __init__(self, kernel: str | None, cwd: str | None, *, env: dict[str, str] | None = None, workdir: str | None = None) -> None:
         self.job: Job | None = None
+        self.ahead = False  # whether the worker keeps a kernel started ahead for its next job (the last ``send``'s ``more``)
         self._buffer = b""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "nb2prod.sweep.worker", kernel, cwd or ""],
+            [sys.executable, "-m", "nb2prod.sweep.worker", kernel or "", cwd or ""],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,
@@ -131,6 +167,7 @@ class WorkerProcess:
         """Hand the worker its next job (``more``: whether other jobs wait after it)."""
         assert self.process.stdin is not None
         self.job = job
+        self.ahead = more
         self.process.stdin.write((json.dumps({"job": job.to_json(), "more": more}) + "\n").encode("utf-8"))
 
     def events(self) -> list[dict[str, Any]] | None:
@@ -194,4 +231,8 @@ def one_worker(kernel: str, cwd: str | None, **kwargs: Any) -> Iterator[WorkerPr
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    status = main(sys.argv[1:])
+    # Everything the worker owns has ended (kernels shut down, records written, events said): skip the interpreter's
+    # clean-up of papermill, jupyter_client and zmq, 0.1-0.3 s the sweep would wait for after its last run.
+    sys.stderr.flush()
+    os._exit(status)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 from pathlib import Path
 
+import pytest
+
 from nb2prod.records import RunRecord
-from nb2prod.run.environment import inputs_and_artifacts, snapshot_files
+from nb2prod.run.environment import inputs_and_artifacts, installed_packages, snapshot_files
 from nb2prod.verify import environment_warnings
 
 
@@ -72,3 +75,28 @@ def test_verify_does_not_compare_artifacts_even_against_an_old_record() -> None:
         artifacts={"model.bin": sha(b"2")},
     )
     assert environment_warnings(old, rerun) == ["the input data.csv differs from the record (none then, " + sha(b"d")[7:19] + " now)"]
+
+
+def test_installed_packages_are_read_once_while_the_sys_path_folders_stay_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep's runs in one worker share the scan (~0.07 s of CPU each); a distribution installed between runs is seen."""
+    monkeypatch.syspath_prepend(os.fspath(tmp_path))
+    scans: list[int] = []
+    real = importlib.metadata.distributions
+
+    def counting(*args: object, **kwargs: object) -> object:
+        scans.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "distributions", counting)
+    first = installed_packages()
+    assert installed_packages() == first and len(scans) == 1  # nothing changed: not read again
+
+    stamp = (tmp_path.stat().st_mtime_ns // 1_000_000_000 + 10) * 1_000_000_000
+    info = tmp_path / "demo_pkg-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.2\n", encoding="utf-8")
+    os.utime(tmp_path, ns=(stamp, stamp))  # as a pip install seconds later would leave it (a test is faster than the clock's tick)
+    after = installed_packages()
+    assert len(scans) == 2 and after == {**first, "demo-pkg": "1.2"} and list(after) == sorted(after, key=str.lower)

@@ -8,6 +8,7 @@ failure runs only what is missing).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -125,3 +126,45 @@ def test_scenario_31_39_sigint_mid_sweep_then_resume_runs_only_what_is_missing(w
     assert resumed.sets[0].runs == first  # set 1 was not run again
     assert len(resumed.sets[1].runs) == 2 and len(resumed.sets[2].runs) == 1
     assert len(sweep_runs(sweep.id, "runs")) == 4
+
+
+def test_git_is_asked_once_per_sweep_and_every_run_records_that_state_and_one_environment(
+    work: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The sweep captures the git state when it starts (one `git status`, not one per run); each run.json records it."""
+    real_git = shutil.which("git")
+    assert real_git is not None
+    bin_dir = tmp_path_factory.mktemp("bin")
+    log = bin_dir / "calls.log"
+    (bin_dir / "git").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {real_git} "$@"\n', encoding="utf-8")
+    (bin_dir / "git").chmod(0o755)
+    environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "GIT_CONFIG_GLOBAL": os.devnull}
+    for command in (["init", "-q"], ["add", "sleeps.ipynb"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "nb"]):
+        subprocess.run([real_git, *command], cwd=work, check=True, env=environment)
+    head = subprocess.run([real_git, "rev-parse", "HEAD"], cwd=work, check=True, capture_output=True, text=True).stdout.strip()
+    (work / ".gitignore").write_text("runs/\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "nb2prod", "sweep", "sleeps.ipynb", "-g", "x=1,2,3", "--workers", "2", "--runs-dir", "runs"],
+        cwd=work,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    statuses = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("status")]
+    assert len(statuses) == 1, statuses  # before: one for the sweep's check and one per run
+    records = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(work.glob("runs/sleeps/*/run.json"))]
+    assert len(records) == 3
+    assert [record["git"] for record in records] == [{"commit": head, "dirty": False}] * 3
+    assert records[0]["environment"]["packages"] and all(record["environment"] == records[0]["environment"] for record in records)
+
+
+def test_workers_started_during_the_checks_end_when_the_checks_refuse_the_sweep(work: Path) -> None:
+    """The pool's workers start while the sweep checks its sets; a refused sweep (no such kernel) leaves none running."""
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    with pytest.raises(nb2prod.RunError, match="no kernel named 'no-such-kernel'"):
+        nb2prod.sweep("sleeps.ipynb", grid={"x": [1, 2, 3]}, workers=2, runs_dir="runs", kernel="no-such-kernel")
+    left = [child for child in psutil.Process().children(recursive=True) if child.pid not in before]
+    assert not [child for child in left if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+    assert not (work / "runs").exists()
