@@ -22,9 +22,7 @@ end of the session) is shut down when the session finishes.
 
 from __future__ import annotations
 
-import functools
 import re
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -210,79 +208,10 @@ _KERNELS = pytest.StashKey[_KernelsAhead]()
 
 
 def _warm_kernels(target: Target) -> WarmKernels:
-    """``WarmKernels`` for ``target`` whose kernels are made ready with ``_prompt_client``'s handshake."""
-    return _prompt_warm_kernels()(*target)
-
-
-@functools.cache
-def _prompt_warm_kernels() -> type[WarmKernels]:
-    """``nb2prod.run.WarmKernels``, each kernel's clients made by ``_prompt_client`` (defined once, when first needed)."""
+    """``WarmKernels`` for ``target`` (kernel name, working folder)."""
     from .run import WarmKernels
 
-    class PromptWarmKernels(WarmKernels):
-        """Kernels started ahead, each telling nbclient to use a client that knows at once when the kernel is ready."""
-
-        def start(self) -> None:
-            """Launch the next kernel (see ``WarmKernels.start``); its clients are ``_prompt_client``'s."""
-            super().start()
-            manager = self._next  # the kernel just launched (WarmKernels keeps it there for the next run)
-            if manager is not None:
-                manager.client_factory = _prompt_client()  # jupyter_client's configurable: the class ``manager.client()`` makes
-
-    return PromptWarmKernels
-
-
-@functools.cache
-def _prompt_client() -> type:
-    """jupyter_client's asynchronous client, with a readiness handshake that does not end with 0.2 s of waiting.
-
-    jupyter_client's ``wait_for_ready`` asks for ``kernel_info`` until the reply comes and a message
-    shows on IOPub (so the subscription is connected), then reads IOPub until it has been silent for
-    0.2 s: a fixed 0.2 s per kernel, a fifth of a small notebook's run. This one waits for the
-    kernel to say it is idle after answering its own ``kernel_info_request`` (ipykernel publishes
-    busy and idle around every request): then IOPub is connected and nothing of the handshake is
-    left on it, which is what the silence stood for. The request is sent again, as jupyter_client
-    does, when the reply does not come within a second (the kernel still boots) or the idle status
-    within 0.2 s of it (the IOPub subscription was not connected yet when the kernel said it).
-    """
-    from queue import Empty
-
-    from jupyter_client.asynchronous import AsyncKernelClient
-
-    class PromptKernelClient(AsyncKernelClient):
-        """An asynchronous kernel client whose ``wait_for_ready`` ends when the kernel has answered and gone idle."""
-
-        async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
-            """Return once the kernel answered ``kernel_info`` and said idle on IOPub; ``RuntimeError`` past ``timeout`` or if it died."""
-            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
-            while True:
-                request = self.kernel_info()
-                reply = await self._reply(self.shell_channel, request, 1.0, "kernel_info_reply")
-                if reply is not None and await self._reply(self.iopub_channel, request, 0.2, "status", "idle") is not None:
-                    self._handle_kernel_info_reply(reply)
-                    return
-                if not await self.is_alive():
-                    raise RuntimeError("Kernel died before replying to kernel_info")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
-
-        async def _reply(self, channel: Any, request: str, wait: float, kind: str, state: str | None = None) -> dict[str, Any] | None:
-            """The first message of type ``kind`` (and execution ``state``) on ``channel`` answering ``request``; None after ``wait`` s."""
-            ends = time.monotonic() + wait
-            while (left := ends - time.monotonic()) > 0:
-                try:
-                    message = await channel.get_msg(timeout=left)
-                except Empty:
-                    return None
-                if (
-                    message.get("parent_header", {}).get("msg_id") == request
-                    and message.get("msg_type") == kind
-                    and (state is None or message.get("content", {}).get("execution_state") == state)
-                ):
-                    return message
-            return None
-
-    return PromptKernelClient
+    return WarmKernels(*target)
 
 
 def _reference_differences(path: Path, metrics: dict[str, Any], settings: Any) -> list[str]:

@@ -17,6 +17,7 @@ starts its own as usual.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ def manager_class() -> type[AsyncKernelManager]:
             def __init__(self, **kwargs: Any) -> None:
                 super().__init__(**kwargs)
                 self.clients: list[Any] = []
+                self.client_factory = prompt_client()  # jupyter_client's configurable: the class ``client()`` makes
 
             def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
                 """The kernel's command, started under ``nb2prod.run.guard`` (which ends it when nb2prod dies)."""
@@ -61,6 +63,65 @@ def manager_class() -> type[AsyncKernelManager]:
 
 
 _MANAGER_CLASS: Any = None
+
+
+def prompt_client() -> type:
+    """jupyter_client's asynchronous client, with a readiness handshake that does not end with 0.2 s of waiting.
+
+    jupyter_client's ``wait_for_ready`` asks for ``kernel_info`` until the reply comes and a message
+    shows on IOPub (so the subscription is connected), then reads IOPub until it has been silent for
+    0.2 s: a fixed 0.2 s per kernel, a fifth of a small notebook's run. This one waits for the
+    kernel to say it is idle after answering its own ``kernel_info_request`` (ipykernel publishes
+    busy and idle around every request): then IOPub is connected and nothing of the handshake is
+    left on it, which is what the silence stood for. The request is sent again, as jupyter_client
+    does, when the reply does not come within a second (the kernel still boots) or the idle status
+    within 0.2 s of it (the IOPub subscription was not connected yet when the kernel said it).
+    """
+    global _PROMPT_CLIENT
+    if _PROMPT_CLIENT is not None:
+        return _PROMPT_CLIENT
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class PromptKernelClient(AsyncKernelClient):
+        """An asynchronous kernel client whose ``wait_for_ready`` ends when the kernel has answered and gone idle."""
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+            """Return once the kernel answered ``kernel_info`` and said idle on IOPub; ``RuntimeError`` past ``timeout`` or if it died."""
+            deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+            while True:
+                request = self.kernel_info()
+                reply = await self._reply(self.shell_channel, request, 1.0, "kernel_info_reply")
+                if reply is not None and await self._reply(self.iopub_channel, request, 0.2, "status", "idle") is not None:
+                    self._handle_kernel_info_reply(reply)
+                    return
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+        async def _reply(self, channel: Any, request: str, wait: float, kind: str, state: str | None = None) -> dict[str, Any] | None:
+            """The first message of type ``kind`` (and execution ``state``) on ``channel`` answering ``request``; None after ``wait`` s."""
+            ends = time.monotonic() + wait
+            while (left := ends - time.monotonic()) > 0:
+                try:
+                    message = await channel.get_msg(timeout=left)
+                except Empty:
+                    return None
+                if (
+                    message.get("parent_header", {}).get("msg_id") == request
+                    and message.get("msg_type") == kind
+                    and (state is None or message.get("content", {}).get("execution_state") == state)
+                ):
+                    return message
+            return None
+
+    _PROMPT_CLIENT = PromptKernelClient
+    return PromptKernelClient
+
+
+_PROMPT_CLIENT: Any = None
 
 #: How often a kernel being shut down is checked for having ended (jupyter_client checks every 0.1 s).
 REAP_POLL_S = 0.005
