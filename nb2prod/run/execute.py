@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import WriteError
+from ..errors import RunError, WriteError
 from ..params import parameters_cell
 from ..records import OUTPUT_FILE
 from ..secrets import redact, secret_values
@@ -57,7 +57,7 @@ def _execute(
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    from .kernels import quick_reaping
+    from .kernels import prompt_client, quick_reaping
 
     managers: list[AsyncKernelManager] = []
     streams: list[KernelStreams] = []
@@ -67,6 +67,7 @@ def _execute(
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
+            self.client_factory = prompt_client()  # ready when the kernel has answered and gone idle, not after 0.2 s of silence
             managers.append(self)
 
         async def start_kernel(self, **kw: Any) -> None:
@@ -104,22 +105,39 @@ def _execute(
 
     try:
         with interrupt.on_sigterm(), _registered(output) as url:
-            try:
-                papermill.execute_notebook(
-                    executable,
-                    url,
-                    parameters=None,
-                    kernel_name=plan.kernel,
-                    cwd=None if plan.cwd is None else os.fspath(plan.cwd),
-                    execution_timeout=timeout,
-                    progress_bar=False,
-                    log_output=False,
-                    shutdown_kernel="immediate",  # forwarded to nbclient: no graceful-shutdown stall (~3.5 s, one run in seven)
-                    kernel_manager_class=TrackedKernelManager,
-                    **({} if warm is None else {"km": warm}),  # nbclient uses a manager it is given, and leaves its clean-up to us
-                )
-            finally:
-                output.flush()  # the save kept back (save_every_cell=False), before the outcome reads it
+            for attempt in range(1, START_ATTEMPTS + 1):
+                try:
+                    papermill.execute_notebook(
+                        executable,
+                        url,
+                        parameters=None,
+                        kernel_name=plan.kernel,
+                        cwd=None if plan.cwd is None else os.fspath(plan.cwd),
+                        execution_timeout=timeout,
+                        progress_bar=False,
+                        log_output=False,
+                        shutdown_kernel="immediate",  # forwarded to nbclient: no graceful-shutdown stall (~3.5 s, one run in seven)
+                        kernel_manager_class=TrackedKernelManager,
+                        **({} if warm is None else {"km": warm}),  # nbclient uses a manager it is given, and leaves its clean-up to us
+                    )
+                    break
+                except RuntimeError as exc:
+                    if not _never_started(exc, output.data):
+                        raise
+                    if attempt == START_ATTEMPTS:
+                        hint = "its own messages are above; `jupyter kernelspec list` shows where each kernel is installed"
+                        message = f"kernel {plan.kernel!r} died {START_ATTEMPTS} times before it answered"
+                        raise RunError(message, path=plan.shown, hint=hint) from None
+                    # The kernel died while it started, before any cell ran (typically a port that another kernel
+                    # bound between jupyter_client's choice and the kernel's bind): start a fresh one.
+                    if warm is not None:
+                        from .kernels import shut_down
+
+                        shut_down(warm)
+                        warm = None
+                    streams.insert(0, KernelStreams(masker))
+                finally:
+                    output.flush()  # the save kept back (save_every_cell=False), before the outcome reads it
     except PapermillExecutionError as exc:  # a cell raised, or a magic failed without an error output
         return _Outcome("failed", error(exc.cell_index, exc.ename, exc.evalue), output.data)
     except TimeoutError as exc:  # nbclient's CellTimeoutError, a cell or IOPub timeout
@@ -145,8 +163,18 @@ def _execute(
             from .kernels import shut_down
 
             shut_down(warm)
-        streams[0].finish()  # the kernel is gone: its last lines are in the pipe
+        for stream in streams:
+            stream.finish()  # the kernel is gone: its last lines are in the pipe
     return _Outcome("ok", None, output.data)
+
+
+#: How many kernels a run starts when one dies before answering (never once a cell has run).
+START_ATTEMPTS = 3
+
+
+def _never_started(error: BaseException, output: Mapping[str, Any] | None) -> bool:
+    """Whether ``error`` says the run's kernel died while it started, and no cell has run."""
+    return "Kernel died before replying to kernel_info" in str(error) and _running_cell(output) is None
 
 
 def guarded(command: list[str]) -> list[str]:
