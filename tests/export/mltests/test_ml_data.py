@@ -17,11 +17,11 @@ import subprocess
 import sys
 import sysconfig
 import venv
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_planted_defects import pytest_outcomes  # this folder is on sys.path: the tests are not packages
 
 import nb2prod
 from nb2prod.export import export
@@ -119,29 +119,10 @@ def _notebook(path: Path, code: str, main: str) -> None:
 
 
 def _run_pytest(root: Path, packages: list[Path]) -> dict[str, dict[str, tuple[str, str]]]:
-    report = root / "report.xml"
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(os.fspath(package / "src") for package in packages)}
-    tests = sorted(os.fspath(path) for package in packages for path in (package / "tests").glob("test_ml_*.py"))
-    options = ["-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib", "-o", "junit_family=xunit1"]
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", *options, f"--junitxml={report}", *tests],
-        cwd=root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    sources = [os.fspath(package / "src") for package in packages]
+    return pytest_outcomes(
+        root, sources, sorted(os.fspath(path) for package in packages for path in (package / "tests").glob("test_ml_*.py"))
     )
-    assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
-    found: dict[str, dict[str, tuple[str, str]]] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        variant = Path(case.get("file", "")).stem.removeprefix("test_ml_")
-        outcome, message = "passed", ""
-        for kind in ("failure", "error", "skipped"):
-            element = case.find(kind)
-            if element is not None:
-                outcome, message = kind, element.get("message", "") + (element.text or "")
-        found.setdefault(variant, {})[case.get("name", "")] = (outcome, message)
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -188,9 +188,13 @@ def run_generated_tests(
         _notebook(notebook, code, main)
         export([notebook], out=root / "build" / name, reference_run=(references or {}).get(name))
         sources.append(os.fspath(root / "build" / name / "src"))
+    return pytest_outcomes(root, sources, sorted(os.fspath(path) for path in (root / "build").glob("*/tests/test_ml_*.py")))
+
+
+def pytest_outcomes(root: Path, sources: list[str], tests: list[str]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Run the generated ``tests`` in one pytest with ``sources`` importable; variant -> test name -> (outcome, message)."""
     report = root / "report.xml"
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sources)}
-    tests = sorted(os.fspath(path) for path in (root / "build").glob("*/tests/test_ml_*.py"))
     options = ["-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib", "-o", "junit_family=xunit1"]
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", *options, f"--junitxml={report}", *tests],
