@@ -77,6 +77,11 @@ _SCHEMA: Mapping[str, Any] = {
             "pin": str,
             "all": bool,
             "template-dir": str,
+            # the ML tests' data and T13's run, as `nb2prod export`'s --profile, --capture-sample, --redact-column, --reference-run
+            "profile": str,
+            "capture-sample": int,
+            "redact-columns": _LIST_OF_STR,
+            "reference-run": str,
         }
     ],
 }
@@ -161,7 +166,11 @@ class ExportEntry:
     """One ``[[tool.nb2prod.export]]`` entry: a package exported from notebooks, and how.
 
     Paths are as written in pyproject.toml, relative to its folder; ``out`` and ``into`` are
-    exclusive and one of them is required (a check must know where the package is).
+    exclusive and one of them is required (a check must know where the package is). ``profile``,
+    ``capture_sample``, ``redact_columns`` and ``reference_run`` are the ML tests' data and T13's
+    run, as ``nb2prod export``'s flags of those names: a package exported with them is checked with
+    them. Runs (``reference_run``, a ``profile`` naming a run) are looked up in the project's runs
+    folder, so ``reference_run = "latest"`` follows the newest run (see :mod:`nb2prod.export.configured`).
     """
 
     notebooks: tuple[str, ...]
@@ -171,6 +180,10 @@ class ExportEntry:
     pin: str = "compatible"
     all_cells: bool = False
     template_dir: str | None = None
+    profile: str | None = None
+    capture_sample: int | None = None
+    redact_columns: tuple[str, ...] = ()
+    reference_run: str | None = None
 
 
 @dataclass(frozen=True)
@@ -350,6 +363,12 @@ def _export_entry(entry: Mapping[str, Any], name: str, shown: str) -> ExportEntr
         raise ConfigError(f"'{name}' needs one of 'out' and 'into'" + (", not both" if "out" in entry else ""), path=shown, hint=hint)
     if entry.get("pin", "compatible") not in PINS:
         raise ConfigError(f'\'{name}.pin\' must be "compatible" or "exact"', path=shown)
+    if entry.get("capture-sample", 1) < 1:
+        raise ConfigError(f"'{name}.capture-sample' must be a number of rows, at least 1", path=shown, hint="e.g. capture-sample = 200")
+    for key in ("profile", "reference-run"):
+        if key in entry and not entry[key].strip():
+            hint = "a run id, a run folder or latest" + (", or a profile-*.json file" if key == "profile" else "")
+            raise ConfigError(f"'{name}.{key}' must not be empty", path=shown, hint=hint)
     return ExportEntry(
         notebooks=tuple(entry["notebooks"]),
         out=entry.get("out"),
@@ -358,6 +377,10 @@ def _export_entry(entry: Mapping[str, Any], name: str, shown: str) -> ExportEntr
         pin=entry.get("pin", "compatible"),
         all_cells=entry.get("all", False),
         template_dir=entry.get("template-dir"),
+        profile=entry.get("profile"),
+        capture_sample=entry.get("capture-sample"),
+        redact_columns=tuple(entry.get("redact-columns", ())),
+        reference_run=entry.get("reference-run"),
     )
 
 

@@ -80,9 +80,9 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--runs-dir",
-        default=DEFAULT_RUNS_DIR,
         metavar="DIR",
-        help=f"the runs folder whose audit trail records the export (default: {DEFAULT_RUNS_DIR})",
+        help=f"the runs folder whose audit trail records the export, where --reference-run and --profile find runs "
+        f"(default: {DEFAULT_RUNS_DIR}; for [[tool.nb2prod.export]] packages, their runs are found in the project's {DEFAULT_RUNS_DIR})",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors, warnings, stale files and diffs")
     parser.set_defaults(handler=run)
@@ -106,11 +106,14 @@ def run(args: argparse.Namespace) -> int:
         ]
         if given:
             flag = given[0]
-            raise UsageError(
-                f"{flag} needs notebooks to apply to", hint="name the notebooks, e.g. nb2prod export notebooks/train.ipynb " + flag
-            )
+            hint = "name the notebooks, e.g. nb2prod export notebooks/train.ipynb " + flag
+            if flag != "--explain-tests":
+                key = {"--redact-column": "redact-columns"}.get(flag, flag[2:])
+                hint += f", or set {key} per package in [[tool.nb2prod.export]] of pyproject.toml"
+            raise UsageError(f"{flag} needs notebooks to apply to", hint=hint)
         return _run_configured(args)
-    profile = _profile(args.profile or args.reference_run, args.runs_dir, required=args.profile is not None)
+    runs_dir = args.runs_dir or DEFAULT_RUNS_DIR
+    profile = _profile(args.profile or args.reference_run, runs_dir, required=args.profile is not None)
     result = export(
         args.paths,
         out=args.out,
@@ -123,8 +126,8 @@ def run(args: argparse.Namespace) -> int:
         template_dir=args.template_dir,
         all_cells=args.all_cells,
         formatter=args.formatter,
-        reference_run=_reference(args.reference_run, args.runs_dir) if args.reference_run else None,
-        audit_dir=args.runs_dir,
+        reference_run=_reference(args.reference_run, runs_dir) if args.reference_run else None,
+        audit_dir=runs_dir,
         data_profile=profile[0] if profile is not None else None,
         profile_origin=profile[1] if profile is not None else "",
         capture_sample=args.capture_sample,
@@ -160,7 +163,9 @@ def _report_files(result: Any, *, quiet: bool) -> None:
 
 
 def _reference(run: str, runs_dir: str) -> Any:
-    """The run record ``run`` as T13's reference: its numeric metrics, parameters (secrets left out) and input hashes."""
+    """The run record ``run`` as T13's reference: its numeric metrics, parameters (secrets left out) and input hashes.
+
+    nb2prod.export.configured reads a ``[[tool.nb2prod.export]]`` entry's ``reference-run`` the same way (keep them alike)."""
     from .. import DEFAULT_ATOL, DEFAULT_RTOL, REDACTED, find_record
     from .. import MLReference as Reference
 
@@ -207,7 +212,15 @@ def _run_configured(args: argparse.Namespace) -> int:
         )
     checking = args.check or args.diff
     stale_packages = 0
-    for done in export_configured(check=args.check, diff=args.diff, force=args.force, formatter=args.formatter, audit_dir=args.runs_dir):
+    done_all = export_configured(
+        check=args.check,
+        diff=args.diff,
+        force=args.force,
+        formatter=args.formatter,
+        audit_dir=args.runs_dir or DEFAULT_RUNS_DIR,
+        runs_dir=args.runs_dir,
+    )
+    for done in done_all:
         result = done.result
         for warning in result.warnings:
             print(warning, file=sys.stderr)
