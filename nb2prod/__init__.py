@@ -161,6 +161,8 @@ _ADAPTER: dict[str, str] = {
     "read_audit_lines": "nb2prod.audit:read_lines",
     "explain_ml_tests": "nb2prod.export.mltests:explain",  # `nb2prod export --explain-tests`
     "MLReference": "nb2prod.export.mltests:Reference",  # `nb2prod export --reference-run`: T13's recorded run
+    "ml_reference": "nb2prod.export.configured:ml_reference",  # a run record as T13's reference
+    "ml_profile": "nb2prod.export.configured:ml_profile",  # the ML tests' data profile (--profile / --reference-run)
 }
 
 __all__ = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +89,7 @@ def register(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, print what was written (or is stale) and the plan's warnings on stderr, diffs on stdout; return the exit code."""
-    from .. import export
+    from .. import export, ml_profile, ml_reference
 
     if not args.paths:
         given = [
@@ -113,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} needs notebooks to apply to", hint=hint)
         return _run_configured(args)
     runs_dir = args.runs_dir or DEFAULT_RUNS_DIR
-    profile = _profile(args.profile or args.reference_run, runs_dir, required=args.profile is not None)
+    profile = ml_profile(args.profile or args.reference_run, runs_dir, required=args.profile is not None)
     result = export(
         args.paths,
         out=args.out,
@@ -126,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         template_dir=args.template_dir,
         all_cells=args.all_cells,
         formatter=args.formatter,
-        reference_run=_reference(args.reference_run, runs_dir) if args.reference_run else None,
+        reference_run=ml_reference(args.reference_run, runs_dir) if args.reference_run else None,
         audit_dir=runs_dir,
         data_profile=profile[0] if profile is not None else None,
         profile_origin=profile[1] if profile is not None else "",
@@ -160,38 +159,6 @@ def _report_files(result: Any, *, quiet: bool) -> None:
             print(f"wrote {path}", file=sys.stderr)
     for text in result.diffs.values():
         sys.stdout.write(text)
-
-
-def _reference(run: str, runs_dir: str) -> Any:
-    """The run record ``run`` as T13's reference: its numeric metrics, parameters (secrets left out) and input hashes.
-
-    nb2prod.export.configured reads a ``[[tool.nb2prod.export]]`` entry's ``reference-run`` the same way (keep them alike)."""
-    from .. import DEFAULT_ATOL, DEFAULT_RTOL, REDACTED, find_record
-    from .. import MLReference as Reference
-
-    record = find_record(run, runs_dir)
-    metrics = {name: value for name, value in record.metrics.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
-    parameters = {name: value for name, value in record.parameters.items() if value != REDACTED}
-    return Reference(record.id, metrics, parameters, dict(record.inputs), rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL)
-
-
-def _profile(reference: str | None, runs_dir: str, *, required: bool) -> tuple[Any, str] | None:
-    """The data profile of ``reference`` (a profile file or a run) and where it came from.
-
-    A run that stored no profile gives None, unless ``required`` (``--profile``).
-    """
-    from .. import DataError, drift_reference
-
-    if reference is None:
-        return None
-    try:
-        found = drift_reference(reference, runs_dir=runs_dir)
-    except DataError:
-        if required:
-            raise
-        return None
-    origin = f"of run {found.run_id}" if found.run_id else os.fspath(found.path)
-    return found.profile, origin
 
 
 def _run_configured(args: argparse.Namespace) -> int:

@@ -118,7 +118,7 @@ def export_configured(
     with _working_folder(root):
         for entry in config.exports:
             where = runs if runs is not None else _DEFAULT_RUNS_DIR
-            profile = _profile(entry.profile or entry.reference_run, where, required=entry.profile is not None)
+            profile = ml_profile(entry.profile or entry.reference_run, where, required=entry.profile is not None)
             result = export(
                 list(entry.notebooks),
                 out=entry.out,
@@ -132,7 +132,7 @@ def export_configured(
                 all_cells=entry.all_cells,
                 formatter=formatter,
                 audit_dir=audit_root,
-                reference_run=_reference(entry.reference_run, where) if entry.reference_run is not None else None,
+                reference_run=ml_reference(entry.reference_run, where) if entry.reference_run is not None else None,
                 data_profile=profile[0] if profile is not None else None,
                 profile_origin=profile[1] if profile is not None else "",
                 capture_sample=entry.capture_sample,
@@ -146,10 +146,10 @@ def export_configured(
 _DEFAULT_RUNS_DIR = "runs"
 
 
-def _reference(run: str, runs_dir: str) -> Any:
+def ml_reference(run: str, runs_dir: str) -> Any:
     """The run record ``run`` as T13's reference: its numeric metrics, parameters (secrets left out) and input hashes.
 
-    What ``nb2prod export --reference-run RUN`` passes (nb2prod.cli.export), so both render the same package.
+    What ``nb2prod export --reference-run RUN`` and an entry's ``reference-run`` pass to ``export``.
     """
     from ..records import find_record
     from ..secrets import REDACTED
@@ -162,10 +162,10 @@ def _reference(run: str, runs_dir: str) -> Any:
     return Reference(record.id, metrics, parameters, dict(record.inputs), rtol=DEFAULT_RTOL, atol=DEFAULT_ATOL)
 
 
-def _profile(reference: str | None, runs_dir: str, *, required: bool) -> tuple[Any, str] | None:
+def ml_profile(reference: str | None, runs_dir: str, *, required: bool) -> tuple[Any, str] | None:
     """The data profile of ``reference`` (a profile file or a run) and where it came from, as ``nb2prod export --profile`` reads it.
 
-    A run that stored no profile gives None, unless ``required`` (the entry names a ``profile``).
+    A run that stored no profile gives None, unless ``required`` (``--profile``, or an entry's ``profile``).
     """
     from ..drift import resolve_reference
     from ..errors import DataError
