@@ -55,6 +55,7 @@ from .environment import _environment, git_state, input_hashes, inputs_and_artif
 from .execute import _execute, _Outcome
 from .inject import ERROR_MARKER_TAG, INJECTED_TAG, injected_source, parameterise
 from .kernels import WarmKernels
+from .opened import opened_files
 from .plan import DEFAULT_KERNEL, QUERY_GIT, _plan, load_parameters_file
 
 __all__ = [
@@ -143,12 +144,24 @@ def run_notebook(
     write_record(record)  # before the kernel starts: a run killed with -9 still has its record (see records.settled)
     with ThreadPoolExecutor(max_workers=1) as pool:
         packages = pool.submit(installed_packages)  # ~0.1 s of metadata reading, done while the kernel starts
+        opened: dict[str, bool] = {}
         try:
-            outcome = _execute(plan, run_dir, timeout, kernels, save_every_cell=save_every_cell)
+            outcome = _execute(plan, run_dir, timeout, kernels, save_every_cell=save_every_cell, opened=opened)
         except Exception as exc:  # a bug before papermill started: the record says failed (not running), the caller sees why
             error = {"cell_index": None, "cell_id": None, "ename": type(exc).__name__, "evalue": str(exc)}
             outcome = _Outcome("failed", error, None, exc)
         inputs, artifacts = inputs_and_artifacts(plan.files)
+        found, written = opened_files(
+            opened,
+            cwd=plan.cwd if plan.cwd is not None else Path.cwd(),
+            notebook=plan.source,
+            runs_dir=plan.runs_dir,
+            known=[plan.files.folder / name for name in plan.files.names],
+        )
+        inputs.update((path, digest) for path, digest in found.items() if path not in artifacts)
+        artifacts.update(written)
+        for path in written:
+            inputs.pop(path, None)
         record = replace(
             record,
             status=outcome.status,
