@@ -9,7 +9,8 @@ the flags. The hook appends ``r PATH`` or ``w PATH`` (absolute) to the log file 
 else: no hashing, no stat. nb2prod reads the log when the run ends (``nb2prod.run.opened``).
 
 The hook is on the path of every audited operation of the kernel, so it returns at once for any
-other event, skips file descriptors and the interpreter's own files (``sys.prefix``: imports), and
+other event, skips file descriptors, the interpreter's own files (``sys.prefix``) and source files
+read by the import system or for a traceback (``linecache``), looks at a path and mode once, and
 swallows every error: it must never fail or slow down a run. Paths only, never contents.
 
 Standard library only: the kernel may run in another environment than nb2prod.
@@ -17,6 +18,9 @@ Standard library only: the kernel may run in another environment than nb2prod.
 
 import os
 import sys
+
+#: Where the standard library reads source code: the import system (when it is not frozen), linecache's ``tokenize.open``.
+_CODE_READERS = ("_bootstrap_external.py", "tokenize.py", "linecache.py")
 
 
 def install(log: str) -> None:
@@ -31,7 +35,7 @@ def install(log: str) -> None:
     write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
     seen: set = set()
     getcwd, join, normpath, isabs = os.getcwd, os.path.join, os.path.normpath, os.path.isabs
-    fspath, fsdecode, write = os.fspath, os.fsdecode, os.write
+    fspath, fsdecode, write, getframe = os.fspath, os.fsdecode, os.write, sys._getframe
 
     def hook(event: str, args: tuple) -> None:
         if event != "open":
@@ -54,6 +58,9 @@ def install(log: str) -> None:
             seen.add(key)
             if path.startswith(skipped) or path == log or "\n" in path:
                 return
+            caller = getframe(1).f_code.co_filename  # the Python code that called open (open itself is C)
+            if caller.startswith("<frozen importlib") or caller.endswith(_CODE_READERS):
+                return  # an import or a traceback reading source code: code, not data (git records it)
             write(fd, (("w " if written else "r ") + path + "\n").encode("utf-8", "surrogateescape"))
         except Exception:  # a failing hook would fail the notebook's open()
             pass

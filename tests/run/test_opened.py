@@ -47,6 +47,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "runs/other.txt": "runs folder",
         "__pycache__/x.txt": "cache",
         f"keys/{TOKEN_NAME}": "key",
+        "helper.py": "VALUE = 1\n",
     }
     for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,8 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_run_records_the_files_its_notebook_opened_by_literal_paths(work: Path) -> None:
     record = run_notebook(NOTEBOOK, runs_dir="runs", environ={})
     assert record.status == "ok", record.error
-    # The hidden file, both virtual environments, the runs folder and __pycache__ are left out; a path shaped like a token is masked.
+    # The module imported, the hidden file, both virtual environments, the runs folder and __pycache__ are left out;
+    # a path shaped like a token is masked.
     assert record.inputs == {"data/train.csv": _sha(work / "data/train.csv"), "keys/***.txt": _sha(work / "keys" / TOKEN_NAME)}
     assert record.artifacts == {"model.pkl": _sha(work / "model.pkl")}
     stored = read_record(record.directory)
