@@ -18,8 +18,8 @@ import pytest
 from run_helpers import RUN_DATA
 
 from nb2prod.records import read_record
+from nb2prod.run import WarmKernels, run_notebook
 from nb2prod.run import opened as opened_module
-from nb2prod.run import run_notebook
 from nb2prod.run.opened import HOOK, is_ipykernel, opened_files, read_opened, with_open_hook
 from nb2prod.verify import verify
 
@@ -151,3 +151,18 @@ def test_opened_files_keeps_data_files_under_the_working_folder_and_the_reposito
     assert inputs["../data/read.csv"] == _sha(repo / "data/read.csv")
     assert inputs["../data/big.bin"].startswith("not hashed: 12 bytes, modified ")
     assert artifacts == {"out.pkl": _sha(repo / "notebooks/out.pkl")}
+
+
+@pytest.mark.slow
+def test_a_kernel_started_ahead_records_the_files_too_and_an_unused_one_leaves_no_log(work: Path) -> None:
+    with WarmKernels("python3", work) as kernels:
+        record = run_notebook(NOTEBOOK, runs_dir="runs", environ={}, kernels=kernels, cwd=work)
+        assert kernels.taken == 1
+        waiting = kernels._next
+        assert waiting is not None and len(waiting.opened_logs) == 1  # the next run's kernel, started ahead
+        log = Path(waiting.opened_logs[0])
+        assert log.is_file()
+    assert record.status == "ok", record.error
+    assert record.inputs["data/train.csv"] == _sha(work / "data/train.csv")
+    assert record.artifacts == {"model.pkl": _sha(work / "model.pkl")}
+    assert not log.exists()  # shut down unused: its log is removed
