@@ -27,7 +27,6 @@ import contextlib
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,6 +54,8 @@ def with_open_hook(command: list[str], logs: list[str]) -> list[str]:
     """
     if not is_ipykernel(command):
         return command
+    import tempfile
+
     try:
         handle, log = tempfile.mkstemp(prefix="nb2prod-opened-", suffix=".log")
     except OSError:
@@ -107,17 +108,25 @@ def opened_files(
     inputs: dict[str, str] = {}
     artifacts: dict[str, str] = {}
     for path, written in sorted(opened.items()):
-        path = os.path.normpath(path)
-        root = next((root for root in roots if _under(path, os.fspath(root))), None)
-        if root is None or path in left_out or os.path.realpath(path) in left_out or any(_under(path, other) for other in excluded):
+        try:
+            kept = _kept(os.path.normpath(path), roots, left_out, excluded, venvs)
+            digest = None if kept is None else _digest(kept)
+            if digest is not None:
+                (artifacts if written else inputs)[Path(os.path.relpath(kept, folder)).as_posix()] = digest
+        except (OSError, ValueError):  # a path this system cannot take (another drive, a NUL): not a file to record
             continue
-        parts = Path(path).relative_to(root).parts
-        if any(part.startswith(".") or part in _SKIPPED_NAMES for part in parts) or _in_venv(root, parts, venvs):
-            continue
-        digest = _digest(path)
-        if digest is not None:
-            (artifacts if written else inputs)[Path(os.path.relpath(path, folder)).as_posix()] = digest
     return inputs, artifacts
+
+
+def _kept(path: str, roots: list[Path], left_out: set[str], excluded: list[str], venvs: dict[str, bool]) -> str | None:
+    """``path`` if it may be a data file of the run (see the module's docstring), else None."""
+    root = next((root for root in roots if _under(path, os.fspath(root))), None)
+    if root is None or path in left_out or os.path.realpath(path) in left_out or any(_under(path, other) for other in excluded):
+        return None
+    parts = Path(path).relative_to(root).parts
+    if any(part.startswith(".") or part in _SKIPPED_NAMES for part in parts) or _in_venv(root, parts, venvs):
+        return None
+    return path
 
 
 def _digest(path: str) -> str | None:
