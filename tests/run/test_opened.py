@@ -8,6 +8,7 @@ environments and the runs folder are not, and ``verify`` reports the CSV changed
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -67,6 +68,9 @@ def test_a_run_records_the_files_its_notebook_opened_by_literal_paths(work: Path
     stored = read_record(record.directory)
     assert (stored.inputs, stored.artifacts) == (record.inputs, record.artifacts)
     assert TOKEN_NAME not in (record.directory / "run.json").read_text()
+    output = json.loads((record.directory / "output.ipynb").read_text())
+    counts = [cell["execution_count"] for cell in output["cells"] if cell["cell_type"] == "code"]
+    assert counts == list(range(1, len(counts) + 1))  # the hook's code took no execution count
 
 
 @pytest.mark.slow
