@@ -25,6 +25,8 @@ _CODE_READERS = ("_bootstrap_external.py", "tokenize.py", "linecache.py")
 
 def install(log: str) -> None:
     """Install the audit hook writing to ``log`` (created by nb2prod); nothing when it cannot be opened."""
+    if not hasattr(sys, "addaudithook"):  # a kernel on Python < 3.8: nothing is recorded
+        return
     try:
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
     except OSError:
