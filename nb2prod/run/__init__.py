@@ -23,9 +23,11 @@ or value no run can carry) raises before any kernel starts and before anything i
 One module per concern, imported in one direction (as papermill splits its own):
 ``plan`` (parameters, kernel and folder checks, parameter files) <- ``environment`` (git state,
 installed packages, input and artifact hashes); ``inject`` (the notebook papermill executes) <-
-``output`` (the papermill I/O handler saving ``output.ipynb``); ``execute`` (kernel, papermill,
-interrupts, shutdown) uses them all and launches the kernel under ``guard`` (a standalone script,
-the kernel's parent process); this module ties them into ``run_notebook``.
+``output`` (the papermill I/O handler saving ``output.ipynb``); ``opened`` (the files the notebook
+opened, logged in an ipykernel kernel by ``open_hook``, a standalone script run before the first
+cell, as inputs and artifacts); ``execute`` (kernel, papermill, interrupts, shutdown) uses them all
+and launches the kernel under ``guard`` (a standalone script, the kernel's parent process); this
+module ties them into ``run_notebook``.
 
 Heavy libraries (papermill, nbformat, jupyter_client, yaml) are imported by the functions that use
 them, so importing this package is cheap.
@@ -55,6 +57,7 @@ from .environment import _environment, git_state, input_hashes, inputs_and_artif
 from .execute import _execute, _Outcome
 from .inject import ERROR_MARKER_TAG, INJECTED_TAG, injected_source, parameterise
 from .kernels import WarmKernels
+from .opened import opened_files
 from .plan import DEFAULT_KERNEL, QUERY_GIT, _plan, load_parameters_file
 
 __all__ = [
@@ -102,7 +105,9 @@ def run_notebook(
     ``kernel`` defaults to the notebook's kernelspec (``python3`` when it names none). ``cwd`` is the
     kernel's working folder (default: the current one); string parameters naming files that exist
     there are hashed into the record's ``inputs``, or its ``artifacts`` when the run creates or
-    writes them (a model saved to a path given as a parameter). ``kernels`` (``WarmKernels``) hands
+    writes them (a model saved to a path given as a parameter). In an ipykernel kernel, the data
+    files the notebook opened by any path (``pd.read_csv("data/train.csv")``) under the working
+    folder or the notebook's git repository are recorded the same way (``nb2prod.run.opened``). ``kernels`` (``WarmKernels``) hands
     the run a kernel started ahead, as a sweep does to overlap one run's kernel start with the last
     run's execution; the kernel is fresh all the same. ``sweep`` is the id of the sweep the run belongs
     to, stored in its record. ``git`` is the git state to record when the caller captured it once for
@@ -143,12 +148,24 @@ def run_notebook(
     write_record(record)  # before the kernel starts: a run killed with -9 still has its record (see records.settled)
     with ThreadPoolExecutor(max_workers=1) as pool:
         packages = pool.submit(installed_packages)  # ~0.1 s of metadata reading, done while the kernel starts
+        opened: dict[str, bool] = {}
         try:
-            outcome = _execute(plan, run_dir, timeout, kernels, save_every_cell=save_every_cell)
+            outcome = _execute(plan, run_dir, timeout, kernels, save_every_cell=save_every_cell, opened=opened)
         except Exception as exc:  # a bug before papermill started: the record says failed (not running), the caller sees why
             error = {"cell_index": None, "cell_id": None, "ename": type(exc).__name__, "evalue": str(exc)}
             outcome = _Outcome("failed", error, None, exc)
         inputs, artifacts = inputs_and_artifacts(plan.files)
+        found, written = opened_files(
+            opened,
+            cwd=plan.cwd if plan.cwd is not None else Path.cwd(),
+            notebook=plan.source,
+            runs_dir=plan.runs_dir,
+            known=[plan.files.folder / name for name in plan.files.names],
+        )
+        inputs.update((path, digest) for path, digest in found.items() if path not in artifacts)
+        artifacts.update(written)
+        for path in written:
+            inputs.pop(path, None)
         record = replace(
             record,
             status=outcome.status,

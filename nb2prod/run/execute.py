@@ -45,12 +45,20 @@ class _Outcome:
 
 
 def _execute(
-    plan: _Plan, run_dir: Path, timeout: float | None, kernels: WarmKernels | None = None, *, save_every_cell: bool = True
+    plan: _Plan,
+    run_dir: Path,
+    timeout: float | None,
+    kernels: WarmKernels | None = None,
+    *,
+    save_every_cell: bool = True,
+    opened: dict[str, bool] | None = None,
 ) -> _Outcome:
     """Execute the parameterised notebook with papermill; what happens in the notebook is the outcome, not an exception.
 
     ``kernels`` may hand the run a kernel started ahead (see ``nb2prod.run.kernels``); it is shut down with the run.
     ``save_every_cell=False`` writes ``output.ipynb`` once, when papermill is done, instead of at every cell.
+    ``opened`` is filled with the files the kernel opened (absolute path -> opened for writing; ipykernel only,
+    see ``nb2prod.run.opened``), however the run ends.
     """
     import papermill
     from jupyter_client.manager import AsyncKernelManager
@@ -58,6 +66,7 @@ def _execute(
     from papermill.exceptions import PapermillExecutionError
 
     from .kernels import prompt_client, quick_reaping
+    from .opened import read_opened, with_open_hook
 
     managers: list[AsyncKernelManager] = []
     streams: list[KernelStreams] = []
@@ -68,6 +77,7 @@ def _execute(
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.client_factory = prompt_client()  # ready when the kernel has answered and gone idle, not after 0.2 s of silence
+            self.opened_logs: list[str] = []  # the open hook's logs (nb2prod.run.opened), one per kernel started
             managers.append(self)
 
         async def start_kernel(self, **kw: Any) -> None:
@@ -78,8 +88,8 @@ def _execute(
                 streams[0].launched()
 
         def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-            """The kernel's command, started under ``nb2prod.run.guard`` (which ends it when nb2prod dies)."""
-            return guarded(super().format_kernel_cmd(extra_arguments))
+            """The kernel's command, started under ``nb2prod.run.guard`` (which ends it when nb2prod dies), with the open hook."""
+            return guarded(with_open_hook(super().format_kernel_cmd(extra_arguments), self.opened_logs))
 
     parameters = parameters_cell(plan.notebook)
     executable, origin = parameterise(plan.notebook.data, plan.given, after=None if parameters is None else parameters.index)
@@ -159,6 +169,8 @@ def _execute(
         return _Outcome("failed", error(_running_cell(output.data), type(exc).__name__, str(exc)), output.data, exc)
     finally:
         _shut_down(managers)
+        logs = [log for manager in [*managers, warm] if manager is not None for log in getattr(manager, "opened_logs", ())]
+        (opened if opened is not None else {}).update(read_opened(logs))  # read and removed
         if warm is not None:
             from .kernels import shut_down
 

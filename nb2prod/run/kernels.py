@@ -39,6 +39,7 @@ def manager_class() -> type[AsyncKernelManager]:
         from jupyter_client.manager import AsyncKernelManager
 
         from .execute import guarded
+        from .opened import with_open_hook
 
         class GuardedKernelManager(quick_reaping(AsyncKernelManager)):  # type: ignore[misc]
             """jupyter_client's kernel manager; the kernel is started under ``nb2prod.run.guard``."""
@@ -46,11 +47,12 @@ def manager_class() -> type[AsyncKernelManager]:
             def __init__(self, **kwargs: Any) -> None:
                 super().__init__(**kwargs)
                 self.clients: list[Any] = []
+                self.opened_logs: list[str] = []  # the open hook's logs (nb2prod.run.opened), read by the run that takes the kernel
                 self.client_factory = prompt_client()  # jupyter_client's configurable: the class ``client()`` makes
 
             def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-                """The kernel's command, started under ``nb2prod.run.guard`` (which ends it when nb2prod dies)."""
-                return guarded(super().format_kernel_cmd(extra_arguments))
+                """The kernel's command, started under ``nb2prod.run.guard`` (which ends it when nb2prod dies), with the open hook."""
+                return guarded(with_open_hook(super().format_kernel_cmd(extra_arguments), self.opened_logs))
 
             def client(self, **kwargs: Any) -> Any:
                 """A client of this kernel, remembered so that its channels can be closed."""
@@ -222,3 +224,6 @@ def shut_down(manager: AsyncKernelManager) -> None:
     streams = getattr(manager, "streams", None)
     if streams is not None:
         streams.finish()
+    from .opened import discard
+
+    discard(getattr(manager, "opened_logs", ()))  # a kernel no run used: its log was never read
