@@ -9,7 +9,9 @@ its own, as on the local pool: no shared ``chdir``; a worker that dies takes it 
 local runs folder, as if the run had been local (the record's ``environment`` is the worker's).
 
 No ``scheduler``: a ``LocalCluster`` of ``workers`` single-threaded worker processes is started for
-the sweep and closed after it. A worker that dies mid-run: dask runs its task again on another
+the sweep and closed after it, with the helper process ``multiprocessing`` starts to spawn them
+(its resource tracker, which would otherwise live as long as the caller's process: see
+``local_cluster``), so no process the sweep started outlives it. A worker that dies mid-run: dask runs its task again on another
 worker; a task that cannot be run at all (``KilledWorker`` after repeated deaths) gets a ``failed``
 record. Interrupting the sweep sets a cluster-wide event the tasks watch: running notebooks end as
 ``interrupted`` (their records come back), tasks not started end without running.
@@ -17,6 +19,8 @@ record. Interrupting the sweep sets a cluster-wide event the tasks watch: runnin
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import secrets
@@ -24,7 +28,7 @@ import selectors
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,55 +63,80 @@ class DaskExecutor(Executor):
         """Submit every job to the cluster and store each record as it comes back; see ``Executor.run``."""
         if not jobs:
             return
-        from distributed import Client, Event, LocalCluster, as_completed
+        from distributed import Client
 
-        cluster = None
-        if self.scheduler is None:
-            cluster = LocalCluster(
-                n_workers=self.workers or default_workers(), threads_per_worker=1, processes=True, dashboard_address=None
-            )
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(self.scheduler, timeout=30)
-            except (OSError, TimeoutError) as exc:
-                raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}", hint="check --scheduler") from None
+        with contextlib.ExitStack() as stack:
+            if self.scheduler is None:
+                cluster = stack.enter_context(local_cluster(n_workers=self.workers or default_workers()))
+                client = stack.enter_context(Client(cluster))
+            else:
+                try:
+                    client = stack.enter_context(Client(self.scheduler, timeout=30))
+                except (OSError, TimeoutError) as exc:
+                    raise UsageError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}", hint="check --scheduler") from None
+            self._run(client, jobs, on_start, on_finish)
+
+    def _run(self, client: Any, jobs: Sequence[Job], on_start: OnStart, on_finish: OnFinish) -> None:
+        """Submit the jobs through ``client`` and finish each as it comes back; on an interrupt, stop the cluster's tasks."""
+        from distributed import Event, as_completed
+
+        stop = Event(f"nb2prod-stop-{jobs[0].sweep}", client=client)
+        by_key = {}
+        for job in jobs:
+            future = client.submit(run_remote, pack(job, stop.name), key=f"nb2prod-{job.sweep}-{job.index}", pure=False)
+            by_key[future.key] = (future, job)
+        slots = max(1, sum(client.nthreads().values()))
+        started = [job.index for _, job in list(by_key.values())[:slots]]
+        for index in started:
+            on_start(index)
+        waiting = [job.index for _, job in list(by_key.values())[slots:]]
+        completed = as_completed([future for future, _ in by_key.values()])
         try:
-            stop = Event(f"nb2prod-stop-{jobs[0].sweep}", client=client)
-            by_key = {}
-            for job in jobs:
-                future = client.submit(run_remote, pack(job, stop.name), key=f"nb2prod-{job.sweep}-{job.index}", pure=False)
-                by_key[future.key] = (future, job)
-            slots = max(1, sum(client.nthreads().values()))
-            started = [job.index for _, job in list(by_key.values())[:slots]]
-            for index in started:
-                on_start(index)
-            waiting = [job.index for _, job in list(by_key.values())[slots:]]
-            completed = as_completed([future for future, _ in by_key.values()])
-            try:
-                for future in completed:
-                    job = by_key[future.key][1]
+            for future in completed:
+                job = by_key[future.key][1]
+                _finish(future, job, on_finish)
+                if waiting:
+                    on_start(waiting.pop(0))
+        except KeyboardInterrupt:
+            stop.set()
+            deadline = time.monotonic() + STOP_GRACE_S
+            for future, job in by_key.values():
+                if future.done() or time.monotonic() > deadline:
+                    continue
+                try:
+                    future.result(timeout=max(0.1, deadline - time.monotonic()))
+                except Exception:
+                    pass
+                else:
                     _finish(future, job, on_finish)
-                    if waiting:
-                        on_start(waiting.pop(0))
-            except KeyboardInterrupt:
-                stop.set()
-                deadline = time.monotonic() + STOP_GRACE_S
-                for future, job in by_key.values():
-                    if future.done() or time.monotonic() > deadline:
-                        continue
-                    try:
-                        future.result(timeout=max(0.1, deadline - time.monotonic()))
-                    except Exception:
-                        pass
-                    else:
-                        _finish(future, job, on_finish)
-                client.cancel([future for future, _ in by_key.values() if not future.done()])
-                raise
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            client.cancel([future for future, _ in by_key.values() if not future.done()])
+            raise
+
+
+@contextlib.contextmanager
+def local_cluster(**options: Any) -> Iterator[Any]:
+    """A ``LocalCluster`` of single-threaded worker processes for a sweep (``options``: more ``LocalCluster`` arguments).
+
+    Closing it ends its worker processes; and when it was the cluster that made ``multiprocessing``
+    start this process's resource tracker (to spawn its workers), the tracker is stopped too: it
+    would otherwise stay a child of the caller's process until that process ends (a notebook, a
+    test session, a service running sweeps).
+    """
+    from multiprocessing import resource_tracker
+
+    from distributed import LocalCluster
+
+    tracker = resource_tracker._resource_tracker
+    tracker_was_running = getattr(tracker, "_fd", None) is not None
+    settings = {"threads_per_worker": 1, "processes": True, "dashboard_address": None, **options}
+    try:
+        with LocalCluster(**settings) as cluster:
+            yield cluster
+    finally:
+        if not tracker_was_running and hasattr(tracker, "_stop"):
+            gc.collect()  # the workers' queues, unreachable now, unregister their semaphores before the tracker goes
+            with contextlib.suppress(OSError):
+                tracker._stop()
 
 
 def _finish(future: Any, job: Job, on_finish: OnFinish) -> None:
