@@ -206,9 +206,10 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
                 "cwd": os.fspath(work),
             }
         )
-        with one_worker(job.kernel, job.cwd, workdir=os.fspath(work)) as worker:
+        with contextlib.ExitStack() as stack:  # a Dask worker runs many tasks: each closes what it opened
+            worker = stack.enter_context(one_worker(job.kernel, job.cwd, workdir=os.fspath(work)))
             worker.send(job, more=False)
-            selector = selectors.DefaultSelector()
+            selector = stack.enter_context(selectors.DefaultSelector())
             selector.register(worker.stdout, selectors.EVENT_READ)
             interrupted = False
             while True:

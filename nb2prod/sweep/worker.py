@@ -219,7 +219,7 @@ class WorkerProcess:
 
 @contextmanager
 def one_worker(kernel: str, cwd: str | None, **kwargs: Any) -> Iterator[WorkerProcess]:
-    """A worker for the block; killed if still running at its end."""
+    """A worker for the block; killed if still running at its end, its event pipe closed (the caller may run many blocks)."""
     worker = WorkerProcess(kernel, cwd, **kwargs)
     try:
         yield worker
@@ -228,6 +228,7 @@ def one_worker(kernel: str, cwd: str | None, **kwargs: Any) -> Iterator[WorkerPr
         if worker.wait(10) is None:
             worker.kill()
             worker.wait()
+        worker.stdout.close()
 
 
 if __name__ == "__main__":
