@@ -3,16 +3,20 @@
 What travels with a task: the notebook's bytes, its parameters, and its inputs as declared (the
 files its string parameters name, relative to the working folder, and the ``--input`` files and
 folders), so workers need no shared file system. On the worker the task unpacks them into a
-temporary folder and runs the notebook there with an ``nb2prod.sweep.worker`` process (a process of
-its own, as on the local pool: no shared ``chdir``; a worker that dies takes it down, see
-``nb2prod.sweep.worker``). The executed notebook and ``run.json`` come back and are written to the
-local runs folder, as if the run had been local (the record's ``environment`` is the worker's).
+folder and runs the notebook there with an ``nb2prod.sweep.worker`` process (a process of its own,
+as on the local pool: no shared ``chdir``; a worker that dies takes it down, see
+``nb2prod.sweep.worker``). Each Dask worker thread keeps that process and its folder for the
+sweep's next task (``_Runner``): the process starts the next run's kernel ahead, in that folder, as
+on the local pool (every run still gets a kernel of its own); when the sweep ends, every worker's
+runners of the sweep are ended (``close_runners``). The executed notebook and ``run.json`` come
+back and are written to the local runs folder, as if the run had been local (the record's
+``environment`` is the worker's).
 
 No ``scheduler``: a ``LocalCluster`` of ``workers`` single-threaded worker processes is started for
 the sweep and closed after it, with the helper process ``multiprocessing`` starts to spawn them
 (its resource tracker, which would otherwise live as long as the caller's process: see
-``local_cluster``), so no process the sweep started outlives it. A worker that dies mid-run: dask runs its task again on another
-worker; a task that cannot be run at all (``KilledWorker`` after repeated deaths) gets a ``failed``
+``local_cluster``), so no process the sweep started outlives it. A worker that dies mid-run: dask
+runs its task again on another worker; a task that cannot be run at all (``KilledWorker`` after repeated deaths) gets a ``failed``
 record. Interrupting the sweep sets a cluster-wide event the tasks watch: running notebooks end as
 ``interrupted`` (their records come back), tasks not started end without running.
 """
@@ -27,6 +31,7 @@ import secrets
 import selectors
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -36,6 +41,7 @@ from ..atomic import atomic_write
 from ..errors import UsageError
 from ..records import OUTPUT_FILE, RECORD_FILE, RunRecord, write_record
 from .executor import Executor, Job, OnFinish, OnStart, default_workers, lost_record
+from .worker import WorkerProcess
 
 INSTALL_HINT = "pip install 'nb2prod[dask]'"
 #: How long running tasks get to send back their interrupted records after an interrupt.
@@ -92,6 +98,15 @@ class DaskExecutor(Executor):
         waiting = [job.index for _, job in list(by_key.values())[slots:]]
         completed = as_completed([future for future, _ in by_key.values()])
         try:
+            self._collect(client, by_key, waiting, completed, stop, on_start, on_finish)
+        finally:
+            _close_runners(client, jobs[0].sweep)
+
+    def _collect(
+        self, client: Any, by_key: dict[str, Any], waiting: list[int], completed: Any, stop: Any, on_start: OnStart, on_finish: OnFinish
+    ) -> None:
+        """Finish each task as it completes; on an interrupt, stop the running ones, keep what they send back, cancel the rest."""
+        try:
             for future in completed:
                 job = by_key[future.key][1]
                 _finish(future, job, on_finish)
@@ -111,6 +126,12 @@ class DaskExecutor(Executor):
                     _finish(future, job, on_finish)
             client.cancel([future for future, _ in by_key.values() if not future.done()])
             raise
+
+
+def _close_runners(client: Any, sweep: str) -> None:
+    """End the run processes the cluster's workers kept for the sweep (and their kernels started ahead)."""
+    with contextlib.suppress(Exception):  # a worker gone, or the cluster: its run processes ended with it (their stdin closed)
+        client.run(close_runners, sweep)
 
 
 @contextlib.contextmanager
@@ -179,60 +200,139 @@ def _named_files(values: dict[str, Any], base: Path) -> list[str]:
 
 
 def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
-    """The task: unpack the notebook and its inputs into a temporary folder, run it in a worker process, send the record back.
+    """The task: unpack the notebook and its inputs into its runner's folder, run it there, send the record back.
 
     Returns ``{"run_json": TEXT, "output": BYTES or None}``, ``{"error": MESSAGE}`` when the run could
     not start, or ``{"skipped": True}`` when the sweep was stopped before the task began.
     """
     from distributed import Event
 
-    from .worker import one_worker
-
     stop = Event(payload["stop"])
     if stop.is_set():
         return {"skipped": True}
-    folder = Path(tempfile.mkdtemp(prefix="nb2prod-task-"))
+    key = (payload["job"]["sweep"], threading.get_ident())
+    runner = _take_runner(key, payload["job"]["kernel"])
+    keep = False
+    runs = Path(tempfile.mkdtemp(prefix="nb2prod-runs-"))
     try:
-        work = folder / "work"
+        runner.empty()
         for relative, data in [(payload["notebook_path"], payload["notebook"]), *payload["files"].items()]:
-            target = work / relative
+            target = runner.work / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         job = Job.from_json(
             {
                 **payload["job"],
-                "notebook": os.fspath(work / payload["notebook_path"]),
-                "runs_dir": os.fspath(folder / "runs"),
-                "cwd": os.fspath(work),
+                "notebook": os.fspath(runner.work / payload["notebook_path"]),
+                "runs_dir": os.fspath(runs),
+                "cwd": os.fspath(runner.work),
             }
         )
-        with contextlib.ExitStack() as stack:  # a Dask worker runs many tasks: each closes what it opened
-            worker = stack.enter_context(one_worker(job.kernel, job.cwd, workdir=os.fspath(work)))
-            worker.send(job, more=False)
-            selector = stack.enter_context(selectors.DefaultSelector())
-            selector.register(worker.stdout, selectors.EVENT_READ)
-            interrupted = False
-            while True:
-                if not selector.select(timeout=0.5):
-                    if not interrupted and stop.is_set():
-                        worker.interrupt()
-                        interrupted = True
-                    continue
-                events = worker.events()
-                if events is None:  # stopped before its run began (nothing to send back), or it died
-                    return {"skipped": True} if interrupted else {"error": "the run's worker process ended without a record"}
-                for event in events:
-                    if event["event"] == "finished":
-                        directory = Path(event["directory"])
-                        output = directory / OUTPUT_FILE
-                        return {
-                            "run_json": (directory / RECORD_FILE).read_text(encoding="utf-8"),
-                            "output": output.read_bytes() if output.exists() else None,
-                        }
-                    if event["event"] == "error":
-                        return {"error": event["message"]}
+        result, keep = _run_job(runner.process, job, stop)
+        return result
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(runs, ignore_errors=True)
+        _give_back(key, runner, keep)
+
+
+def _run_job(worker: WorkerProcess, job: Job, stop: Any) -> tuple[dict[str, Any], bool]:
+    """Hand ``job`` to the run process and wait for its record (interrupting it once ``stop`` is set).
+
+    Returns what the task sends back and whether the run process can take the sweep's next task.
+    """
+    with selectors.DefaultSelector() as selector:
+        selector.register(worker.stdout, selectors.EVENT_READ)
+        worker.send(job, more=True)
+        interrupted = False
+        while True:
+            if not selector.select(timeout=0.5):
+                if not interrupted and stop.is_set():
+                    worker.interrupt()
+                    interrupted = True
+                continue
+            events = worker.events()
+            if events is None:  # stopped before its run began (nothing to send back), or it died
+                return ({"skipped": True} if interrupted else {"error": "the run's worker process ended without a record"}), False
+            for event in events:
+                if event["event"] == "finished":
+                    directory = Path(event["directory"])
+                    output = directory / OUTPUT_FILE
+                    result = {
+                        "run_json": (directory / RECORD_FILE).read_text(encoding="utf-8"),
+                        "output": output.read_bytes() if output.exists() else None,
+                    }
+                    return result, not interrupted
+                if event["event"] == "error":
+                    return {"error": event["message"]}, not interrupted
+
+
+class _Runner:
+    """A run process (``nb2prod.sweep.worker``) a Dask worker keeps for the tasks of one sweep, one per worker thread.
+
+    Its runs all happen in one folder, emptied and refilled by each task, so the kernel it starts
+    ahead (in that folder) is the one the next task's run takes: still a fresh kernel per run, but
+    booted while the previous run executed, and the process's imports paid once per sweep, not per task.
+    """
+
+    def __init__(self, kernel: str) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="nb2prod-task-"))
+        self.work = self.folder / "work"
+        self.work.mkdir()
+        self.process = WorkerProcess(kernel, os.fspath(self.work), workdir=os.fspath(self.work))
+
+    def empty(self) -> None:
+        """Remove what the previous task left in the folder (the folder stays: the kernel started ahead runs in it)."""
+        for entry in self.work.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+    def close(self) -> None:
+        """End the run process (its kernel started ahead shut down; killed past the grace time) and remove the folder."""
+        self.process.close()
+        if self.process.wait(10) is None:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+#: This Dask worker process's idle runners, by (sweep id, thread); a runner in use is not here.
+_RUNNERS: dict[tuple[str, int], _Runner] = {}
+#: Sweeps whose runners were closed (``close_runners``): a task of theirs still running closes its runner at its end.
+_CLOSED: set[str] = set()
+_RUNNERS_LOCK = threading.Lock()
+
+
+def _take_runner(key: tuple[str, int], kernel: str) -> _Runner:
+    """The runner this thread kept for the sweep, or a new one (the kept one has ended: a new one too)."""
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.pop(key, None)
+    if runner is not None and runner.process.process.poll() is None:
+        return runner
+    if runner is not None:
+        runner.close()
+    return _Runner(kernel)
+
+
+def _give_back(key: tuple[str, int], runner: _Runner, keep: bool) -> None:
+    """Keep the runner for the sweep's next task on this thread, or end it (interrupted, died, or its sweep has ended)."""
+    with _RUNNERS_LOCK:
+        if keep and key[0] not in _CLOSED:
+            _RUNNERS[key] = runner
+            return
+    runner.close()
+
+
+def close_runners(sweep: str) -> int:
+    """End this Dask worker's runners of ``sweep`` (run on every worker when the sweep ends); how many were idle."""
+    with _RUNNERS_LOCK:
+        _CLOSED.add(sweep)
+        idle = [_RUNNERS.pop(key) for key in list(_RUNNERS) if key[0] == sweep]
+    for runner in idle:
+        runner.close()
+    return len(idle)
 
 
 def store(job: Job, result: dict[str, Any]) -> RunRecord:

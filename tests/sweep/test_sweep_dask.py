@@ -191,3 +191,21 @@ def test_scenario_31_sigint_on_dask_interrupts_the_running_task_and_cancels_the_
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_a_worker_keeps_one_run_process_per_sweep_a_fresh_kernel_per_run_and_nothing_after(work: Path, cluster: Any) -> None:
+    result = nb2prod.sweep("records_its_processes.ipynb", grid={"x": list(range(6))}, executor="dask", scheduler=cluster.scheduler_address)
+    assert result.record.status == "ok"
+    runs = [run for run in result.runs if run is not None]
+    assert sorted(run.metrics["x"] for run in runs) == list(range(6))
+    assert len({run.metrics["kernel"] for run in runs}) == 6  # every run had a kernel of its own
+    assert len({run.metrics["parent"] for run in runs}) <= 2  # started by the run process each worker kept for the sweep
+
+    def descendants() -> list[str]:
+        deadline = time.monotonic() + 10
+        while (found := [" ".join(p.cmdline()) for p in psutil.Process().children(recursive=True)]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return found
+
+    with distributed.Client(cluster) as client:
+        assert list(client.run(descendants).values()) == [[], []]  # the sweep ended its run processes and their kernels
