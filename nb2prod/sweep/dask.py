@@ -87,11 +87,13 @@ class DaskExecutor(Executor):
         from distributed import Event, as_completed
 
         stop = Event(f"nb2prod-stop-{jobs[0].sweep}", client=client)
-        by_key = {}
-        for job in jobs:
-            future = client.submit(run_remote, pack(job, stop.name), key=f"nb2prod-{job.sweep}-{job.index}", pure=False)
-            by_key[future.key] = (future, job)
         slots = max(1, sum(client.nthreads().values()))
+        by_key = {}
+        for position, job in enumerate(jobs):
+            # the last ``slots`` tasks (dask runs them about in order) start no kernel ahead for a next task that will not come
+            payload = pack(job, stop.name, more=position < len(jobs) - slots)
+            future = client.submit(run_remote, payload, key=f"nb2prod-{job.sweep}-{job.index}", pure=False)
+            by_key[future.key] = (future, job)
         started = [job.index for _, job in list(by_key.values())[:slots]]
         for index in started:
             on_start(index)
@@ -175,8 +177,11 @@ def _finish(future: Any, job: Job, on_finish: OnFinish) -> None:
     on_finish(job.index, store(job, result))
 
 
-def pack(job: Job, stop: str) -> dict[str, Any]:
-    """What travels with a job: the notebook's bytes and path, the declared input files' bytes, the job, the stop event's name."""
+def pack(job: Job, stop: str, *, more: bool = True) -> dict[str, Any]:
+    """What travels with a job: the notebook's bytes and path, the declared input files' bytes, the job, the stop event's name.
+
+    ``more``: whether the sweep has tasks after this one for the worker to start a kernel ahead for.
+    """
     base = Path(job.cwd) if job.cwd is not None else Path.cwd()
     notebook = Path(job.notebook)
     try:
@@ -189,7 +194,7 @@ def pack(job: Job, stop: str) -> dict[str, Any]:
         for found in sorted(path.rglob("*")) if path.is_dir() else [path]:
             if found.is_file():
                 files[found.relative_to(base).as_posix()] = found.read_bytes()
-    return {"job": job.to_json(), "notebook_path": relative, "notebook": notebook.read_bytes(), "files": files, "stop": stop}
+    return {"job": job.to_json(), "notebook_path": relative, "notebook": notebook.read_bytes(), "files": files, "stop": stop, "more": more}
 
 
 def _named_files(values: dict[str, Any], base: Path) -> list[str]:
@@ -228,21 +233,21 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
                 "cwd": os.fspath(runner.work),
             }
         )
-        result, keep = _run_job(runner.process, job, stop)
+        result, keep = _run_job(runner.process, job, stop, more=payload.get("more", True))
         return result
     finally:
         shutil.rmtree(runs, ignore_errors=True)
         _give_back(key, runner, keep)
 
 
-def _run_job(worker: WorkerProcess, job: Job, stop: Any) -> tuple[dict[str, Any], bool]:
+def _run_job(worker: WorkerProcess, job: Job, stop: Any, *, more: bool) -> tuple[dict[str, Any], bool]:
     """Hand ``job`` to the run process and wait for its record (interrupting it once ``stop`` is set).
 
     Returns what the task sends back and whether the run process can take the sweep's next task.
     """
     with selectors.DefaultSelector() as selector:
         selector.register(worker.stdout, selectors.EVENT_READ)
-        worker.send(job, more=True)
+        worker.send(job, more=more)
         interrupted = False
         while True:
             if not selector.select(timeout=0.5):
