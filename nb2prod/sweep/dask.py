@@ -88,10 +88,11 @@ class DaskExecutor(Executor):
 
         stop = Event(f"nb2prod-stop-{jobs[0].sweep}", client=client)
         slots = max(1, sum(client.nthreads().values()))
+        runners = f"{jobs[0].sweep}-{secrets.token_hex(4)}"  # this execution's (a resumed sweep has the same id)
         by_key = {}
         for position, job in enumerate(jobs):
             # the last ``slots`` tasks (dask runs them about in order) start no kernel ahead for a next task that will not come
-            payload = pack(job, stop.name, more=position < len(jobs) - slots)
+            payload = {**pack(job, stop.name, more=position < len(jobs) - slots), "runners": runners}
             future = client.submit(run_remote, payload, key=f"nb2prod-{job.sweep}-{job.index}", pure=False)
             by_key[future.key] = (future, job)
         started = [job.index for _, job in list(by_key.values())[:slots]]
@@ -102,7 +103,7 @@ class DaskExecutor(Executor):
         try:
             self._collect(client, by_key, waiting, completed, stop, on_start, on_finish)
         finally:
-            _close_runners(client, jobs[0].sweep)
+            _close_runners(client, runners)
 
     def _collect(
         self, client: Any, by_key: dict[str, Any], waiting: list[int], completed: Any, stop: Any, on_start: OnStart, on_finish: OnFinish
@@ -130,10 +131,10 @@ class DaskExecutor(Executor):
             raise
 
 
-def _close_runners(client: Any, sweep: str) -> None:
-    """End the run processes the cluster's workers kept for the sweep (and their kernels started ahead)."""
+def _close_runners(client: Any, runners: str) -> None:
+    """End the run processes the cluster's workers kept for the sweep (``runners``: its execution's name), with their kernels."""
     with contextlib.suppress(Exception):  # a worker gone, or the cluster: its run processes ended with it (their stdin closed)
-        client.run(close_runners, sweep)
+        client.run(close_runners, runners)
 
 
 @contextlib.contextmanager
@@ -215,7 +216,7 @@ def run_remote(payload: dict[str, Any]) -> dict[str, Any]:
     stop = Event(payload["stop"])
     if stop.is_set():
         return {"skipped": True}
-    key = (payload["job"]["sweep"], threading.get_ident())
+    key = (payload.get("runners", payload["job"]["sweep"]), threading.get_ident())
     runner = _take_runner(key, payload["job"]["kernel"])
     keep = False
     runs = Path(tempfile.mkdtemp(prefix="nb2prod-runs-"))
@@ -303,9 +304,9 @@ class _Runner:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-#: This Dask worker process's idle runners, by (sweep id, thread); a runner in use is not here.
+#: This Dask worker process's idle runners, by (sweep execution, thread); a runner in use is not here.
 _RUNNERS: dict[tuple[str, int], _Runner] = {}
-#: Sweeps whose runners were closed (``close_runners``): a task of theirs still running closes its runner at its end.
+#: Sweep executions whose runners were closed (``close_runners``): a task of theirs still running closes its runner at its end.
 _CLOSED: set[str] = set()
 _RUNNERS_LOCK = threading.Lock()
 
@@ -330,11 +331,11 @@ def _give_back(key: tuple[str, int], runner: _Runner, keep: bool) -> None:
     runner.close()
 
 
-def close_runners(sweep: str) -> int:
-    """End this Dask worker's runners of ``sweep`` (run on every worker when the sweep ends); how many were idle."""
+def close_runners(runners: str) -> int:
+    """End this Dask worker's runners of a sweep's execution (run on every worker when it ends); how many were idle."""
     with _RUNNERS_LOCK:
-        _CLOSED.add(sweep)
-        idle = [_RUNNERS.pop(key) for key in list(_RUNNERS) if key[0] == sweep]
+        _CLOSED.add(runners)
+        idle = [_RUNNERS.pop(key) for key in list(_RUNNERS) if key[0] == runners]
     for runner in idle:
         runner.close()
     return len(idle)

@@ -214,7 +214,8 @@ def test_a_worker_keeps_one_run_process_per_sweep_a_fresh_kernel_per_run_and_not
 def test_the_last_tasks_of_a_sweep_start_no_kernel_ahead(work: Path, cluster: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from nb2prod.sweep import dask as executor
 
-    monkeypatch.setattr(executor, "_close_runners", lambda client, sweep: None)  # look at the run processes the sweep kept
+    kept: list[str] = []
+    monkeypatch.setattr(executor, "_close_runners", lambda client, runners: kept.append(runners))  # look at what the sweep kept
     result = nb2prod.sweep("records_its_processes.ipynb", grid={"x": [1, 2, 3]}, executor="dask", scheduler=cluster.scheduler_address)
     assert result.record.status == "ok"
 
@@ -226,4 +227,4 @@ def test_the_last_tasks_of_a_sweep_start_no_kernel_ahead(work: Path, cluster: An
         try:
             assert sum(client.run(kernels).values()) == 0  # 3 runs on 2 workers: the first started one ahead for the third
         finally:
-            client.run(executor.close_runners, result.record.id)
+            client.run(executor.close_runners, *kept)
