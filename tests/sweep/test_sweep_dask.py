@@ -228,3 +228,13 @@ def test_the_last_tasks_of_a_sweep_start_no_kernel_ahead(work: Path, cluster: An
             assert sum(client.run(kernels).values()) == 0  # 3 runs on 2 workers: the first started one ahead for the third
         finally:
             client.run(executor.close_runners, *kept)
+
+
+def test_a_runner_that_ends_closes_its_pipe_and_removes_its_folder() -> None:
+    """A Dask worker runs task after task: each runner it ends leaves no open pipe (it used to be left to the GC) and no folder."""
+    from nb2prod.sweep.dask import _Runner
+
+    runner = _Runner("python3")
+    runner.close()
+    assert runner.process.process.poll() is not None
+    assert runner.process.stdout.closed and not runner.folder.exists()

@@ -1,12 +1,9 @@
-"""The sweep worker process: what it imports before its first run; the parent's side closes what it opened."""
+"""The sweep worker process: what it imports before its first run."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
-
-from nb2prod.sweep.worker import one_worker
 
 CHECK = """
 import sys
@@ -27,11 +24,3 @@ def test_the_worker_imports_papermill_without_pyarrow_and_numpy_and_leaves_them_
     """papermill imports pyarrow (with numpy, ~0.2 s of CPU per worker) only for hdfs:// paths, which a worker never uses."""
     result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
-
-
-def test_one_worker_ends_its_process_and_closes_its_pipe(tmp_path: Path) -> None:
-    """A Dask worker runs task after task through ``one_worker``: each block's event pipe is closed at its end, not left to GC."""
-    with one_worker("", None, workdir=str(tmp_path)) as worker:
-        pass
-    assert worker.process.poll() is not None
-    assert worker.stdout.closed
