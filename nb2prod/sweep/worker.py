@@ -28,8 +28,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import IO, Any
 
 from .executor import Job
@@ -215,19 +214,6 @@ class WorkerProcess:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
-
-
-@contextmanager
-def one_worker(kernel: str, cwd: str | None, **kwargs: Any) -> Iterator[WorkerProcess]:
-    """A worker for the block; killed if still running at its end."""
-    worker = WorkerProcess(kernel, cwd, **kwargs)
-    try:
-        yield worker
-    finally:
-        worker.close()
-        if worker.wait(10) is None:
-            worker.kill()
-            worker.wait()
 
 
 if __name__ == "__main__":
