@@ -14,21 +14,27 @@ from nb2prod.export import export
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def _run_ml_tests(package: Path) -> subprocess.CompletedProcess[str]:
+    """Run the exported package's generated ML tests with pytest, its ``src`` importable; they must pass."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly", "tests/test_ml_train.py"],
+        cwd=package,
+        env={**os.environ, "PYTHONPATH": os.fspath(package / "src")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    return done
+
+
 @pytest.mark.slow
 def test_the_example_notebook_exports_ml_tests_that_all_apply_and_pass(tmp_path: Path) -> None:
     result = export([ROOT / "notebooks" / "train.ipynb"], out=tmp_path / "train")
     assert result.plan is not None and result.plan.ml_tests is not None
     generated = [code for code, _ in result.plan.ml_tests.generated]
     assert generated == ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T12", "T14"]
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly", "tests/test_ml_train.py"],
-        cwd=tmp_path / "train",
-        env={**os.environ, "PYTHONPATH": os.fspath(tmp_path / "train" / "src")},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
+    done = _run_ml_tests(tmp_path / "train")
     assert "11 passed" in done.stdout and "skipped" not in done.stdout
 
 
@@ -63,15 +69,7 @@ def test_the_example_with_its_profile_and_a_captured_sample_gets_t16_and_all_its
     ]
     header = (tmp_path / "train" / "tests" / "fixtures" / "sample.csv").read_text(encoding="utf-8").split("\n")[2]
     assert header.startswith("mean radius,mean texture,") and header.endswith(",target")  # the array's columns named by the profile
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly", "tests/test_ml_train.py"],
-        cwd=tmp_path / "train",
-        env={**os.environ, "PYTHONPATH": os.fspath(tmp_path / "train" / "src")},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
+    done = _run_ml_tests(tmp_path / "train")
     assert "12 passed" in done.stdout and "skipped" not in done.stdout
 
 
@@ -91,13 +89,5 @@ def test_the_example_run_then_exported_with_reference_run_tests_its_loader_again
     assert main(["export", "train.ipynb", "--reference-run", "latest", "-o", "pkg", "-q"]) == 0
     spec = (tmp_path / "pkg" / "tests" / "fixtures" / "profile.txt").read_text(encoding="utf-8")
     assert '"name": "mean radius"' in spec and '"x": "array"' in spec
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly", "tests/test_ml_train.py"],
-        cwd=tmp_path / "pkg",
-        env={**os.environ, "PYTHONPATH": os.fspath(tmp_path / "pkg" / "src")},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
+    done = _run_ml_tests(tmp_path / "pkg")
     assert "13 passed" in done.stdout and "skipped" not in done.stdout  # T1-T9, T12, T13, T14, T16
