@@ -13,6 +13,7 @@ import os
 
 import pytest
 from test_planted_defects import run_generated_tests  # this folder is on sys.path: the tests are not packages
+from test_roles import TRAINING_LOOP
 
 if importlib.util.find_spec("torch") is None:
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
@@ -110,11 +111,11 @@ def test_a_torch_model_with_the_planted_defect_fails_the_test_of_that_property(
     assert MESSAGES[code] in matching[0]
 
 
-#: The training-loop style: ``fit_net(net, loader, epochs)`` with an exported ``nn.Module``; the net outputs a column.
-LOOP_MODEL = """
+#: The training-loop style of the role tests (``fit_net(net, loader, epochs)``, a net whose output is a column), with a loader.
+LOOP_MODEL = (
+    TRAINING_LOOP
+    + """
 import numpy as np
-import torch
-from torch import nn
 
 
 def load_data():
@@ -122,27 +123,8 @@ def load_data():
     X = rng.normal(size=(160, 3)).astype("float32")
     y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype("float32")
     return X, y
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layer = nn.Linear(3, 1)
-
-    def forward(self, x):
-        return torch.sigmoid(self.layer(x))
-
-
-def fit_net(net, loader, epochs):
-    opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    for _ in range(epochs):
-        for xb, yb in loader:
-            loss = nn.functional.binary_cross_entropy(net(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return net
 """
+)
 LOOP_MAIN = (
     "X, y = load_data()\n"
     "loader = torch.utils.data.DataLoader(list(zip(torch.as_tensor(X), torch.as_tensor(y).reshape(-1, 1))), batch_size=16)\n"
